@@ -1,0 +1,618 @@
+/*
+ * mod_auth_logto.c - Bearer access tokens issued by Logto, verified locally
+ * (RFC 6750, RFC 9068): the httpd glue around the core in src/.
+ *
+ * How a request goes through:
+ *   header_parser   client headers named by AuthLogtoClaimHeader removed
+ *   access (first)  the token verified once; a valid one sets r->user,
+ *                   the LOGTO_* environment and the claim headers, so
+ *                   mod_authz_core decides with the user known and a
+ *                   denial is a 403; a bad one is answered here (400, 401,
+ *                   503)
+ *   check_authn     reached only when authorization needs a user that the
+ *                   access phase did not set: 401
+ *   authz providers logto-scope, logto-claim, logto-organization read the
+ *                   verified claims (mod_auth_logto_authz.c)
+ *   error responses WWW-Authenticate for 403 insufficient_scope
+ */
+#include <apr_strings.h>
+#include <apr_lib.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <ap_expr.h>
+
+#include "mod_auth_logto.h"
+#include "mod_auth_logto_keys.h"
+#include "logto_json.h"
+#include "logto_jws.h"
+#include "logto_scope.h"
+
+static void logto_register_hooks(apr_pool_t *p);
+
+/* APLOG_USE_MODULE is in mod_auth_logto.h, so not AP_DECLARE_MODULE. */
+module AP_MODULE_DECLARE_DATA auth_logto_module = {
+    STANDARD20_MODULE_STUFF,
+    logto_create_dir_conf,
+    logto_merge_dir_conf,
+    logto_create_srv_conf,
+    logto_merge_srv_conf,
+    logto_cmds,
+    logto_register_hooks,
+    AP_MODULE_FLAG_ALWAYS_MERGE
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static int is_logto(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    return type && !strcasecmp(type, LOGTO_AUTH_TYPE);
+}
+
+static logto_dir_conf_t *dir_conf(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &auth_logto_module);
+}
+
+logto_req_t *logto_request_get(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &auth_logto_module);
+}
+
+/* Text safe inside a quoted-string of WWW-Authenticate (RFC 6750 section
+ * 3: %x20-21 / %x23-5B / %x5D-7E). */
+static const char *quotable(apr_pool_t *p, const char *s)
+{
+    char *out = apr_pstrdup(p, s);
+    char *c;
+
+    for (c = out; *c; c++) {
+        if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\\') {
+            *c = '?';
+        }
+    }
+    return out;
+}
+
+/* Set the Bearer challenge; error, description and scope may be NULL. */
+static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
+                          const char *error, const char *desc,
+                          const char *scope)
+{
+    const char *v = apr_psprintf(r->pool, "Bearer realm=\"%s\"",
+                                 quotable(r->pool, logto_conf_realm(c, r)));
+
+    if (error) {
+        v = apr_pstrcat(r->pool, v, ", error=\"", error, "\"", NULL);
+    }
+    if (desc) {
+        v = apr_pstrcat(r->pool, v, ", error_description=\"",
+                        quotable(r->pool, desc), "\"", NULL);
+    }
+    if (scope) {
+        v = apr_pstrcat(r->pool, v, ", scope=\"", quotable(r->pool, scope),
+                        "\"", NULL);
+    }
+    if (c->resource_metadata) {
+        v = apr_pstrcat(r->pool, v, ", resource_metadata=\"",
+                        quotable(r->pool, ap_construct_url(
+                                              r->pool, c->resource_metadata,
+                                              r)),
+                        "\"", NULL);
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate", v);
+}
+
+/* ------------------------------------------------------ token extraction */
+
+/* Whether the query string carries an access_token parameter (RFC 6750
+ * section 2.3), which this module never accepts. */
+static int query_has_token(const request_rec *r)
+{
+    const char *q = r->args;
+
+    while (q && *q) {
+        if (!strncmp(q, "access_token=", 13)) {
+            return 1;
+        }
+        q = strchr(q, '&');
+        q = q ? q + 1 : NULL;
+    }
+    return 0;
+}
+
+static logto_verdict_t bad_request(logto_req_t *rq, const char *desc)
+{
+    rq->description = desc;
+    logto_err_set(&rq->err, LOGTO_ERR_MALFORMED, "%s", desc);
+    return LOGTO_V_BAD_REQUEST;
+}
+
+/* Find the token: "Authorization: Bearer <token>" and nowhere else. Sizes
+ * are checked before anything is parsed. */
+static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
+                                     const char **ptoken, apr_size_t *plen)
+{
+    const char *auth = apr_table_get(r->headers_in, "Authorization");
+    const char *t;
+    apr_size_t n;
+
+    if (!auth) {
+        return query_has_token(r)
+                   ? bad_request(rq, "access_token in the URL is not "
+                                     "accepted, use the Authorization header")
+                   : LOGTO_V_NONE;
+    }
+    if (strlen(auth) > LOGTO_TOKEN_MAX_SIZE) {
+        return bad_request(rq, "Authorization header too large");
+    }
+    if (strncasecmp(auth, "Bearer", 6) || (auth[6] != ' ' && auth[6] != '\t'
+                                           && auth[6] != '\0')) {
+        return bad_request(rq, "Authorization is not Bearer <token>");
+    }
+    for (t = auth + 6; *t == ' ' || *t == '\t'; t++) {
+    }
+    n = strlen(t);
+    while (n && (t[n - 1] == ' ' || t[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 0) {
+        return bad_request(rq, "empty token");
+    }
+    if (strcspn(t, " \t,") < n) {
+        return bad_request(rq, "Authorization is not Bearer <token>");
+    }
+    if (query_has_token(r)) {
+        return bad_request(rq, "token sent in more than one place");
+    }
+    *ptoken = t;
+    *plen = n;
+    return LOGTO_V_VALID;
+}
+
+/* ----------------------------------------------------------- verification */
+
+static void build_policy(logto_policy_t *pol, const logto_dir_conf_t *c)
+{
+    pol->issuer = c->issuer;
+    pol->audiences = c->audiences;
+    pol->algorithms = logto_conf_algs(c);
+    pol->clock_skew = logto_conf_skew(c);
+}
+
+static logto_verdict_t refuse(logto_req_t *rq, const logto_err_t *err)
+{
+    rq->err = *err;
+    rq->description = rq->err.text;
+    if (!logto_reason_is_token(err->reason)) {
+        return LOGTO_V_UNAVAILABLE;
+    }
+    return LOGTO_V_INVALID;
+}
+
+/* The key for jws: from the set, and once more after a refetch when the
+ * token names a kid the set does not know (a rotation). */
+static apr_status_t choose_key(const logto_jwk_t **pkey, request_rec *r,
+                               const logto_dir_conf_t *c,
+                               const logto_jws_t *jws, logto_err_t *err)
+{
+    const logto_jwks_t *jwks;
+    apr_status_t rv;
+
+    rv = logto_keys_get(&jwks, r, c, NULL, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = logto_jws_select_key(pkey, jws, jwks, logto_conf_algs(c), err);
+    if (rv != APR_SUCCESS && err->reason == LOGTO_ERR_KID_UNKNOWN &&
+        logto_keys_may_refetch(c)) {
+        if (logto_keys_get(&jwks, r, c, jws->kid, err) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        rv = logto_jws_select_key(pkey, jws, jwks, logto_conf_algs(c), err);
+    }
+    return rv;
+}
+
+/* r->user comes from the configured claim, which must be a string. */
+static apr_status_t user_of(const char **puser, const logto_claims_t *cl,
+                            const logto_dir_conf_t *c, logto_err_t *err)
+{
+    const char *name = logto_conf_user_claim(c);
+    const json_t *v = logto_claims_get(cl, name);
+
+    if (!json_is_string(v) || !*json_string_value(v)) {
+        return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE,
+                             "token has no %s claim", name);
+    }
+    *puser = json_string_value(v);
+    return APR_SUCCESS;
+}
+
+static void log_refusal(request_rec *r, const logto_req_t *rq,
+                        const logto_jws_t *jws)
+{
+    const char *jti = jws ? logto_json_str(jws->payload, "jti") : NULL;
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  LOGTO_LOGNO(00101) "token refused: %s (reason=%s, kid=%s, "
+                  "jti=%s)",
+                  rq->err.text, logto_reason_name(rq->err.reason),
+                  jws && jws->kid ? jws->kid : "-", jti ? jti : "-");
+}
+
+/* Steps of verification: shape, key, signature, claims, user. */
+static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
+                              logto_req_t *rq, const char *token,
+                              apr_size_t len)
+{
+    logto_jws_t *jws = NULL;
+    const logto_jwk_t *key;
+    logto_policy_t pol;
+    logto_err_t err;
+    const char *user;
+    logto_verdict_t v;
+
+    logto_err_clear(&err);
+    build_policy(&pol, c);
+    if (logto_jws_parse(&jws, r->pool, token, len, &err) != APR_SUCCESS ||
+        choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
+        logto_jws_verify_signature(jws, key, r->pool, &err) != APR_SUCCESS ||
+        logto_claims_check(&rq->claims, r->pool, jws, &pol,
+                           apr_time_sec(apr_time_now()), &err) !=
+            APR_SUCCESS ||
+        user_of(&user, rq->claims, c, &err) != APR_SUCCESS) {
+        v = refuse(rq, &err);
+        rq->claims = NULL;
+        if (v == LOGTO_V_UNAVAILABLE) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          LOGTO_LOGNO(00102) "no keys to verify with: %s",
+                          err.text);
+        }
+        else {
+            log_refusal(r, rq, jws);
+        }
+        return v;
+    }
+    rq->claims->key_thumbprint = key->thumbprint;
+    return LOGTO_V_VALID;
+}
+
+logto_req_t *logto_request_verify(request_rec *r)
+{
+    logto_req_t *rq = logto_request_get(r);
+    const logto_dir_conf_t *c = dir_conf(r);
+    const char *token = NULL;
+    apr_size_t len = 0;
+
+    if (rq) {
+        return rq;
+    }
+    rq = apr_pcalloc(r->pool, sizeof(*rq));
+    ap_set_module_config(r->request_config, &auth_logto_module, rq);
+    if (!c->issuer || !c->audiences) {
+        rq->verdict = LOGTO_V_MISCONFIG;
+        return rq;
+    }
+    rq->verdict = extract_token(r, rq, &token, &len);
+    if (rq->verdict == LOGTO_V_VALID) {
+        rq->verdict = verify(r, c, rq, token, len);
+    }
+    else if (rq->verdict == LOGTO_V_BAD_REQUEST) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      LOGTO_LOGNO(00103) "request refused: %s",
+                      rq->description);
+    }
+    return rq;
+}
+
+/* ------------------------------------------------------------ publishing */
+
+static void set_env(request_rec *r, const char *name, const char *value)
+{
+    if (value) {
+        apr_table_setn(r->subprocess_env, name, value);
+    }
+}
+
+/* A header value must not be able to split the request it is put in. */
+static int header_safe(const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\r' || *v == '\n' || *v == '\0') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void set_claim_headers(request_rec *r, const logto_dir_conf_t *c,
+                              const logto_claims_t *cl)
+{
+    const logto_claim_header_t *ch;
+    const char *v;
+    int i;
+
+    if (!c->claim_headers) {
+        return;
+    }
+    for (i = 0; i < c->claim_headers->nelts; i++) {
+        ch = &APR_ARRAY_IDX(c->claim_headers, i, logto_claim_header_t);
+        v = logto_json_as_text(r->pool, logto_claims_get(cl, ch->claim));
+        if (v && header_safe(v)) {
+            apr_table_setn(r->headers_in, ch->header, v);
+        }
+        else if (v) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          LOGTO_LOGNO(00104) "claim %s not forwarded: "
+                          "control characters", ch->claim);
+        }
+    }
+}
+
+/* A verified token becomes the request's user, environment and headers. */
+static void publish(request_rec *r, const logto_dir_conf_t *c,
+                    logto_req_t *rq)
+{
+    const logto_claims_t *cl = rq->claims;
+    const char *user = NULL;
+
+    if (rq->published) {
+        return;
+    }
+    rq->published = 1;
+    user_of(&user, cl, c, &rq->err);
+    r->user = apr_pstrdup(r->pool, user);
+    r->ap_auth_type = LOGTO_AUTH_TYPE;
+    set_env(r, "LOGTO_SUB", cl->sub);
+    set_env(r, "LOGTO_CLIENT_ID", cl->client_id);
+    set_env(r, "LOGTO_SCOPE", cl->scope ? cl->scope : "");
+    set_env(r, "LOGTO_AUD", apr_array_pstrcat(r->pool, cl->aud, ' '));
+    set_env(r, "LOGTO_ORGANIZATION_ID", cl->organization_id);
+    set_env(r, "LOGTO_JTI", cl->jti);
+    set_env(r, "LOGTO_EXP", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                         cl->exp));
+    set_claim_headers(r, c, cl);
+}
+
+/* ------------------------------------------------------------- answering */
+
+static int is_preflight(const request_rec *r)
+{
+    return r->method_number == M_OPTIONS &&
+           apr_table_get(r->headers_in, "Origin") &&
+           apr_table_get(r->headers_in, "Access-Control-Request-Method");
+}
+
+/* Turn the verdict into the hook's answer: DECLINED lets mod_authz_core
+ * decide, anything else ends the request with that status. */
+static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
+                  int authz_needs_user)
+{
+    switch (rq->verdict) {
+        case LOGTO_V_VALID:
+            publish(r, c, rq);
+            return DECLINED;
+        case LOGTO_V_NONE:
+            if (c->unauth_pass && !authz_needs_user) {
+                return DECLINED;
+            }
+            set_challenge(r, c, NULL, NULL, NULL);
+            return HTTP_UNAUTHORIZED;
+        case LOGTO_V_BAD_REQUEST:
+            set_challenge(r, c, "invalid_request", rq->description, NULL);
+            return HTTP_BAD_REQUEST;
+        case LOGTO_V_INVALID:
+            set_challenge(r, c, "invalid_token", rq->description, NULL);
+            return HTTP_UNAUTHORIZED;
+        case LOGTO_V_UNAVAILABLE:
+            return HTTP_SERVICE_UNAVAILABLE;
+        case LOGTO_V_MISCONFIG:
+        default:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          LOGTO_LOGNO(00105) "AuthType Logto without %s: "
+                          "refusing every request",
+                          !c->issuer ? (!c->audiences ? "AuthLogtoIssuer and "
+                                                        "AuthLogtoAudience"
+                                                      : "AuthLogtoIssuer")
+                                     : "AuthLogtoAudience");
+            return HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+/* The access phase, before mod_authz_core: verify, then let authorization
+ * decide with the user already known. */
+static int logto_check_access(request_rec *r)
+{
+    const logto_dir_conf_t *c;
+
+    if (!is_logto(r)) {
+        return DECLINED;
+    }
+    c = dir_conf(r);
+    /* 1. a CORS preflight carries no token: let it through if told to */
+    if (!c->cors_auth && is_preflight(r) && c->issuer && c->audiences) {
+        logto_req_t *rq = logto_request_verify(r);
+        rq->preflight = 1;
+        r->user = "";
+        return DECLINED;
+    }
+    /* 2. verify the token once; 3. answer or hand over to authorization */
+    return answer(r, c, logto_request_verify(r), 0);
+}
+
+/* Authentication proper: only reached when authorization needs a user
+ * the access phase did not set. */
+static int logto_check_authn(request_rec *r)
+{
+    int status;
+
+    if (!is_logto(r)) {
+        return DECLINED;
+    }
+    if (r->user) {
+        return OK;
+    }
+    status = answer(r, dir_conf(r), logto_request_verify(r), 1);
+    return status == DECLINED ? (r->user ? OK : HTTP_UNAUTHORIZED) : status;
+}
+
+static int logto_note_auth_failure(request_rec *r, const char *type)
+{
+    const logto_req_t *rq;
+
+    if (strcasecmp(type, LOGTO_AUTH_TYPE)) {
+        return DECLINED;
+    }
+    rq = logto_request_get(r);
+    if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
+        set_challenge(r, dir_conf(r),
+                      rq && rq->verdict == LOGTO_V_INVALID ? "invalid_token"
+                                                           : NULL,
+                      rq && rq->verdict == LOGTO_V_INVALID ? rq->description
+                                                           : NULL,
+                      NULL);
+    }
+    return OK;
+}
+
+/* A 403 of a verified token short of scopes says which (RFC 6750 3.1). */
+static void logto_insert_error_filter(request_rec *r)
+{
+    const logto_req_t *rq = logto_request_get(r);
+
+    if (r->status == HTTP_FORBIDDEN && rq && rq->verdict == LOGTO_V_VALID &&
+        rq->missing_scopes) {
+        set_challenge(r, dir_conf(r), "insufficient_scope",
+                      "insufficient scope", rq->missing_scopes);
+    }
+}
+
+/* ---------------------------------------------------------- header strip */
+
+typedef struct {
+    const apr_array_header_t *claim_headers;
+    apr_array_header_t *doomed;
+    apr_pool_t *p;
+} strip_ctx_t;
+
+static int collect_spoofed(void *baton, const char *name, const char *value)
+{
+    strip_ctx_t *ctx = baton;
+    const logto_claim_header_t *ch;
+    char *key = apr_pstrdup(ctx->p, name);
+    char *s;
+    int i;
+
+    for (s = key; *s; s++) {
+        *s = (*s == '_') ? '-' : apr_tolower(*s);
+    }
+    for (i = 0; i < ctx->claim_headers->nelts; i++) {
+        ch = &APR_ARRAY_IDX(ctx->claim_headers, i, logto_claim_header_t);
+        if (!strcmp(key, ch->header_key)) {
+            APR_ARRAY_PUSH(ctx->doomed, const char *) = name;
+        }
+    }
+    return 1;
+}
+
+/* Headers that will carry claims are the module's alone: whatever the
+ * client sent under those names (any case, '-' or '_') goes, token or
+ * not, before anything else looks at the request. */
+static int logto_strip_claim_headers(request_rec *r)
+{
+    const logto_dir_conf_t *c = dir_conf(r);
+    strip_ctx_t ctx;
+    int i;
+
+    if (!c->claim_headers || !c->claim_headers->nelts) {
+        return DECLINED;
+    }
+    ctx.claim_headers = c->claim_headers;
+    ctx.doomed = apr_array_make(r->pool, 2, sizeof(const char *));
+    ctx.p = r->pool;
+    apr_table_do(collect_spoofed, &ctx, r->headers_in, NULL);
+    for (i = 0; i < ctx.doomed->nelts; i++) {
+        apr_table_unset(r->headers_in,
+                        APR_ARRAY_IDX(ctx.doomed, i, const char *));
+    }
+    return DECLINED;
+}
+
+/* ------------------------------------------------------------ expression */
+
+/* logto_claim('NAME'): the claim of the request's verified token. */
+static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx,
+                                    const void *data, const char *arg)
+{
+    request_rec *r = ctx->r;
+    const logto_req_t *rq;
+    const char *v;
+
+    if (!r || !arg) {
+        return "";
+    }
+    rq = logto_request_verify(r);
+    if (rq->verdict != LOGTO_V_VALID) {
+        return "";
+    }
+    v = logto_json_as_text(r->pool, logto_claims_get(rq->claims, arg));
+    return v ? v : "";
+}
+
+static int logto_expr_lookup(ap_expr_lookup_parms *parms)
+{
+    if (parms->type == AP_EXPR_FUNC_STRING &&
+        !strcasecmp(parms->name, "logto_claim")) {
+        *parms->func = expr_logto_claim;
+        *parms->data = NULL;
+        return OK;
+    }
+    return DECLINED;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static int logto_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp)
+{
+    return logto_keys_pre_config(pconf);
+}
+
+static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    return logto_keys_post_config(pconf, ptemp, s);
+}
+
+static void logto_child_init(apr_pool_t *p, server_rec *s)
+{
+    logto_keys_child_init(p, s);
+}
+
+static void logto_register_hooks(apr_pool_t *p)
+{
+    static const char *const before_authz[] = {"mod_authz_core.c", NULL};
+
+    ap_hook_pre_config(logto_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_header_parser(logto_strip_claim_headers, NULL, NULL,
+                          APR_HOOK_FIRST);
+    ap_hook_check_access_ex(logto_check_access, NULL, before_authz,
+                            APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authn(logto_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(logto_note_auth_failure, NULL, NULL,
+                              APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(logto_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    ap_hook_expr_lookup(logto_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(logto_metadata_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    logto_register_authz(p);
+}

@@ -1,0 +1,138 @@
+/*
+ * mod_auth_logto.h - glue-private declarations: configuration structures
+ * and what the glue files share. Never included by src/logto_*.c.
+ */
+#ifndef MOD_AUTH_LOGTO_H
+#define MOD_AUTH_LOGTO_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <mod_auth.h>
+
+#include "logto_alg.h"
+#include "logto_err.h"
+#include "logto_jwk.h"
+#include "logto_jwt.h"
+
+APLOG_USE_MODULE(auth_logto);
+extern module AP_MODULE_DECLARE_DATA auth_logto_module;
+
+/* Our own log tags: one per call site, never reused. */
+#define LOGTO_LOGNO(n) "LOGTO" #n ": "
+
+#define LOGTO_AUTH_TYPE "Logto"
+
+/* "Was it set" bits of the per-directory configuration. */
+enum {
+    LOGTO_SET_ISSUER = 1u << 0,
+    LOGTO_SET_AUDIENCE = 1u << 1,
+    LOGTO_SET_JWKS_URI = 1u << 2,
+    LOGTO_SET_JWKS_FILE = 1u << 3,
+    LOGTO_SET_ALGS = 1u << 4,
+    LOGTO_SET_SKEW = 1u << 5,
+    LOGTO_SET_REFRESH = 1u << 6,
+    LOGTO_SET_MIN_REFRESH = 1u << 7,
+    LOGTO_SET_MAX_STALE = 1u << 8,
+    LOGTO_SET_TIMEOUT = 1u << 9,
+    LOGTO_SET_CA_FILE = 1u << 10,
+    LOGTO_SET_USER_CLAIM = 1u << 11,
+    LOGTO_SET_CLAIM_HEADERS = 1u << 12,
+    LOGTO_SET_REALM = 1u << 13,
+    LOGTO_SET_UNAUTH = 1u << 14,
+    LOGTO_SET_TOKEN_CACHE = 1u << 15,
+    LOGTO_SET_CORS = 1u << 16,
+    LOGTO_SET_METADATA = 1u << 17
+};
+
+/* AuthLogtoClaimHeader CLAIM HEADER */
+typedef struct logto_claim_header_t {
+    const char *claim;
+    const char *header;
+    const char *header_key; /* lower-case, '_' as '-': for the strip */
+} logto_claim_header_t;
+
+typedef struct logto_dir_conf_t {
+    unsigned int set;
+    const char *issuer;
+    apr_array_header_t *audiences;  /* of const char * */
+    const char *jwks_uri;
+    const char *jwks_file;
+    logto_jwks_t *file_jwks;        /* parsed when the file is configured */
+    logto_algset_t algorithms;
+    int clock_skew;
+    int jwks_refresh;
+    int jwks_min_refresh;
+    int jwks_max_stale;
+    int fetch_timeout;
+    const char *ca_file;
+    const char *remote_user_claim;
+    apr_array_header_t *claim_headers; /* of logto_claim_header_t */
+    const char *realm;
+    int unauth_pass;                /* AuthLogtoUnauthenticated pass */
+    int token_cache;
+    int cors_auth;                  /* AuthLogtoCorsPreflight auth */
+    const char *resource_metadata;  /* URL-path of RFC 9728 metadata */
+} logto_dir_conf_t;
+
+/* A resource-metadata document served at a path (RFC 9728). */
+typedef struct logto_metadata_t {
+    const char *path;
+    const struct logto_dir_conf_t *conf; /* the scope that named it */
+} logto_metadata_t;
+
+typedef struct logto_srv_conf_t {
+    const char *cache_spec;          /* AuthLogtoCache as written */
+    const char *cache_provider_name;
+    const char *cache_args;
+    apr_array_header_t *metadata;    /* of logto_metadata_t */
+} logto_srv_conf_t;
+
+/* What verification said about this request's token, kept for the
+ * request so every phase and expression sees one answer. */
+typedef enum {
+    LOGTO_V_NONE = 0,    /* no token sent */
+    LOGTO_V_VALID,       /* verified */
+    LOGTO_V_BAD_REQUEST, /* 400 invalid_request */
+    LOGTO_V_INVALID,     /* 401 invalid_token */
+    LOGTO_V_UNAVAILABLE, /* 503: keys cannot be had */
+    LOGTO_V_MISCONFIG    /* 500: the location lacks issuer or audience */
+} logto_verdict_t;
+
+typedef struct logto_req_t {
+    logto_verdict_t verdict;
+    logto_err_t err;
+    const char *description;        /* error_description, if any */
+    logto_claims_t *claims;         /* when LOGTO_V_VALID */
+    const char *missing_scopes;     /* of denied logto-scope lines */
+    int preflight;                  /* a CORS preflight let through */
+    int published;                  /* user, env and headers set */
+} logto_req_t;
+
+/* mod_auth_logto_config.c */
+extern const command_rec logto_cmds[];
+void *logto_create_dir_conf(apr_pool_t *p, char *dir);
+void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+void *logto_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
+/* Effective values, defaults applied. */
+int logto_conf_skew(const logto_dir_conf_t *c);
+logto_algset_t logto_conf_algs(const logto_dir_conf_t *c);
+const char *logto_conf_realm(const logto_dir_conf_t *c, request_rec *r);
+const char *logto_conf_user_claim(const logto_dir_conf_t *c);
+int logto_conf_refresh(const logto_dir_conf_t *c);
+int logto_conf_min_refresh(const logto_dir_conf_t *c);
+int logto_conf_max_stale(const logto_dir_conf_t *c);
+int logto_conf_timeout(const logto_dir_conf_t *c);
+
+/* mod_auth_logto.c */
+/* The request's remembered verification, or NULL when none ran. */
+logto_req_t *logto_request_get(request_rec *r);
+/* Verify the request's token once with r's location settings; later
+ * calls return the remembered answer. Never NULL. */
+logto_req_t *logto_request_verify(request_rec *r);
+
+/* mod_auth_logto_authz.c */
+void logto_register_authz(apr_pool_t *p);
+
+#endif /* MOD_AUTH_LOGTO_H */

@@ -1,0 +1,57 @@
+/*
+ * logto_jws.h - compact JWS (RFC 7515) parsing and signature verification.
+ */
+#ifndef LOGTO_JWS_H
+#define LOGTO_JWS_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+#include "logto_alg.h"
+#include "logto_err.h"
+#include "logto_jwk.h"
+
+/* Longest token accepted, in bytes (SPEC: 16 KiB). */
+#define LOGTO_TOKEN_MAX_SIZE (16 * 1024)
+
+typedef struct logto_jws_t {
+    json_t *header;             /* owned by the pool */
+    json_t *payload;            /* owned by the pool */
+    logto_alg_t alg;
+    const char *alg_name;       /* as the token says it */
+    const char *kid;            /* NULL when absent */
+    const char *typ;            /* NULL when absent */
+    const char *signing_input;  /* header '.' payload, as sent */
+    apr_size_t signing_input_len;
+    const unsigned char *sig;   /* decoded signature */
+    apr_size_t sig_len;
+} logto_jws_t;
+
+/* Parse a compact JWS of len bytes into *pjws from p: exactly three
+ * strict base64url parts, header and payload JSON objects within size and
+ * nesting bounds, `alg` a string, `kid` and `typ` strings when present,
+ * `typ` at+jwt or application/at+jwt (case-insensitive) when present,
+ * `crit` refused (no extension is understood), `b64` false refused.
+ * Something with no dot at all fails with LOGTO_ERR_OPAQUE; other shape
+ * errors with their own reasons. Does not look at keys or the signature. */
+apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
+                             const char *token, apr_size_t len,
+                             logto_err_t *err);
+
+/* Choose the key of jwks for jws (by kid; a set of one key when the token
+ * names none) and check that jws's alg is in allowed and fits the key.
+ * Never uses jku, x5u, jwk or x5c. *pkey points into jwks. */
+apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
+                                  const logto_jws_t *jws,
+                                  const logto_jwks_t *jwks,
+                                  logto_algset_t allowed, logto_err_t *err);
+
+/* Verify jws's signature with key, which must fit jws->alg. ECDSA
+ * signatures are raw r||s of exactly twice the curve's size; DER, r or s
+ * of 0 or >= the group order are refused. Fails with
+ * LOGTO_ERR_SIGNATURE. Scratch memory from p. */
+apr_status_t logto_jws_verify_signature(const logto_jws_t *jws,
+                                        const logto_jwk_t *key,
+                                        apr_pool_t *p, logto_err_t *err);
+
+#endif /* LOGTO_JWS_H */

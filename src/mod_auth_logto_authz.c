@@ -1,0 +1,187 @@
+/*
+ * mod_auth_logto_authz.c - glue: the Require providers logto-scope,
+ * logto-claim and logto-organization. Require lines are compiled once at
+ * configuration time; checks read the claims verified for the request and
+ * do no I/O and no parsing.
+ */
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <ap_provider.h>
+#include <http_request.h>
+#include <mod_auth.h>
+
+#include "mod_auth_logto.h"
+#include "logto_scope.h"
+
+/* The words of a Require line, compiled. */
+typedef struct logto_require_t {
+    apr_array_header_t *words; /* of const char * */
+} logto_require_t;
+
+static apr_array_header_t *split_words(apr_pool_t *p, const char *line)
+{
+    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    const char *w;
+
+    while (*line && (w = ap_getword_conf(p, &line)) && *w) {
+        APR_ARRAY_PUSH(words, const char *) = w;
+    }
+    return words;
+}
+
+static const char *parse_line(cmd_parms *cmd, const char *line,
+                              const void **parsed, int min_words,
+                              const char *usage)
+{
+    logto_require_t *req = apr_pcalloc(cmd->pool, sizeof(*req));
+
+    req->words = split_words(cmd->pool, line);
+    if (req->words->nelts < min_words) {
+        return apr_psprintf(cmd->pool, "Require %s", usage);
+    }
+    *parsed = req;
+    return NULL;
+}
+
+static const char *parse_scope(cmd_parms *cmd, const char *line,
+                               const void **parsed)
+{
+    return parse_line(cmd, line, parsed, 1,
+                      "logto-scope needs at least one scope");
+}
+
+static const char *parse_claim(cmd_parms *cmd, const char *line,
+                               const void **parsed)
+{
+    return parse_line(cmd, line, parsed, 2,
+                      "logto-claim needs a claim name and a value");
+}
+
+static const char *parse_org(cmd_parms *cmd, const char *line,
+                             const void **parsed)
+{
+    return parse_line(cmd, line, parsed, 0, "logto-organization [ID ...]");
+}
+
+/* The verified claims of r, or, returning 0, the answer without them:
+ * NO_USER sends the request to authentication, DENIED refuses an
+ * anonymous one, and a CORS preflight let through is granted. */
+static int claims_of(const logto_claims_t **pclaims, authz_status *pst,
+                     request_rec *r)
+{
+    const logto_req_t *rq;
+
+    if (!r->user) {
+        *pst = AUTHZ_DENIED_NO_USER;
+        return 0;
+    }
+    rq = logto_request_get(r);
+    if (rq && rq->preflight) {
+        *pst = AUTHZ_GRANTED;
+        return 0;
+    }
+    if (!rq || rq->verdict != LOGTO_V_VALID) {
+        *pst = AUTHZ_DENIED;
+        return 0;
+    }
+    *pclaims = rq->claims;
+    return 1;
+}
+
+static authz_status check_scope(request_rec *r, const char *line,
+                                const void *parsed)
+{
+    const logto_require_t *req = parsed;
+    const logto_claims_t *cl = NULL;
+    authz_status st;
+    logto_req_t *rq;
+    const char *missing;
+
+    if (!claims_of(&cl, &st, r)) {
+        return st;
+    }
+    missing = logto_scope_missing(r->pool, cl->scopes, req->words);
+    if (!missing) {
+        return AUTHZ_GRANTED;
+    }
+    rq = logto_request_get(r);
+    rq->missing_scopes =
+        rq->missing_scopes
+            ? apr_pstrcat(r->pool, rq->missing_scopes, " ", missing, NULL)
+            : missing;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  LOGTO_LOGNO(00201) "insufficient scope for %s: missing %s "
+                  "(jti=%s)",
+                  r->uri, missing, cl->jti ? cl->jti : "-");
+    return AUTHZ_DENIED;
+}
+
+static authz_status check_claim(request_rec *r, const char *line,
+                                const void *parsed)
+{
+    const logto_require_t *req = parsed;
+    const logto_claims_t *cl = NULL;
+    authz_status st;
+    const char *name;
+
+    if (!claims_of(&cl, &st, r)) {
+        return st;
+    }
+    name = APR_ARRAY_IDX(req->words, 0, const char *);
+    if (logto_claims_match(cl, name,
+                           (const char *const *)req->words->elts + 1,
+                           req->words->nelts - 1)) {
+        return AUTHZ_GRANTED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  LOGTO_LOGNO(00202) "claim %s does not match for %s "
+                  "(jti=%s)",
+                  name, r->uri, cl->jti ? cl->jti : "-");
+    return AUTHZ_DENIED;
+}
+
+static authz_status check_org(request_rec *r, const char *line,
+                              const void *parsed)
+{
+    const logto_require_t *req = parsed;
+    const logto_claims_t *cl = NULL;
+    authz_status st;
+    int i;
+
+    if (!claims_of(&cl, &st, r)) {
+        return st;
+    }
+    if (!cl->organization_id) {
+        return AUTHZ_DENIED;
+    }
+    if (req->words->nelts == 0) {
+        return AUTHZ_GRANTED;
+    }
+    for (i = 0; i < req->words->nelts; i++) {
+        if (!strcmp(cl->organization_id,
+                    APR_ARRAY_IDX(req->words, i, const char *))) {
+            return AUTHZ_GRANTED;
+        }
+    }
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider scope_provider = {check_scope, parse_scope};
+static const authz_provider claim_provider = {check_claim, parse_claim};
+static const authz_provider org_provider = {check_org, parse_org};
+
+void logto_register_authz(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "logto-scope",
+                              AUTHZ_PROVIDER_VERSION, &scope_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "logto-claim",
+                              AUTHZ_PROVIDER_VERSION, &claim_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "logto-organization",
+                              AUTHZ_PROVIDER_VERSION, &org_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}

@@ -1,0 +1,587 @@
+/*
+ * mod_auth_logto_config.c - the directives: parsed and validated at
+ * configuration time, merged per directory with "was it set" bits.
+ */
+#include <apr_file_io.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <ap_provider.h>
+#include <ap_socache.h>
+
+#include "mod_auth_logto.h"
+
+#define LOGTO_DEFAULT_SKEW 60
+#define LOGTO_DEFAULT_REFRESH 300
+#define LOGTO_DEFAULT_MIN_REFRESH 30
+#define LOGTO_DEFAULT_MAX_STALE 86400
+#define LOGTO_DEFAULT_TIMEOUT 5
+#define LOGTO_MAX_SECONDS (366 * 86400)
+
+void *logto_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    logto_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    c->token_cache = 1;
+    return c;
+}
+
+/* Take the inner value when the inner scope set it, else the outer. */
+#define MERGE(field, bit)                                                      \
+    do {                                                                       \
+        c->field = (add->set & (bit)) ? add->field : base->field;              \
+    } while (0)
+
+void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const logto_dir_conf_t *base = basev, *add = addv;
+    logto_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->set = base->set | add->set;
+    MERGE(issuer, LOGTO_SET_ISSUER);
+    MERGE(audiences, LOGTO_SET_AUDIENCE);
+    MERGE(jwks_uri, LOGTO_SET_JWKS_URI);
+    MERGE(jwks_file, LOGTO_SET_JWKS_FILE);
+    MERGE(file_jwks, LOGTO_SET_JWKS_FILE);
+    MERGE(algorithms, LOGTO_SET_ALGS);
+    MERGE(clock_skew, LOGTO_SET_SKEW);
+    MERGE(jwks_refresh, LOGTO_SET_REFRESH);
+    MERGE(jwks_min_refresh, LOGTO_SET_MIN_REFRESH);
+    MERGE(jwks_max_stale, LOGTO_SET_MAX_STALE);
+    MERGE(fetch_timeout, LOGTO_SET_TIMEOUT);
+    MERGE(ca_file, LOGTO_SET_CA_FILE);
+    MERGE(remote_user_claim, LOGTO_SET_USER_CLAIM);
+    MERGE(claim_headers, LOGTO_SET_CLAIM_HEADERS);
+    MERGE(realm, LOGTO_SET_REALM);
+    MERGE(unauth_pass, LOGTO_SET_UNAUTH);
+    MERGE(token_cache, LOGTO_SET_TOKEN_CACHE);
+    MERGE(cors_auth, LOGTO_SET_CORS);
+    MERGE(resource_metadata, LOGTO_SET_METADATA);
+    /* A JWKS file set inside replaces a URI set outside, and back. */
+    if (add->set & LOGTO_SET_JWKS_FILE) {
+        c->jwks_uri = NULL;
+    }
+    else if (add->set & LOGTO_SET_JWKS_URI) {
+        c->jwks_file = NULL;
+        c->file_jwks = NULL;
+    }
+    return c;
+}
+
+void *logto_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    logto_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+    sc->metadata = apr_array_make(p, 2, sizeof(logto_metadata_t));
+    return sc;
+}
+
+void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const logto_srv_conf_t *base = basev, *add = addv;
+    logto_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    /* The cache is server-wide: the main server's setting holds. */
+    sc->cache_spec = base->cache_spec;
+    sc->cache_provider_name = base->cache_provider_name;
+    sc->cache_args = base->cache_args;
+    sc->metadata = apr_array_append(p, base->metadata, add->metadata);
+    return sc;
+}
+
+int logto_conf_skew(const logto_dir_conf_t *c)
+{
+    return (c->set & LOGTO_SET_SKEW) ? c->clock_skew : LOGTO_DEFAULT_SKEW;
+}
+
+logto_algset_t logto_conf_algs(const logto_dir_conf_t *c)
+{
+    return (c->set & LOGTO_SET_ALGS) ? c->algorithms : LOGTO_ALGSET_DEFAULT;
+}
+
+const char *logto_conf_realm(const logto_dir_conf_t *c, request_rec *r)
+{
+    return c->realm ? c->realm : ap_get_server_name(r);
+}
+
+const char *logto_conf_user_claim(const logto_dir_conf_t *c)
+{
+    return c->remote_user_claim ? c->remote_user_claim : "sub";
+}
+
+int logto_conf_refresh(const logto_dir_conf_t *c)
+{
+    return (c->set & LOGTO_SET_REFRESH) ? c->jwks_refresh
+                                        : LOGTO_DEFAULT_REFRESH;
+}
+
+int logto_conf_min_refresh(const logto_dir_conf_t *c)
+{
+    return (c->set & LOGTO_SET_MIN_REFRESH) ? c->jwks_min_refresh
+                                            : LOGTO_DEFAULT_MIN_REFRESH;
+}
+
+int logto_conf_max_stale(const logto_dir_conf_t *c)
+{
+    return (c->set & LOGTO_SET_MAX_STALE) ? c->jwks_max_stale
+                                          : LOGTO_DEFAULT_MAX_STALE;
+}
+
+int logto_conf_timeout(const logto_dir_conf_t *c)
+{
+    return (c->set & LOGTO_SET_TIMEOUT) ? c->fetch_timeout
+                                        : LOGTO_DEFAULT_TIMEOUT;
+}
+
+/* ------------------------------------------------------------ validators */
+
+/* An absolute http(s) URL with a host and no fragment. */
+static const char *check_url(cmd_parms *cmd, const char *url)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(cmd->temp_pool, url, &uri) != APR_SUCCESS ||
+        !uri.scheme || !uri.hostname || !*uri.hostname ||
+        (strcasecmp(uri.scheme, "https") && strcasecmp(uri.scheme, "http"))) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not an absolute http(s) URL",
+                            cmd->cmd->name, url);
+    }
+    if (uri.fragment || uri.user || uri.password) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' must not carry a fragment or "
+                            "credentials",
+                            cmd->cmd->name, url);
+    }
+    return NULL;
+}
+
+/* A whole number of seconds within [min, LOGTO_MAX_SECONDS]. */
+static const char *parse_seconds(cmd_parms *cmd, const char *arg, int min,
+                                 int *out)
+{
+    char *end = NULL;
+    apr_int64_t v;
+
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (!*arg || errno || !end || *end || !apr_isdigit(*arg) || v < min ||
+        v > LOGTO_MAX_SECONDS) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a number of seconds from %d "
+                            "to %d",
+                            cmd->cmd->name, arg, min, LOGTO_MAX_SECONDS);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+/* A header field name: RFC 9110 token characters. */
+static int is_header_name(const char *s)
+{
+    static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
+
+    if (!*s) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!apr_isalnum(*s) && !strchr(tchar_extra, *s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The key under which client headers are compared: lower case, '_' as
+ * '-', so "X-User_Id" and "x-user-id" are one header to the strip. */
+static const char *header_key(apr_pool_t *p, const char *name)
+{
+    char *k = apr_pstrdup(p, name);
+    char *s;
+
+    for (s = k; *s; s++) {
+        *s = (*s == '_') ? '-' : apr_tolower(*s);
+    }
+    return k;
+}
+
+/* Text that can sit inside a quoted-string of a header unescaped. */
+static int is_quotable(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\' || apr_iscntrl(*s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- setters */
+
+static const char *set_issuer(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+    const char *bad = check_url(cmd, arg);
+
+    if (bad) {
+        return bad;
+    }
+    c->issuer = arg;
+    c->set |= LOGTO_SET_ISSUER;
+    return NULL;
+}
+
+static const char *set_audience(cmd_parms *cmd, void *cfg, int argc,
+                                char *const argv[])
+{
+    logto_dir_conf_t *c = cfg;
+    int i;
+
+    if (argc < 1) {
+        return "AuthLogtoAudience needs at least one URI";
+    }
+    c->audiences = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; i++) {
+        if (strchr(argv[i], '*') && strcmp(argv[i], LOGTO_ORG_AUD_WILDCARD)) {
+            return apr_psprintf(cmd->pool,
+                                "AuthLogtoAudience: '%s': the only "
+                                "wildcard is " LOGTO_ORG_AUD_WILDCARD,
+                                argv[i]);
+        }
+        APR_ARRAY_PUSH(c->audiences, const char *) = argv[i];
+    }
+    c->set |= LOGTO_SET_AUDIENCE;
+    return NULL;
+}
+
+static const char *set_jwks_uri(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+    const char *bad = check_url(cmd, arg);
+
+    if (bad) {
+        return bad;
+    }
+    c->jwks_uri = arg;
+    c->set |= LOGTO_SET_JWKS_URI;
+    return NULL;
+}
+
+/* Read and parse the key set now: a broken file is a startup error, and
+ * requests never read it. */
+static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t len;
+    char *buf;
+    logto_err_t err;
+    apr_status_t rv;
+
+    if (!path) {
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: bad path '%s'",
+                            arg);
+    }
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT,
+                       cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    }
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: cannot read "
+                            "'%s': %pm", path, &rv);
+    }
+    if (fi.size > LOGTO_JWKS_MAX_SIZE) {
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: '%s' is over "
+                            "%d bytes", path, LOGTO_JWKS_MAX_SIZE);
+    }
+    len = (apr_size_t)fi.size;
+    buf = apr_palloc(cmd->temp_pool, len + 1);
+    rv = apr_file_read_full(f, buf, len, &len);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && rv != APR_EOF) {
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: cannot read "
+                            "'%s': %pm", path, &rv);
+    }
+    if (logto_jwks_parse(&c->file_jwks, cmd->pool, buf, len, &err) !=
+        APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: '%s': %s", path,
+                            err.text);
+    }
+    c->jwks_file = path;
+    c->set |= LOGTO_SET_JWKS_FILE;
+    return NULL;
+}
+
+static const char *set_algorithms(cmd_parms *cmd, void *cfg, int argc,
+                                  char *const argv[])
+{
+    logto_dir_conf_t *c = cfg;
+    logto_err_t err;
+    const char *list;
+    int i;
+
+    if (argc < 1) {
+        return "AuthLogtoAlgorithms needs at least one algorithm";
+    }
+    list = "";
+    for (i = 0; i < argc; i++) {
+        list = apr_pstrcat(cmd->temp_pool, list, " ", argv[i], NULL);
+    }
+    if (logto_algset_parse(&c->algorithms, list, &err) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "AuthLogtoAlgorithms: %s", err.text);
+    }
+    c->set |= LOGTO_SET_ALGS;
+    return NULL;
+}
+
+/* One setter for every "SECONDS" directive: cmd->info names the field. */
+static const char *set_seconds(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+    unsigned int bit = (unsigned int)(apr_uintptr_t)cmd->info;
+    const char *bad;
+
+    switch (bit) {
+        case LOGTO_SET_SKEW:
+            bad = parse_seconds(cmd, arg, 0, &c->clock_skew);
+            break;
+        case LOGTO_SET_REFRESH:
+            bad = parse_seconds(cmd, arg, 1, &c->jwks_refresh);
+            break;
+        case LOGTO_SET_MIN_REFRESH:
+            bad = parse_seconds(cmd, arg, 0, &c->jwks_min_refresh);
+            break;
+        case LOGTO_SET_MAX_STALE:
+            bad = parse_seconds(cmd, arg, 0, &c->jwks_max_stale);
+            break;
+        case LOGTO_SET_TIMEOUT:
+            bad = parse_seconds(cmd, arg, 1, &c->fetch_timeout);
+            if (!bad && c->fetch_timeout > 300) {
+                bad = "AuthLogtoFetchTimeout: at most 300 seconds";
+            }
+            break;
+        default:
+            return "internal error: unknown seconds directive";
+    }
+    if (!bad) {
+        c->set |= bit;
+    }
+    return bad;
+}
+
+static const char *set_ca_file(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t fi;
+
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) !=
+                     APR_SUCCESS ||
+        fi.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "AuthLogtoCAFile: '%s' is not a "
+                            "readable file", arg);
+    }
+    c->ca_file = path;
+    c->set |= LOGTO_SET_CA_FILE;
+    return NULL;
+}
+
+static const char *set_user_claim(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+
+    if (!*arg) {
+        return "AuthLogtoRemoteUserClaim: empty claim name";
+    }
+    c->remote_user_claim = arg;
+    c->set |= LOGTO_SET_USER_CLAIM;
+    return NULL;
+}
+
+static const char *set_claim_header(cmd_parms *cmd, void *cfg,
+                                    const char *claim, const char *header)
+{
+    logto_dir_conf_t *c = cfg;
+    logto_claim_header_t *ch;
+
+    if (!*claim) {
+        return "AuthLogtoClaimHeader: empty claim name";
+    }
+    if (!is_header_name(header)) {
+        return apr_psprintf(cmd->pool, "AuthLogtoClaimHeader: '%s' is not "
+                            "a header name", header);
+    }
+    /* Repeatable: the first line in a scope starts its own list, so an
+     * inner scope replaces the outer list rather than adding to it. */
+    if (!(c->set & LOGTO_SET_CLAIM_HEADERS) || !c->claim_headers) {
+        c->claim_headers =
+            apr_array_make(cmd->pool, 4, sizeof(logto_claim_header_t));
+    }
+    ch = apr_array_push(c->claim_headers);
+    ch->claim = claim;
+    ch->header = header;
+    ch->header_key = header_key(cmd->pool, header);
+    c->set |= LOGTO_SET_CLAIM_HEADERS;
+    return NULL;
+}
+
+static const char *set_realm(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+
+    if (!is_quotable(arg)) {
+        return "AuthLogtoRealm: quotes, backslashes and control characters "
+               "are not allowed";
+    }
+    c->realm = arg;
+    c->set |= LOGTO_SET_REALM;
+    return NULL;
+}
+
+static const char *set_unauth(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+
+    if (!strcasecmp(arg, "deny")) {
+        c->unauth_pass = 0;
+    }
+    else if (!strcasecmp(arg, "pass")) {
+        c->unauth_pass = 1;
+    }
+    else {
+        return "AuthLogtoUnauthenticated: deny or pass";
+    }
+    c->set |= LOGTO_SET_UNAUTH;
+    return NULL;
+}
+
+static const char *set_token_cache(cmd_parms *cmd, void *cfg, int on)
+{
+    logto_dir_conf_t *c = cfg;
+
+    c->token_cache = on;
+    c->set |= LOGTO_SET_TOKEN_CACHE;
+    return NULL;
+}
+
+static const char *set_cors(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+
+    if (!strcasecmp(arg, "pass")) {
+        c->cors_auth = 0;
+    }
+    else if (!strcasecmp(arg, "auth")) {
+        c->cors_auth = 1;
+    }
+    else {
+        return "AuthLogtoCorsPreflight: pass or auth";
+    }
+    c->set |= LOGTO_SET_CORS;
+    return NULL;
+}
+
+/* The metadata document is served server-wide at its path, so it is
+ * recorded in the server's configuration too; its contents come from the
+ * scope's issuer and audience as they stand once the scope is read. */
+static const char *set_metadata(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+    logto_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &auth_logto_module);
+    logto_metadata_t *md;
+
+    if (arg[0] != '/' || !is_quotable(arg) || strchr(arg, ' ')) {
+        return "AuthLogtoResourceMetadata: a URL-path starting with '/'";
+    }
+    c->resource_metadata = arg;
+    c->set |= LOGTO_SET_METADATA;
+    md = apr_array_push(sc->metadata);
+    md->path = arg;
+    md->conf = c;
+    return NULL;
+}
+
+static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &auth_logto_module);
+    const char *bad = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *colon;
+
+    if (bad) {
+        return bad;
+    }
+    colon = ap_strchr_c(arg, ':');
+    sc->cache_spec = arg;
+    sc->cache_provider_name =
+        colon ? apr_pstrmemdup(cmd->pool, arg, colon - arg) : arg;
+    sc->cache_args = colon ? colon + 1 : NULL;
+    if (!*sc->cache_provider_name) {
+        return "AuthLogtoCache: PROVIDER[:ARGS], e.g. shmcb";
+    }
+    if (!ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
+                            sc->cache_provider_name,
+                            AP_SOCACHE_PROVIDER_VERSION)) {
+        return apr_psprintf(cmd->pool,
+                            "AuthLogtoCache: unknown cache provider '%s' "
+                            "(is mod_socache_%s loaded?)",
+                            sc->cache_provider_name,
+                            sc->cache_provider_name);
+    }
+    return NULL;
+}
+
+#define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_AUTHCFG)
+
+const command_rec logto_cmds[] = {
+    AP_INIT_TAKE1("AuthLogtoIssuer", set_issuer, NULL, DIR_CONF,
+                  "exact expected issuer (iss) URL"),
+    AP_INIT_TAKE_ARGV("AuthLogtoAudience", set_audience, NULL, DIR_CONF,
+                      "accepted audience (aud) URIs"),
+    AP_INIT_TAKE1("AuthLogtoJwksUri", set_jwks_uri, NULL, DIR_CONF,
+                  "URL of the issuer's JWKS (default: from discovery)"),
+    AP_INIT_TAKE1("AuthLogtoJwksFile", set_jwks_file, NULL, DIR_CONF,
+                  "path of a local JWKS file"),
+    AP_INIT_TAKE_ARGV("AuthLogtoAlgorithms", set_algorithms, NULL, DIR_CONF,
+                      "accepted JWS algorithms"),
+    AP_INIT_TAKE1("AuthLogtoClockSkew", set_seconds,
+                  (void *)(apr_uintptr_t)LOGTO_SET_SKEW, DIR_CONF,
+                  "seconds of leeway for exp, nbf and iat"),
+    AP_INIT_TAKE1("AuthLogtoJwksRefresh", set_seconds,
+                  (void *)(apr_uintptr_t)LOGTO_SET_REFRESH, DIR_CONF,
+                  "seconds fetched keys count as fresh"),
+    AP_INIT_TAKE1("AuthLogtoJwksMinRefresh", set_seconds,
+                  (void *)(apr_uintptr_t)LOGTO_SET_MIN_REFRESH, DIR_CONF,
+                  "least seconds between refetches for unknown kids"),
+    AP_INIT_TAKE1("AuthLogtoJwksMaxStale", set_seconds,
+                  (void *)(apr_uintptr_t)LOGTO_SET_MAX_STALE, DIR_CONF,
+                  "seconds stale keys serve while the issuer is down"),
+    AP_INIT_TAKE1("AuthLogtoFetchTimeout", set_seconds,
+                  (void *)(apr_uintptr_t)LOGTO_SET_TIMEOUT, DIR_CONF,
+                  "timeout in seconds for discovery and JWKS fetches"),
+    AP_INIT_TAKE1("AuthLogtoCAFile", set_ca_file, NULL, DIR_CONF,
+                  "CA bundle for https fetches"),
+    AP_INIT_TAKE1("AuthLogtoRemoteUserClaim", set_user_claim, NULL,
+                  DIR_CONF, "claim that becomes REMOTE_USER"),
+    AP_INIT_TAKE2("AuthLogtoClaimHeader", set_claim_header, NULL, DIR_CONF,
+                  "CLAIM HEADER: pass a claim to the backend as a header"),
+    AP_INIT_TAKE1("AuthLogtoRealm", set_realm, NULL, DIR_CONF,
+                  "realm in WWW-Authenticate"),
+    AP_INIT_TAKE1("AuthLogtoUnauthenticated", set_unauth, NULL, DIR_CONF,
+                  "deny or pass requests without a token"),
+    AP_INIT_FLAG("AuthLogtoTokenCache", set_token_cache, NULL, DIR_CONF,
+                 "remember verified tokens (On|Off)"),
+    AP_INIT_TAKE1("AuthLogtoCorsPreflight", set_cors, NULL, DIR_CONF,
+                  "pass or auth CORS preflight requests"),
+    AP_INIT_TAKE1("AuthLogtoResourceMetadata", set_metadata, NULL, DIR_CONF,
+                  "URL-path of RFC 9728 protected-resource metadata"),
+    AP_INIT_TAKE1("AuthLogtoCache", set_cache, NULL, RSRC_CONF,
+                  "mod_socache provider for keys and tokens"),
+    {NULL}};
