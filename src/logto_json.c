@@ -1,0 +1,211 @@
+/*
+ * logto_json.c - Jansson, wrapped once: bounded parsing and pool ownership.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "logto_json.h"
+
+static apr_status_t json_cleanup(void *data)
+{
+    json_decref((json_t *)data);
+    return APR_SUCCESS;
+}
+
+json_t *logto_json_own(apr_pool_t *p, json_t *json)
+{
+    if (json) {
+        apr_pool_cleanup_register(p, json, json_cleanup, apr_pool_cleanup_null);
+    }
+    return json;
+}
+
+/* The deepest nesting of buf, counting brackets outside strings only.
+ * Runs before Jansson so a hostile document never reaches its recursive
+ * parser; stops counting once max is exceeded. */
+static int nesting_depth(const char *buf, apr_size_t len, int max)
+{
+    apr_size_t i;
+    int depth = 0, deepest = 0, in_string = 0;
+
+    for (i = 0; i < len && deepest <= max; i++) {
+        char c = buf[i];
+
+        if (in_string) {
+            if (c == '\\') {
+                i++; /* the escaped character cannot end the string */
+            }
+            else if (c == '"') {
+                in_string = 0;
+            }
+        }
+        else if (c == '"') {
+            in_string = 1;
+        }
+        else if (c == '{' || c == '[') {
+            if (++depth > deepest) {
+                deepest = depth;
+            }
+        }
+        else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return deepest;
+}
+
+apr_status_t logto_json_parse_object(json_t **pjson, apr_pool_t *p,
+                                     const char *buf, apr_size_t len,
+                                     int max_depth, logto_reason_t reason,
+                                     logto_err_t *err)
+{
+    json_error_t jerr;
+    json_t *json;
+
+    *pjson = NULL;
+    if (memchr(buf, '\0', len) != NULL) {
+        return logto_err_set(err, reason, "JSON holds a NUL byte");
+    }
+    if (nesting_depth(buf, len, max_depth) > max_depth) {
+        return logto_err_set(err, reason, "JSON nested too deeply");
+    }
+    json = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (json == NULL) {
+        return logto_err_set(err, reason, "not valid JSON");
+    }
+    logto_json_own(p, json);
+    if (!json_is_object(json)) {
+        return logto_err_set(err, reason, "not a JSON object");
+    }
+    *pjson = json;
+    return APR_SUCCESS;
+}
+
+const char *logto_json_str(const json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+json_t *logto_json_path(const json_t *obj, const char *path)
+{
+    const char *start = path, *dot;
+    json_t *cur = (json_t *)obj;
+    char name[256];
+
+    if (!json_is_object(obj) || path == NULL || *path == '\0') {
+        return NULL;
+    }
+    /* A member whose own name holds dots ("https://x.example/roles")
+     * is found as is before the name is read as a path. */
+    if (json_object_get(obj, path) != NULL) {
+        return json_object_get(obj, path);
+    }
+    while (cur != NULL) {
+        apr_size_t n;
+
+        if (!json_is_object(cur)) {
+            return NULL;
+        }
+        dot = strchr(start, '.');
+        n = dot ? (apr_size_t)(dot - start) : strlen(start);
+        if (n == 0 || n >= sizeof(name)) {
+            return NULL;
+        }
+        memcpy(name, start, n);
+        name[n] = '\0';
+        cur = json_object_get(cur, name);
+        if (dot == NULL) {
+            return cur;
+        }
+        start = dot + 1;
+    }
+    return NULL;
+}
+
+/* A real in the shortest decimal text that reads back as the same value. */
+static const char *real_text(apr_pool_t *p, double d)
+{
+    char buf[64];
+
+    if (!isfinite(d)) {
+        return NULL;
+    }
+    /* The C library's %g, not APR's, which drops the leading zero. */
+    snprintf(buf, sizeof(buf), "%.15g", d);
+    if (strtod(buf, NULL) != d) {
+        snprintf(buf, sizeof(buf), "%.17g", d);
+    }
+    return apr_pstrdup(p, buf);
+}
+
+static const char *scalar_text(apr_pool_t *p, const json_t *v)
+{
+    switch (json_typeof(v)) {
+        case JSON_STRING:
+            return apr_pstrmemdup(p, json_string_value(v),
+                                  json_string_length(v));
+        case JSON_INTEGER:
+            return apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                (apr_int64_t)json_integer_value(v));
+        case JSON_REAL:
+            return real_text(p, json_real_value(v));
+        case JSON_TRUE:
+            return "true";
+        case JSON_FALSE:
+            return "false";
+        default:
+            return NULL;
+    }
+}
+
+/* The scalar members of an array, joined with one space. */
+static const char *array_text(apr_pool_t *p, const json_t *arr)
+{
+    const char *out = NULL;
+    size_t i;
+
+    for (i = 0; i < json_array_size(arr); i++) {
+        const char *s = scalar_text(p, json_array_get(arr, i));
+
+        if (s != NULL) {
+            out = out ? apr_pstrcat(p, out, " ", s, NULL) : s;
+        }
+    }
+    return out ? out : "";
+}
+
+const char *logto_json_as_text(apr_pool_t *p, const json_t *value)
+{
+    if (value == NULL || json_is_null(value)) {
+        return NULL;
+    }
+    if (json_is_array(value)) {
+        return array_text(p, value);
+    }
+    if (json_is_object(value)) {
+        return logto_json_dump(p, value, 0);
+    }
+    return scalar_text(p, value);
+}
+
+char *logto_json_dump(apr_pool_t *p, const json_t *json, size_t flags)
+{
+    char *s, *copy;
+
+    if ((flags & JSON_MAX_INDENT) == 0) {
+        flags |= JSON_COMPACT;
+    }
+    s = json_dumps(json, flags | JSON_ENCODE_ANY);
+    if (s == NULL) {
+        return NULL;
+    }
+    copy = apr_pstrdup(p, s);
+    free(s);
+    return copy;
+}

@@ -1,0 +1,358 @@
+/*
+ * logto_jws.c - compact JWS (RFC 7515): parsing, key choice, signature.
+ *
+ * The key is only ever chosen from the configured key set: jku, x5u, jwk
+ * and x5c headers are attacker-controlled and never read.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <openssl/rsa.h>
+
+#include "logto_b64url.h"
+#include "logto_json.h"
+#include "logto_jws.h"
+
+/* The three parts of a compact token, as found in it. */
+typedef struct {
+    const char *start[3];
+    apr_size_t len[3];
+} jws_parts_t;
+
+/* Split token on its dots: exactly three parts, none of them empty. */
+static apr_status_t split_parts(jws_parts_t *parts, const char *token,
+                                apr_size_t len, logto_err_t *err)
+{
+    const char *end = token + len, *s = token;
+    apr_size_t i, dots = 0;
+    int n;
+
+    if (len == 0) {
+        return logto_err_set(err, LOGTO_ERR_MALFORMED, "empty token");
+    }
+    for (i = 0; i < len; i++) {
+        dots += token[i] == '.';
+    }
+    if (dots == 0) {
+        return logto_err_set(err, LOGTO_ERR_OPAQUE,
+                             "not a JWT: Logto issues opaque access tokens "
+                             "when no API resource is requested");
+    }
+    if (dots != 2) {
+        return logto_err_set(err, LOGTO_ERR_MALFORMED,
+                             "token is not three parts");
+    }
+    for (n = 0; n < 3; n++) {
+        const char *dot = memchr(s, '.', (apr_size_t)(end - s));
+        const char *stop = dot ? dot : end;
+
+        parts->start[n] = s;
+        parts->len[n] = (apr_size_t)(stop - s);
+        if (parts->len[n] == 0) {
+            return logto_err_set(err, LOGTO_ERR_MALFORMED, "token part empty");
+        }
+        s = dot ? dot + 1 : end;
+    }
+    return APR_SUCCESS;
+}
+
+/* Decode part i of the token and parse it as a bounded JSON object. */
+static apr_status_t part_object(json_t **pjson, apr_pool_t *p,
+                                const jws_parts_t *parts, int i,
+                                logto_reason_t reason, logto_err_t *err)
+{
+    unsigned char *buf;
+    apr_size_t len;
+    logto_err_t why;
+
+    if (logto_b64url_decode(&buf, &len, p, parts->start[i], parts->len[i],
+                            err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (logto_json_parse_object(pjson, p, (const char *)buf, len,
+                                LOGTO_JSON_MAX_DEPTH, reason,
+                                &why) != APR_SUCCESS) {
+        return logto_err_set(err, reason, "%s: %s",
+                             i == 0 ? "header" : "payload", why.text);
+    }
+    return APR_SUCCESS;
+}
+
+/* Whether typ names a JWT access token (RFC 9068 section 2.1). */
+static int typ_is_access_token(const char *typ)
+{
+    return strcasecmp(typ, "at+jwt") == 0 ||
+           strcasecmp(typ, "application/at+jwt") == 0;
+}
+
+/* The header members this module understands, checked. */
+static apr_status_t check_header(logto_jws_t *jws, logto_err_t *err)
+{
+    json_t *h = jws->header;
+    json_t *kid = json_object_get(h, "kid");
+    json_t *typ = json_object_get(h, "typ");
+    json_t *b64 = json_object_get(h, "b64");
+
+    jws->alg_name = logto_json_str(h, "alg");
+    if (jws->alg_name == NULL) {
+        return logto_err_set(err, LOGTO_ERR_ALG, "alg missing");
+    }
+    jws->alg = logto_alg_from_name(jws->alg_name);
+    if (kid != NULL && !json_is_string(kid)) {
+        return logto_err_set(err, LOGTO_ERR_HEADER, "kid is not a string");
+    }
+    jws->kid = kid ? json_string_value(kid) : NULL;
+    if (typ != NULL && !json_is_string(typ)) {
+        return logto_err_set(err, LOGTO_ERR_TYP, "typ is not a string");
+    }
+    jws->typ = typ ? json_string_value(typ) : NULL;
+    if (jws->typ != NULL && !typ_is_access_token(jws->typ)) {
+        return logto_err_set(err, LOGTO_ERR_TYP, "typ is not at+jwt");
+    }
+    /* No extension is understood, so any critical one must refuse. */
+    if (json_object_get(h, "crit") != NULL) {
+        return logto_err_set(err, LOGTO_ERR_CRIT, "crit header not supported");
+    }
+    if (b64 != NULL && !json_is_true(b64)) {
+        return logto_err_set(err, LOGTO_ERR_HEADER,
+                             "unencoded payload not supported");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
+                             const char *token, apr_size_t len,
+                             logto_err_t *err)
+{
+    logto_jws_t *jws;
+    jws_parts_t parts;
+    unsigned char *sig;
+
+    *pjws = NULL;
+    if (len > LOGTO_TOKEN_MAX_SIZE) {
+        return logto_err_set(err, LOGTO_ERR_TOO_LARGE, "token too large");
+    }
+    if (split_parts(&parts, token, len, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    jws = apr_pcalloc(p, sizeof(*jws));
+    if (logto_b64url_decode(&sig, &jws->sig_len, p, parts.start[2],
+                            parts.len[2], err) != APR_SUCCESS ||
+        part_object(&jws->header, p, &parts, 0, LOGTO_ERR_HEADER, err) !=
+            APR_SUCCESS ||
+        part_object(&jws->payload, p, &parts, 1, LOGTO_ERR_PAYLOAD, err) !=
+            APR_SUCCESS ||
+        check_header(jws, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    jws->sig = sig;
+    jws->signing_input_len = parts.len[0] + 1 + parts.len[1];
+    jws->signing_input = apr_pstrmemdup(p, token, jws->signing_input_len);
+    *pjws = jws;
+    return APR_SUCCESS;
+}
+
+/* The token's alg must be known, never forbidden and configured. */
+static apr_status_t check_alg(const logto_jws_t *jws, logto_algset_t allowed,
+                              logto_err_t *err)
+{
+    if (jws->alg_name == NULL || logto_alg_is_forbidden(jws->alg_name)) {
+        return logto_err_set(err, LOGTO_ERR_ALG, "algorithm not allowed");
+    }
+    if (jws->alg == LOGTO_ALG_NONE_KNOWN) {
+        return logto_err_set(err, LOGTO_ERR_ALG, "unknown algorithm");
+    }
+    if (!logto_algset_has(allowed, jws->alg)) {
+        return logto_err_set(err, LOGTO_ERR_ALG, "algorithm not allowed");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
+                                  const logto_jws_t *jws,
+                                  const logto_jwks_t *jwks,
+                                  logto_algset_t allowed, logto_err_t *err)
+{
+    const logto_jwk_t *key = NULL;
+
+    *pkey = NULL;
+    /* The alg first: a token that can never verify must not make the
+     * caller refetch keys for its kid. */
+    if (check_alg(jws, allowed, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (jws->kid != NULL) {
+        key = logto_jwks_find(jwks, jws->kid);
+        if (key == NULL) {
+            return logto_err_set(err, LOGTO_ERR_KID_UNKNOWN, "unknown key id");
+        }
+    }
+    else if (jwks != NULL && jwks->keys->nelts == 1) {
+        key = APR_ARRAY_IDX(jwks->keys, 0, const logto_jwk_t *);
+    }
+    else if (jwks != NULL && jwks->keys->nelts > 1) {
+        return logto_err_set(err, LOGTO_ERR_KID_MISSING,
+                             "token names no key id");
+    }
+    else {
+        return logto_err_set(err, LOGTO_ERR_KID_UNKNOWN, "no key");
+    }
+    if (!logto_jwk_fits_alg(key, jws->alg)) {
+        return logto_err_set(err, LOGTO_ERR_KEY_MISMATCH,
+                             "algorithm does not fit the key");
+    }
+    *pkey = key;
+    return APR_SUCCESS;
+}
+
+static const EVP_MD *alg_md(logto_alg_t alg)
+{
+    switch (alg) {
+        case LOGTO_ALG_ES256:
+        case LOGTO_ALG_RS256:
+        case LOGTO_ALG_PS256:
+            return EVP_sha256();
+        case LOGTO_ALG_ES384:
+        case LOGTO_ALG_RS384:
+        case LOGTO_ALG_PS384:
+            return EVP_sha384();
+        case LOGTO_ALG_ES512:
+        case LOGTO_ALG_RS512:
+        case LOGTO_ALG_PS512:
+            return EVP_sha512();
+        default:
+            return NULL; /* EdDSA hashes internally */
+    }
+}
+
+/* Whether 0 < v < order. */
+static int in_range(const BIGNUM *v, const BIGNUM *order)
+{
+    return !BN_is_zero(v) && BN_cmp(v, order) < 0;
+}
+
+/* Convert a raw r||s of the group's exact size into the DER that
+ * OpenSSL verifies, refusing r or s out of [1, n-1] explicitly. */
+static apr_status_t ecdsa_der(unsigned char **pder, apr_size_t *plen,
+                              apr_pool_t *p, const logto_jwk_t *key,
+                              const unsigned char *sig, apr_size_t len)
+{
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(key->curve_nid);
+    apr_size_t half = (apr_size_t)(key->bits + 7) / 8;
+    BIGNUM *r = NULL, *s = NULL;
+    ECDSA_SIG *es = NULL;
+    unsigned char *der = NULL;
+    apr_status_t rv = APR_EGENERAL;
+    int n;
+
+    if (group == NULL || len != 2 * half) {
+        goto end;
+    }
+    r = BN_bin2bn(sig, (int)half, NULL);
+    s = BN_bin2bn(sig + half, (int)half, NULL);
+    if (r == NULL || s == NULL || !in_range(r, EC_GROUP_get0_order(group)) ||
+        !in_range(s, EC_GROUP_get0_order(group)) ||
+        (es = ECDSA_SIG_new()) == NULL || !ECDSA_SIG_set0(es, r, s)) {
+        goto end;
+    }
+    r = s = NULL; /* es owns them now */
+    n = i2d_ECDSA_SIG(es, &der);
+    if (n > 0) {
+        *pder = apr_pmemdup(p, der, (apr_size_t)n);
+        *plen = (apr_size_t)n;
+        rv = APR_SUCCESS;
+    }
+end:
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
+    BN_free(r);
+    BN_free(s);
+    EC_GROUP_free(group);
+    return rv;
+}
+
+/* RSASSA-PSS as RFC 7518 section 3.5 fixes it: MGF1 with the same hash,
+ * a salt as long as the hash. */
+static int set_pss(EVP_PKEY_CTX *pctx, const EVP_MD *md)
+{
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) > 0 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, EVP_MD_get_size(md)) > 0;
+}
+
+static int is_pss(logto_alg_t alg)
+{
+    return alg == LOGTO_ALG_PS256 || alg == LOGTO_ALG_PS384 ||
+           alg == LOGTO_ALG_PS512;
+}
+
+/* One EVP_DigestVerify of sig over jws's signing input: 1 when valid. */
+static int digest_verify(const logto_jws_t *jws, const logto_jwk_t *key,
+                         const unsigned char *sig, apr_size_t len)
+{
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    const EVP_MD *md = alg_md(jws->alg);
+    int ok = 0;
+
+    if (mctx == NULL ||
+        EVP_DigestVerifyInit(mctx, &pctx, md, NULL, key->pkey) != 1) {
+        goto end;
+    }
+    if (is_pss(jws->alg) && !set_pss(pctx, md)) {
+        goto end;
+    }
+    ok = EVP_DigestVerify(mctx, sig, len,
+                          (const unsigned char *)jws->signing_input,
+                          jws->signing_input_len) == 1;
+end:
+    EVP_MD_CTX_free(mctx);
+    ERR_clear_error();
+    return ok;
+}
+
+/* The signature length the key's algorithm family demands. */
+static apr_size_t expected_sig_len(const logto_jwk_t *key)
+{
+    switch (key->kty) {
+        case LOGTO_KTY_RSA:
+            return (apr_size_t)EVP_PKEY_get_size(key->pkey);
+        case LOGTO_KTY_OKP:
+            return 64;
+        default:
+            return 2 * (((apr_size_t)key->bits + 7) / 8);
+    }
+}
+
+apr_status_t logto_jws_verify_signature(const logto_jws_t *jws,
+                                        const logto_jwk_t *key, apr_pool_t *p,
+                                        logto_err_t *err)
+{
+    const unsigned char *sig = jws->sig;
+    apr_size_t len = jws->sig_len;
+    unsigned char *der;
+
+    if (!logto_jwk_fits_alg(key, jws->alg)) {
+        return logto_err_set(err, LOGTO_ERR_KEY_MISMATCH,
+                             "algorithm does not fit the key");
+    }
+    if (len != expected_sig_len(key)) {
+        return logto_err_set(err, LOGTO_ERR_SIGNATURE,
+                             "signature of the wrong length");
+    }
+    if (key->kty == LOGTO_KTY_EC) {
+        if (ecdsa_der(&der, &len, p, key, sig, len) != APR_SUCCESS) {
+            return logto_err_set(err, LOGTO_ERR_SIGNATURE, "signature invalid");
+        }
+        sig = der;
+    }
+    if (!digest_verify(jws, key, sig, len)) {
+        return logto_err_set(err, LOGTO_ERR_SIGNATURE, "signature invalid");
+    }
+    return APR_SUCCESS;
+}

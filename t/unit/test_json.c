@@ -1,0 +1,263 @@
+/*
+ * test_json.c - bounded JSON parsing, pool ownership, lookups and text.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "logto_json.h"
+#include "unit.h"
+
+static json_t *parse_ok(const char *s)
+{
+    json_t *json = NULL;
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    ck_assert_int_eq(logto_json_parse_object(&json, pool, s, strlen(s),
+                                             LOGTO_JSON_MAX_DEPTH,
+                                             LOGTO_ERR_PAYLOAD, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(json);
+    return json;
+}
+
+/* Parse len bytes of s expecting a refusal with the given reason. */
+static void parse_refused_len(const char *s, apr_size_t len)
+{
+    json_t *json = (json_t *)1;
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    ck_assert_int_ne(logto_json_parse_object(&json, pool, s, len,
+                                             LOGTO_JSON_MAX_DEPTH,
+                                             LOGTO_ERR_HEADER, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(json);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_HEADER);
+    ck_assert_str_ne(err.text, "");
+}
+
+static void parse_refused(const char *s)
+{
+    parse_refused_len(s, strlen(s));
+}
+
+/* A document of depth levels: {"a":{"a":...{}...}}. */
+static const char *nested(int depth, const char *open, const char *close)
+{
+    char *s = apr_pcalloc(pool, (apr_size_t)depth * 8 + 8);
+    int i;
+
+    for (i = 0; i < depth; i++) {
+        strcat(s, i == 0 ? "{\"a\":" : open);
+    }
+    strcat(s, "1");
+    for (i = depth - 1; i >= 0; i--) {
+        strcat(s, i == 0 ? "}" : close);
+    }
+    return s;
+}
+
+START_TEST(object_parses)
+{
+    json_t *json = parse_ok(" {\"a\": 1, \"b\": [true, null]} \n");
+
+    ck_assert_int_eq(json_integer_value(json_object_get(json, "a")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(json, "b")), 2);
+}
+END_TEST
+
+START_TEST(nesting_at_the_bound_parses)
+{
+    parse_ok(nested(LOGTO_JSON_MAX_DEPTH, "{\"a\":", "}"));
+    parse_ok(nested(LOGTO_JSON_MAX_DEPTH, "[", "]"));
+}
+END_TEST
+
+START_TEST(deep_nesting_is_refused)
+{
+    parse_refused(nested(LOGTO_JSON_MAX_DEPTH + 1, "{\"a\":", "}"));
+    parse_refused(nested(LOGTO_JSON_MAX_DEPTH + 1, "[", "]"));
+    parse_refused(nested(5000, "[", "]"));
+}
+END_TEST
+
+START_TEST(brackets_inside_strings_do_not_count)
+{
+    char s[512];
+    json_t *json;
+    int i;
+
+    strcpy(s, "{\"a\":\"");
+    for (i = 0; i < 100; i++) {
+        strcat(s, "[{");
+    }
+    strcat(s, "\\\"[[[\",\"b\":\"\\\\\"}");
+    json = parse_ok(s);
+    ck_assert_str_eq(logto_json_str(json, "b"), "\\");
+}
+END_TEST
+
+START_TEST(escapes_are_respected_when_counting)
+{
+    const char *deep = nested(LOGTO_JSON_MAX_DEPTH + 1, "[", "]") + 5;
+
+    /* \" does not end the string: the brackets after it are text. */
+    parse_ok("{\"a\":\"\\\"[[[[[[[[[[[[[[[[[[[[[[[\"}");
+    /* \\ is one backslash, so the quote after it ends the string and the
+     * nesting that follows counts. */
+    parse_refused(apr_pstrcat(pool, "{\"a\":\"\\\\\",\"b\":", deep, NULL));
+}
+END_TEST
+
+START_TEST(duplicate_member_is_refused)
+{
+    parse_refused("{\"alg\":\"ES384\",\"alg\":\"none\"}");
+    parse_refused("{\"a\":{\"x\":1,\"x\":2}}");
+}
+END_TEST
+
+START_TEST(non_objects_are_refused)
+{
+    parse_refused("[1,2]");
+    parse_refused("\"alg\"");
+    parse_refused("42");
+    parse_refused("null");
+    parse_refused("");
+}
+END_TEST
+
+START_TEST(trailing_garbage_is_refused)
+{
+    parse_refused("{\"a\":1}x");
+    parse_refused("{\"a\":1}{}");
+    parse_refused("{\"a\":1");
+}
+END_TEST
+
+START_TEST(nul_bytes_are_refused)
+{
+    parse_refused_len("{\"a\":1}\0", 8);
+    parse_refused_len("{\"a\":\"x\0y\"}", 11);
+    parse_refused("{\"a\":\"x\\u0000y\"}");
+}
+END_TEST
+
+START_TEST(pool_releases_the_document)
+{
+    apr_pool_t *sub;
+    json_t *json;
+
+    apr_pool_create(&sub, pool);
+    json = logto_json_own(sub, json_pack("{s:s}", "a", "b"));
+    json_incref(json);
+    ck_assert_int_eq(json->refcount, 2);
+    apr_pool_destroy(sub);
+    ck_assert_int_eq(json->refcount, 1);
+    json_decref(json);
+    ck_assert_ptr_null(logto_json_own(pool, NULL));
+}
+END_TEST
+
+START_TEST(str_reads_strings_only)
+{
+    json_t *json = parse_ok("{\"s\":\"x\",\"n\":1}");
+
+    ck_assert_str_eq(logto_json_str(json, "s"), "x");
+    ck_assert_ptr_null(logto_json_str(json, "n"));
+    ck_assert_ptr_null(logto_json_str(json, "missing"));
+}
+END_TEST
+
+START_TEST(path_follows_dots)
+{
+    json_t *json =
+        parse_ok("{\"custom\":{\"tier\":\"gold\",\"deep\":{\"x\":2}},"
+                 "\"https://x.example/roles\":[\"a\"],"
+                 "\"top\":3}");
+
+    ck_assert_str_eq(json_string_value(logto_json_path(json, "custom.tier")),
+                     "gold");
+    ck_assert_int_eq(json_integer_value(logto_json_path(json, "custom.deep.x")),
+                     2);
+    ck_assert_int_eq(json_integer_value(logto_json_path(json, "top")), 3);
+    ck_assert_ptr_nonnull(logto_json_path(json, "https://x.example/roles"));
+    ck_assert_ptr_null(logto_json_path(json, "custom.none"));
+    ck_assert_ptr_null(logto_json_path(json, "top.x"));
+    ck_assert_ptr_null(logto_json_path(json, "custom..tier"));
+    ck_assert_ptr_null(logto_json_path(json, "custom."));
+    ck_assert_ptr_null(logto_json_path(json, ""));
+    ck_assert_ptr_null(logto_json_path(json, NULL));
+}
+END_TEST
+
+START_TEST(values_as_text)
+{
+    json_t *json = parse_ok("{\"s\":\"a b\",\"i\":-42,\"r\":1.5,\"t\":true,"
+                            "\"f\":false,\"n\":null,"
+                            "\"a\":[\"x\",1,[2],{\"o\":1},null,false],"
+                            "\"e\":[],\"o\":{\"k\":[1,\"v\"]},"
+                            "\"big\":9007199254740993,\"tenth\":0.1}");
+
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "s")),
+                     "a b");
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "i")),
+                     "-42");
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "r")),
+                     "1.5");
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "tenth")),
+                     "0.1");
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "big")),
+                     "9007199254740993");
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "t")),
+                     "true");
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "f")),
+                     "false");
+    ck_assert_ptr_null(logto_json_as_text(pool, json_object_get(json, "n")));
+    ck_assert_ptr_null(logto_json_as_text(pool, NULL));
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "a")),
+                     "x 1 false");
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "e")), "");
+    ck_assert_str_eq(logto_json_as_text(pool, json_object_get(json, "o")),
+                     "{\"k\":[1,\"v\"]}");
+}
+END_TEST
+
+START_TEST(dump_is_compact)
+{
+    json_t *json = parse_ok("{ \"a\" : [ 1 , 2 ] }");
+
+    ck_assert_str_eq(logto_json_dump(pool, json, 0), "{\"a\":[1,2]}");
+    ck_assert_str_eq(logto_json_dump(pool, json_object_get(json, "a"), 0),
+                     "[1,2]");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("json");
+    TCase *tc = unit_tcase("json");
+
+    tcase_add_test(tc, object_parses);
+    tcase_add_test(tc, nesting_at_the_bound_parses);
+    tcase_add_test(tc, deep_nesting_is_refused);
+    tcase_add_test(tc, brackets_inside_strings_do_not_count);
+    tcase_add_test(tc, escapes_are_respected_when_counting);
+    tcase_add_test(tc, duplicate_member_is_refused);
+    tcase_add_test(tc, non_objects_are_refused);
+    tcase_add_test(tc, trailing_garbage_is_refused);
+    tcase_add_test(tc, nul_bytes_are_refused);
+    tcase_add_test(tc, pool_releases_the_document);
+    tcase_add_test(tc, str_reads_strings_only);
+    tcase_add_test(tc, path_follows_dots);
+    tcase_add_test(tc, values_as_text);
+    tcase_add_test(tc, dump_is_compact);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return unit_main(suite());
+}
