@@ -31,6 +31,7 @@
 #include "logto_json.h"
 #include "logto_jws.h"
 #include "logto_scope.h"
+#include "logto_tokcache.h"
 
 static void logto_register_hooks(apr_pool_t *p);
 
@@ -246,40 +247,94 @@ static void log_refusal(request_rec *r, const logto_req_t *rq,
                   jws && jws->kid ? jws->kid : "-", jti ? jti : "-");
 }
 
-/* Steps of verification: shape, key, signature, claims, user. */
+/* Where c's keys come from, for the token cache's key. */
+static const char *key_source(apr_pool_t *p, const logto_dir_conf_t *c)
+{
+    if (c->jwks_file) {
+        return apr_pstrcat(p, "file:", c->jwks_file, NULL);
+    }
+    return c->jwks_uri ? c->jwks_uri : c->issuer;
+}
+
+/* The token cache: the key that verified this exact token under this
+ * configuration before, if it is still in the key set. */
+static const logto_jwk_t *cached_key(request_rec *r,
+                                     const logto_dir_conf_t *c,
+                                     const char *cache_key)
+{
+    const char *thumb = logto_tokens_get(r, cache_key);
+    const logto_jwks_t *jwks;
+    logto_err_t err;
+
+    if (!thumb || logto_keys_get(&jwks, r, c, NULL, &err) != APR_SUCCESS) {
+        return NULL;
+    }
+    return logto_jwks_find_thumbprint(jwks, thumb);
+}
+
+static logto_verdict_t refused(request_rec *r, logto_req_t *rq,
+                               const logto_jws_t *jws, const logto_err_t *err)
+{
+    logto_verdict_t v = refuse(rq, err);
+
+    rq->claims = NULL;
+    if (v == LOGTO_V_UNAVAILABLE) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      LOGTO_LOGNO(00102) "no keys to verify with: %s",
+                      err->text);
+    }
+    else {
+        log_refusal(r, rq, jws);
+    }
+    return v;
+}
+
+/* Steps of verification: shape, key, signature (unless the token cache
+ * vouches for this token and its key), claims, user. */
 static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
                               logto_req_t *rq, const char *token,
                               apr_size_t len)
 {
     logto_jws_t *jws = NULL;
-    const logto_jwk_t *key;
+    const logto_jwk_t *key = NULL;
+    const char *cache_key = NULL;
     logto_policy_t pol;
     logto_err_t err;
     const char *user;
-    logto_verdict_t v;
 
     logto_err_clear(&err);
     build_policy(&pol, c);
-    if (logto_jws_parse(&jws, r->pool, token, len, &err) != APR_SUCCESS ||
-        choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
-        logto_jws_verify_signature(jws, key, r->pool, &err) != APR_SUCCESS ||
-        logto_claims_check(&rq->claims, r->pool, jws, &pol,
+    /* 1. shape: three strict parts, JSON header and payload */
+    if (logto_jws_parse(&jws, r->pool, token, len, &err) != APR_SUCCESS) {
+        return refused(r, rq, NULL, &err);
+    }
+    /* 2. key and signature, or a cache entry that stands for them */
+    if (c->token_cache && logto_tokens_available()) {
+        cache_key = logto_tokcache_key(
+            r->pool,
+            logto_tokcache_config_id(r->pool, &pol, key_source(r->pool, c)),
+            token, len);
+        key = cached_key(r, c, cache_key);
+    }
+    if (!key && (choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
+                 logto_jws_verify_signature(jws, key, r->pool, &err) !=
+                     APR_SUCCESS)) {
+        return refused(r, rq, jws, &err);
+    }
+    else if (key && cache_key) {
+        rq->cache_hit = 1;
+    }
+    /* 3. claims, checked on every use: time moves on */
+    if (logto_claims_check(&rq->claims, r->pool, jws, &pol,
                            apr_time_sec(apr_time_now()), &err) !=
             APR_SUCCESS ||
         user_of(&user, rq->claims, c, &err) != APR_SUCCESS) {
-        v = refuse(rq, &err);
-        rq->claims = NULL;
-        if (v == LOGTO_V_UNAVAILABLE) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          LOGTO_LOGNO(00102) "no keys to verify with: %s",
-                          err.text);
-        }
-        else {
-            log_refusal(r, rq, jws);
-        }
-        return v;
+        return refused(r, rq, jws, &err);
     }
     rq->claims->key_thumbprint = key->thumbprint;
+    if (cache_key && !rq->cache_hit) {
+        logto_tokens_put(r, cache_key, key->thumbprint, rq->claims->exp);
+    }
     return LOGTO_V_VALID;
 }
 

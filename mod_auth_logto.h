@@ -81,11 +81,19 @@ typedef struct logto_metadata_t {
     const struct logto_dir_conf_t *conf; /* the scope that named it */
 } logto_metadata_t;
 
+/* A JWKS file of the configuration, listed on the status page. */
+typedef struct logto_jwks_file_t {
+    const char *path;
+    const logto_jwks_t *jwks;
+    apr_int64_t loaded_at;           /* seconds since the epoch */
+} logto_jwks_file_t;
+
 typedef struct logto_srv_conf_t {
     const char *cache_spec;          /* AuthLogtoCache as written */
     const char *cache_provider_name;
     const char *cache_args;
     apr_array_header_t *metadata;    /* of logto_metadata_t */
+    apr_array_header_t *jwks_files;  /* of logto_jwks_file_t */
 } logto_srv_conf_t;
 
 /* What verification said about this request's token, kept for the
@@ -107,6 +115,7 @@ typedef struct logto_req_t {
     const char *missing_scopes;     /* of denied logto-scope lines */
     int preflight;                  /* a CORS preflight let through */
     int published;                  /* user, env and headers set */
+    int cache_hit;                  /* the token cache vouched for it */
 } logto_req_t;
 
 /* mod_auth_logto_config.c */

@@ -1,29 +1,403 @@
 /*
- * mod_auth_logto_keys.c - glue: the keys of a location.
+ * mod_auth_logto_keys.c - glue: the keys of a location, and the shared
+ * cache behind them.
+ *
+ * The socache sequence of mod_authn_socache.c: mutex types registered in
+ * pre_config, the provider chosen by AuthLogtoCache, created and
+ * initialised in post_config with its global mutex, re-attached in
+ * child_init. Two mutexes: one guards the socache itself when the provider
+ * is not multi-process safe (shmcb), the other makes one process at a time
+ * fetch a key set (single flight across all children and threads).
  */
 #include <apr_strings.h>
+#include <apr_global_mutex.h>
+#include <apr_thread_mutex.h>
 
 #include <httpd.h>
 #include <http_config.h>
+#include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <ap_provider.h>
+#include <ap_socache.h>
+#include <util_mutex.h>
 
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
+#include "mod_auth_logto_status.h"
+#include "logto_cache.h"
+#include "logto_fetch.h"
+#include "logto_keyring.h"
+
+#define CACHE_MUTEX "auth-logto-cache"
+#define FETCH_MUTEX "auth-logto-fetch"
+/* First guess of a cached value's size; a larger one is read again. */
+#define FIRST_READ 16384
+
+/* Process-wide state: the shared cache and, per timing, a keyring. */
+typedef struct keys_state_t {
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    int provider_needs_lock;
+    apr_global_mutex_t *cache_mutex;
+    apr_global_mutex_t *fetch_mutex;
+    server_rec *server;
+    logto_cache_t cache;
+    int have_cache;
+    apr_pool_t *pool;               /* process lifetime */
+    apr_thread_mutex_t *rings_mutex;
+    apr_hash_t *rings;              /* timing key -> logto_keyring_t */
+} keys_state_t;
+
+static keys_state_t state;
+
+/* ------------------------------------------------------- socache adapter */
+
+static apr_status_t lock_cache(void)
+{
+    if (state.provider_needs_lock && state.cache_mutex) {
+        return apr_global_mutex_lock(state.cache_mutex);
+    }
+    return APR_SUCCESS;
+}
+
+static void unlock_cache(void)
+{
+    if (state.provider_needs_lock && state.cache_mutex) {
+        apr_global_mutex_unlock(state.cache_mutex);
+    }
+}
+
+static apr_status_t retrieve(const char *key, unsigned char *buf,
+                             unsigned int *plen, apr_pool_t *p)
+{
+    apr_status_t rv = lock_cache();
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = state.provider->retrieve(state.instance, state.server,
+                                  (const unsigned char *)key,
+                                  (unsigned int)strlen(key), buf, plen, p);
+    unlock_cache();
+    return rv;
+}
+
+/* A miss, a failure and a value too large all read as APR_NOTFOUND. */
+static apr_status_t cache_get(void *baton, const char *key,
+                              unsigned char **pval, apr_size_t *plen,
+                              apr_pool_t *p)
+{
+    unsigned int len = FIRST_READ;
+    unsigned char *buf = apr_palloc(p, len);
+    apr_status_t rv = retrieve(key, buf, &len, p);
+
+    if (rv == APR_ENOSPC) {
+        len = LOGTO_JWKS_MAX_SIZE + 4096;
+        buf = apr_palloc(p, len);
+        rv = retrieve(key, buf, &len, p);
+    }
+    if (rv != APR_SUCCESS) {
+        return APR_NOTFOUND;
+    }
+    *pval = buf;
+    *plen = len;
+    return APR_SUCCESS;
+}
+
+static apr_status_t cache_set(void *baton, const char *key,
+                              const unsigned char *val, apr_size_t len,
+                              apr_time_t expiry, apr_pool_t *p)
+{
+    apr_status_t rv = lock_cache();
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = state.provider->store(state.instance, state.server,
+                               (const unsigned char *)key,
+                               (unsigned int)strlen(key), expiry,
+                               (unsigned char *)val, (unsigned int)len, p);
+    unlock_cache();
+    return rv;
+}
+
+static apr_status_t fetch_lock(void *baton)
+{
+    return apr_global_mutex_lock(state.fetch_mutex);
+}
+
+static apr_status_t fetch_unlock(void *baton)
+{
+    return apr_global_mutex_unlock(state.fetch_mutex);
+}
+
+/* ------------------------------------------------------------- lifecycle */
 
 int logto_keys_pre_config(apr_pool_t *pconf)
 {
+    if (ap_mutex_register(pconf, CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0) !=
+            APR_SUCCESS ||
+        ap_mutex_register(pconf, FETCH_MUTEX, NULL, APR_LOCK_DEFAULT, 0) !=
+            APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     return OK;
+}
+
+static apr_status_t forget_state(void *data)
+{
+    memset(&state, 0, sizeof(state));
+    return APR_SUCCESS;
+}
+
+/* Create and initialise the socache named by AuthLogtoCache (shmcb when
+ * unset). Without the provider loaded and nothing configured, keys are
+ * kept per process, and the error log says so. */
+static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    const logto_srv_conf_t *sc =
+        ap_get_module_config(s->module_config, &auth_logto_module);
+    const char *name = sc->cache_provider_name ? sc->cache_provider_name
+                                               : "shmcb";
+    struct ap_socache_hints hints = {64, 8192, 300};
+    const char *err;
+    apr_status_t rv;
+
+    state.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                        AP_SOCACHE_PROVIDER_VERSION);
+    if (!state.provider) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     LOGTO_LOGNO(00301) "socache provider %s not loaded: "
+                     "keys are cached per process (load "
+                     "mod_socache_shmcb to share them)", name);
+        return OK;
+    }
+    err = state.provider->create(&state.instance, sc->cache_args, ptemp,
+                                 pconf);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     LOGTO_LOGNO(00302) "AuthLogtoCache %s: %s", name, err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rv = state.provider->init(state.instance, "auth_logto", &hints, s,
+                              pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     LOGTO_LOGNO(00303) "AuthLogtoCache %s: cannot "
+                     "initialise", name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    state.provider_needs_lock =
+        (state.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
+    state.have_cache = 1;
+    return OK;
+}
+
+static int init_mutexes(apr_pool_t *pconf, server_rec *s)
+{
+    apr_status_t rv;
+
+    rv = ap_global_mutex_create(&state.fetch_mutex, NULL, FETCH_MUTEX, NULL,
+                                s, pconf, 0);
+    if (rv == APR_SUCCESS && state.provider_needs_lock) {
+        rv = ap_global_mutex_create(&state.cache_mutex, NULL, CACHE_MUTEX,
+                                    NULL, s, pconf, 0);
+    }
+    return rv == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static void wire_cache(void)
+{
+    state.cache.baton = &state;
+    state.cache.get = cache_get;
+    state.cache.set = cache_set;
+    state.cache.lock = fetch_lock;
+    state.cache.unlock = fetch_unlock;
+}
+
+static void destroy_socache(void *data)
+{
+    if (state.instance && state.provider) {
+        state.provider->destroy(state.instance, state.server);
+    }
+}
+
+static apr_status_t destroy_socache_cleanup(void *data)
+{
+    destroy_socache(data);
+    return APR_SUCCESS;
+}
+
+/* Fetch the keys of one configuration into the shared cache, once per
+ * key source, so that the first request does not wait for them. */
+static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
+                         const logto_dir_conf_t *c,
+                         const logto_dir_conf_t *dflt)
+{
+    const char *issuer = c->issuer ? c->issuer : dflt->issuer;
+    const char *uri = c->jwks_uri ? c->jwks_uri : dflt->jwks_uri;
+    logto_keyring_timing_t timing;
+    logto_fetch_opts_t opts;
+    const logto_jwks_t *jwks;
+    logto_keyring_t *kr;
+    logto_err_t err;
+    const char *id;
+
+    if (c->file_jwks || (!c->jwks_uri && dflt->file_jwks) || !issuer) {
+        return;
+    }
+    id = uri ? uri : issuer;
+    if (apr_hash_get(seen, id, APR_HASH_KEY_STRING)) {
+        return;
+    }
+    apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
+    timing.refresh = logto_conf_refresh(c);
+    timing.min_refresh = logto_conf_min_refresh(c);
+    timing.max_stale = logto_conf_max_stale(c);
+    logto_fetch_opts_init(&opts);
+    opts.timeout = logto_conf_timeout(c);
+    opts.ca_file = c->ca_file;
+    if (logto_keyring_create(&kr, ptemp, &state.cache, &opts, &timing,
+                             &err) != APR_SUCCESS ||
+        logto_keyring_get(&jwks, kr, uri, issuer, NULL,
+                          apr_time_sec(apr_time_now()), NULL, &err) !=
+            APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     LOGTO_LOGNO(00305) "keys of %s not fetched at startup: "
+                     "%s", id, err.text);
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 LOGTO_LOGNO(00306) "keys of %s fetched at startup: %d "
+                 "usable", id, jwks->keys->nelts);
+}
+
+static void prefetch_sections(apr_pool_t *ptemp, server_rec *s,
+                              apr_hash_t *seen, apr_array_header_t *secs,
+                              const logto_dir_conf_t *dflt)
+{
+    ap_conf_vector_t **elts;
+    int i;
+
+    if (!secs) {
+        return;
+    }
+    elts = (ap_conf_vector_t **)secs->elts;
+    for (i = 0; i < secs->nelts; i++) {
+        const logto_dir_conf_t *c =
+            ap_get_module_config(elts[i], &auth_logto_module);
+        if (c) {
+            prefetch_one(ptemp, s, seen, c, dflt);
+        }
+    }
+}
+
+/* Walk every server's and every section's configuration for issuers. */
+static void prefetch_all(apr_pool_t *ptemp, server_rec *s0)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    server_rec *s;
+
+    for (s = s0; s; s = s->next) {
+        core_server_config *core = ap_get_core_module_config(s->module_config);
+        const logto_dir_conf_t *dflt =
+            ap_get_module_config(s->lookup_defaults, &auth_logto_module);
+
+        prefetch_one(ptemp, s, seen, dflt, dflt);
+        prefetch_sections(ptemp, s, seen, core->sec_url, dflt);
+        prefetch_sections(ptemp, s, seen, core->sec_dir, dflt);
+    }
 }
 
 int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                            server_rec *s)
 {
+    int rv;
+
+    /* The first pass only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    apr_pool_cleanup_register(pconf, NULL, forget_state,
+                              apr_pool_cleanup_null);
+    if (logto_fetch_global_init() != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     LOGTO_LOGNO(00304) "libcurl cannot start");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    state.server = s;
+    rv = init_socache(pconf, ptemp, s);
+    if (rv != OK) {
+        return rv;
+    }
+    if (state.have_cache) {
+        apr_pool_cleanup_register(pconf, NULL, destroy_socache_cleanup,
+                                  apr_pool_cleanup_null);
+        rv = init_mutexes(pconf, s);
+        if (rv != OK) {
+            return rv;
+        }
+        wire_cache();
+        prefetch_all(ptemp, s);
+    }
     return OK;
 }
 
 void logto_keys_child_init(apr_pool_t *p, server_rec *s)
 {
+    const char *file;
+
+    state.pool = p;
+    state.rings = apr_hash_make(p);
+    apr_thread_mutex_create(&state.rings_mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    if (!state.have_cache) {
+        return;
+    }
+    file = apr_global_mutex_lockfile(state.fetch_mutex);
+    apr_global_mutex_child_init(&state.fetch_mutex, file, p);
+    if (state.cache_mutex) {
+        file = apr_global_mutex_lockfile(state.cache_mutex);
+        apr_global_mutex_child_init(&state.cache_mutex, file, p);
+    }
+}
+
+/* ------------------------------------------------------------- keyrings */
+
+/* The keyring of this process for c's timing and fetch options. */
+static logto_keyring_t *ring_for(const logto_dir_conf_t *c, apr_pool_t *tmp,
+                                 logto_err_t *err)
+{
+    logto_keyring_timing_t timing;
+    logto_fetch_opts_t opts;
+    logto_keyring_t *kr;
+    const char *key;
+
+    if (!state.pool) {
+        logto_err_set(err, LOGTO_ERR_INTERNAL, "keys not initialised");
+        return NULL;
+    }
+    timing.refresh = logto_conf_refresh(c);
+    timing.min_refresh = logto_conf_min_refresh(c);
+    timing.max_stale = logto_conf_max_stale(c);
+    logto_fetch_opts_init(&opts);
+    opts.timeout = logto_conf_timeout(c);
+    opts.ca_file = c->ca_file;
+    key = apr_psprintf(tmp,
+                       "%" APR_INT64_T_FMT "/%" APR_INT64_T_FMT
+                       "/%" APR_INT64_T_FMT "/%d/%s",
+                       timing.refresh, timing.min_refresh, timing.max_stale,
+                       opts.timeout, opts.ca_file ? opts.ca_file : "");
+    apr_thread_mutex_lock(state.rings_mutex);
+    kr = apr_hash_get(state.rings, key, APR_HASH_KEY_STRING);
+    if (!kr && logto_keyring_create(&kr, state.pool,
+                                    state.have_cache ? &state.cache : NULL,
+                                    &opts, &timing, err) == APR_SUCCESS) {
+        apr_hash_set(state.rings, apr_pstrdup(state.pool, key),
+                     APR_HASH_KEY_STRING, kr);
+    }
+    apr_thread_mutex_unlock(state.rings_mutex);
+    return kr;
 }
 
 int logto_keys_may_refetch(const logto_dir_conf_t *c)
@@ -35,13 +409,45 @@ apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
                             const logto_dir_conf_t *c,
                             const char *unknown_kid, logto_err_t *err)
 {
+    logto_keyring_stats_t stats = {0, 0, 0};
+    logto_keyring_t *kr;
+    apr_status_t rv;
+
     if (c->file_jwks) {
         *pjwks = c->file_jwks;
         return APR_SUCCESS;
     }
-    return logto_err_set(err, LOGTO_ERR_FETCH,
-                         "keys from the network are not available yet: "
-                         "use AuthLogtoJwksFile");
+    kr = ring_for(c, r->pool, err);
+    if (!kr) {
+        return APR_EGENERAL;
+    }
+    rv = logto_keyring_get(pjwks, kr, c->jwks_uri, c->issuer, unknown_kid,
+                           apr_time_sec(apr_time_now()), &stats, err);
+    if (stats.fetches) {
+        logto_status_count_fetch(!stats.failures);
+    }
+    return rv;
+}
+
+apr_array_header_t *logto_keys_status(apr_pool_t *p)
+{
+    apr_array_header_t *all =
+        apr_array_make(p, 4, sizeof(logto_keyring_entry_t *));
+    apr_array_header_t *one;
+    apr_hash_index_t *hi;
+
+    if (!state.rings_mutex) {
+        return all;
+    }
+    apr_thread_mutex_lock(state.rings_mutex);
+    for (hi = apr_hash_first(p, state.rings); hi; hi = apr_hash_next(hi)) {
+        if (logto_keyring_status(&one, p, apr_hash_this_val(hi)) ==
+            APR_SUCCESS) {
+            apr_array_cat(all, one);
+        }
+    }
+    apr_thread_mutex_unlock(state.rings_mutex);
+    return all;
 }
 
 /* ------------------------------------------------------------- metadata */
@@ -123,4 +529,34 @@ int logto_metadata_handler(request_rec *r)
                "\"bearer_methods_supported\":[\"header\"]}\n",
                json_quote(r->pool, resource), json_quote(r->pool, issuer));
     return OK;
+}
+
+/* ---------------------------------------------------------- token cache */
+
+int logto_tokens_available(void)
+{
+    return state.have_cache;
+}
+
+const char *logto_tokens_get(request_rec *r, const char *key)
+{
+    unsigned char *val;
+    apr_size_t len;
+
+    if (!state.have_cache || !key ||
+        cache_get(&state, key, &val, &len, r->pool) != APR_SUCCESS ||
+        len == 0 || len > 128 || val[len - 1] != '\0') {
+        return NULL;
+    }
+    return (const char *)val;
+}
+
+void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
+                      apr_int64_t exp)
+{
+    if (state.have_cache && key && thumb) {
+        /* Never past the token's exp: the entry dies with the token. */
+        cache_set(&state, key, (const unsigned char *)thumb,
+                  strlen(thumb) + 1, apr_time_from_sec(exp), r->pool);
+    }
 }

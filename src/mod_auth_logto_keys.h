@@ -26,8 +26,24 @@ apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
                             const logto_dir_conf_t *c,
                             const char *unknown_kid, logto_err_t *err);
 
+/* Every key set the keyrings of this process know (status page): an
+ * array from p of logto_keyring_entry_t *, empty before child_init. */
+apr_array_header_t *logto_keys_status(apr_pool_t *p);
+
 /* Whether an unknown kid can be worth a refetch (keys from the network). */
 int logto_keys_may_refetch(const logto_dir_conf_t *c);
+
+/* Whether a shared store for verified tokens exists. */
+int logto_tokens_available(void);
+
+/* The thumbprint of the key that verified the token cached under key, or
+ * NULL (from r->pool). */
+const char *logto_tokens_get(request_rec *r, const char *key);
+
+/* Remember that the key with thumbprint thumb verified the token cached
+ * under key, until exp (seconds since the epoch). */
+void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
+                      apr_int64_t exp);
 
 /* Serve RFC 9728 protected-resource metadata at configured paths. */
 int logto_metadata_handler(request_rec *r);

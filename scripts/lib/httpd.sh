@@ -37,7 +37,6 @@ LoadModule env_module $HTTPD_MODDIR/mod_env.so
 LoadModule proxy_module $HTTPD_MODDIR/mod_proxy.so
 LoadModule proxy_http_module $HTTPD_MODDIR/mod_proxy_http.so
 LoadModule socache_shmcb_module $HTTPD_MODDIR/mod_socache_shmcb.so
-LoadModule log_config_module $HTTPD_MODDIR/mod_log_config.so
 TypesConfig /etc/mime.types
 DocumentRoot "$dir/htdocs"
 LogFormat "%h \"%r\" %>s user=%u" short
