@@ -1,0 +1,65 @@
+/*
+ * logto_scope.c - OAuth scopes (RFC 6749 section 3.3): space-delimited.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "logto_scope.h"
+
+apr_array_header_t *logto_scope_split(apr_pool_t *p, const char *scope)
+{
+    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    const char *s = scope;
+
+    while (s && *s) {
+        apr_size_t n;
+
+        while (*s == ' ') {
+            s++;
+        }
+        n = strcspn(s, " ");
+        if (n > 0) {
+            APR_ARRAY_PUSH(words, const char *) = apr_pstrmemdup(p, s, n);
+        }
+        s += n;
+    }
+    return words;
+}
+
+int logto_scope_has(const apr_array_header_t *granted, const char *s)
+{
+    int i;
+
+    if (!granted || !s) {
+        return 0;
+    }
+    for (i = 0; i < granted->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(granted, i, const char *), s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *logto_scope_missing(apr_pool_t *p,
+                                const apr_array_header_t *granted,
+                                const apr_array_header_t *required)
+{
+    const char *missing = NULL;
+    int i;
+
+    if (!required) {
+        return NULL;
+    }
+    for (i = 0; i < required->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(required, i, const char *);
+
+        if (logto_scope_has(granted, s)) {
+            continue;
+        }
+        missing =
+            missing ? apr_pstrcat(p, missing, " ", s, NULL) : apr_pstrdup(p, s);
+    }
+    return missing;
+}

@@ -1,0 +1,378 @@
+/*
+ * logto_token_check.c - logto-token-check: verify one access token from
+ * the command line exactly as the module would, and say why it is refused.
+ *
+ * Exit status: 0 accepted, 1 refused, 2 usage, key or network trouble.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <curl/curl.h>
+
+#include "logto_alg.h"
+#include "logto_err.h"
+#include "logto_json.h"
+#include "logto_jwk.h"
+#include "logto_jwt.h"
+#include "logto_scope.h"
+
+#define EXIT_ACCEPTED 0
+#define EXIT_REFUSED  1
+#define EXIT_TROUBLE  2
+
+#define FETCH_TIMEOUT 5L
+
+typedef struct check_args_t {
+    logto_policy_t pol;
+    const char *jwks_file;
+    const char *jwks_uri;
+    apr_array_header_t *scopes; /* of const char *: all required */
+    const char *token_arg;
+} check_args_t;
+
+static void usage(FILE *out)
+{
+    fputs("usage: logto-token-check --issuer URL --audience URI"
+          " [--audience URI]...\n"
+          "           (--jwks-file PATH | --jwks-uri URL) [--scope S]...\n"
+          "           [--clock-skew SECONDS] [--algorithms \"ES384 RS256\"]"
+          " TOKEN\n"
+          "\n"
+          "Verify a Logto access token (signature, iss, aud, exp, nbf, iat,"
+          " scopes).\n"
+          "TOKEN '-' reads the token from standard input.\n"
+          "Exit status: 0 accepted, 1 refused, 2 usage, key or network"
+          " error.\n",
+          out);
+}
+
+static int trouble(const char *what, const char *why)
+{
+    fprintf(stderr, "logto-token-check: %s%s%s\n", what, why ? ": " : "",
+            why ? why : "");
+    return EXIT_TROUBLE;
+}
+
+/* Read at most max bytes of f into *pbuf (NUL-terminated, from p).
+ * APR_ENOSPC when there is more. */
+static apr_status_t read_bounded(char **pbuf, apr_size_t *plen, apr_pool_t *p,
+                                 FILE *f, apr_size_t max)
+{
+    char *buf = apr_palloc(p, max + 2);
+    apr_size_t len = fread(buf, 1, max + 1, f);
+
+    if (ferror(f)) {
+        return APR_EGENERAL;
+    }
+    if (len > max) {
+        return APR_ENOSPC;
+    }
+    buf[len] = '\0';
+    *pbuf = buf;
+    *plen = len;
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------- the key set */
+
+typedef struct fetch_buf_t {
+    char *data;
+    apr_size_t len;
+    apr_size_t max;
+} fetch_buf_t;
+
+/* libcurl's write callback: keep the body, stop past the cap. */
+static size_t fetch_write(char *ptr, size_t size, size_t nmemb, void *ctx)
+{
+    fetch_buf_t *b = ctx;
+    size_t n = size * nmemb;
+
+    if (n > b->max - b->len) {
+        return 0; /* aborts the transfer */
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    return n;
+}
+
+/* GET url: a 200 answer of at most LOGTO_JWKS_MAX_SIZE bytes, certificates
+ * and host names verified, no redirects, 5 seconds in all. */
+static int fetch(char **pbody, apr_size_t *plen, apr_pool_t *p, const char *url)
+{
+    fetch_buf_t b = {apr_palloc(p, LOGTO_JWKS_MAX_SIZE + 1), 0,
+                     LOGTO_JWKS_MAX_SIZE};
+    CURL *curl = curl_easy_init();
+    CURLcode rc;
+    long status = 0;
+
+    if (!curl) {
+        return trouble("--jwks-uri", "libcurl cannot start");
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, FETCH_TIMEOUT);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, FETCH_TIMEOUT);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    if (rc == CURLE_WRITE_ERROR) {
+        return trouble("--jwks-uri", "answer over 1 MiB");
+    }
+    if (rc != CURLE_OK) {
+        return trouble("--jwks-uri", curl_easy_strerror(rc));
+    }
+    if (status != 200) {
+        return trouble("--jwks-uri",
+                       apr_psprintf(p, "HTTP status %ld", status));
+    }
+    b.data[b.len] = '\0';
+    *pbody = b.data;
+    *plen = b.len;
+    return EXIT_ACCEPTED;
+}
+
+static int read_jwks_file(char **pbody, apr_size_t *plen, apr_pool_t *p,
+                          const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    apr_status_t rv;
+
+    if (!f) {
+        return trouble(path, strerror(errno));
+    }
+    rv = read_bounded(pbody, plen, p, f, LOGTO_JWKS_MAX_SIZE);
+    fclose(f);
+    if (rv == APR_ENOSPC) {
+        return trouble(path, "larger than 1 MiB");
+    }
+    if (rv != APR_SUCCESS) {
+        return trouble(path, "cannot read");
+    }
+    return EXIT_ACCEPTED;
+}
+
+static int load_jwks(logto_jwks_t **pjwks, apr_pool_t *p, const check_args_t *a)
+{
+    char *body = NULL;
+    apr_size_t len = 0;
+    logto_err_t err;
+    int rc;
+
+    rc = a->jwks_file ? read_jwks_file(&body, &len, p, a->jwks_file)
+                      : fetch(&body, &len, p, a->jwks_uri);
+    if (rc != EXIT_ACCEPTED) {
+        return rc;
+    }
+    logto_err_clear(&err);
+    if (logto_jwks_parse(pjwks, p, body, len, &err) != APR_SUCCESS) {
+        return trouble("key set", err.text);
+    }
+    return EXIT_ACCEPTED;
+}
+
+/* ----------------------------------------------------------- arguments */
+
+enum {
+    OPT_ISSUER = 256,
+    OPT_AUDIENCE,
+    OPT_JWKS_FILE,
+    OPT_JWKS_URI,
+    OPT_SCOPE,
+    OPT_SKEW,
+    OPT_ALGS,
+    OPT_HELP
+};
+
+static const struct option long_opts[] = {
+    {"issuer", required_argument, NULL, OPT_ISSUER},
+    {"audience", required_argument, NULL, OPT_AUDIENCE},
+    {"jwks-file", required_argument, NULL, OPT_JWKS_FILE},
+    {"jwks-uri", required_argument, NULL, OPT_JWKS_URI},
+    {"scope", required_argument, NULL, OPT_SCOPE},
+    {"clock-skew", required_argument, NULL, OPT_SKEW},
+    {"algorithms", required_argument, NULL, OPT_ALGS},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0}};
+
+static int parse_skew(apr_int64_t *pskew, const char *s)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > 86400 * 365) {
+        return trouble("--clock-skew", "not a number of seconds");
+    }
+    *pskew = v;
+    return EXIT_ACCEPTED;
+}
+
+/* One option into a; EXIT_TROUBLE on a bad value. */
+static int take_option(check_args_t *a, apr_pool_t *p, int opt, const char *val)
+{
+    logto_err_t err;
+
+    switch (opt) {
+        case OPT_ISSUER:
+            a->pol.issuer = val;
+            return EXIT_ACCEPTED;
+        case OPT_AUDIENCE:
+            APR_ARRAY_PUSH(a->pol.audiences, const char *) = val;
+            return EXIT_ACCEPTED;
+        case OPT_JWKS_FILE:
+            a->jwks_file = val;
+            return EXIT_ACCEPTED;
+        case OPT_JWKS_URI:
+            a->jwks_uri = val;
+            return EXIT_ACCEPTED;
+        case OPT_SCOPE:
+            apr_array_cat(a->scopes, logto_scope_split(p, val));
+            return EXIT_ACCEPTED;
+        case OPT_SKEW:
+            return parse_skew(&a->pol.clock_skew, val);
+        case OPT_ALGS:
+            logto_err_clear(&err);
+            if (logto_algset_parse(&a->pol.algorithms, val, &err) !=
+                APR_SUCCESS) {
+                return trouble("--algorithms", err.text);
+            }
+            return EXIT_ACCEPTED;
+        default:
+            usage(stderr);
+            return EXIT_TROUBLE;
+    }
+}
+
+static int parse_args(check_args_t *a, apr_pool_t *p, int argc, char **argv)
+{
+    int opt, rc;
+
+    memset(a, 0, sizeof(*a));
+    a->pol.audiences = apr_array_make(p, 2, sizeof(const char *));
+    a->pol.algorithms = LOGTO_ALGSET_DEFAULT;
+    a->pol.clock_skew = 60;
+    a->scopes = apr_array_make(p, 2, sizeof(const char *));
+    while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        if (opt == OPT_HELP) {
+            usage(stdout);
+            exit(EXIT_ACCEPTED);
+        }
+        if ((rc = take_option(a, p, opt, optarg)) != EXIT_ACCEPTED) {
+            return rc;
+        }
+    }
+    if (!a->pol.issuer || a->pol.audiences->nelts == 0 ||
+        !a->jwks_file == !a->jwks_uri || optind != argc - 1) {
+        usage(stderr);
+        return EXIT_TROUBLE;
+    }
+    a->token_arg = argv[optind];
+    return EXIT_ACCEPTED;
+}
+
+/* The token from the argument, or from standard input for "-" (one
+ * trailing line end stripped). */
+static int get_token(const char **ptoken, apr_size_t *plen, apr_pool_t *p,
+                     const char *arg)
+{
+    char *buf;
+    apr_size_t len;
+
+    if (strcmp(arg, "-") != 0) {
+        *ptoken = arg;
+        *plen = strlen(arg);
+        return EXIT_ACCEPTED;
+    }
+    /* Room for one byte over the bound and a line end, so an oversized
+     * token still reaches the verifier and is refused as such. */
+    if (read_bounded(&buf, &len, p, stdin, LOGTO_TOKEN_MAX_SIZE + 3) !=
+        APR_SUCCESS) {
+        return trouble("standard input", "cannot read the token");
+    }
+    if (len > 0 && buf[len - 1] == '\n') {
+        buf[--len] = '\0';
+        if (len > 0 && buf[len - 1] == '\r') {
+            buf[--len] = '\0';
+        }
+    }
+    *ptoken = buf;
+    *plen = len;
+    return EXIT_ACCEPTED;
+}
+
+/* --------------------------------------------------------------- check */
+
+static int report(const logto_claims_t *c, const check_args_t *a, apr_pool_t *p)
+{
+    const char *missing = logto_scope_missing(p, c->scopes, a->scopes);
+    size_t flags = JSON_INDENT(2) | JSON_SORT_KEYS;
+
+    if (missing) {
+        printf("refused: insufficient scope, missing: %s\n", missing);
+        return EXIT_REFUSED;
+    }
+    printf("accepted\nheader: %s\nclaims: %s\n",
+           logto_json_dump(p, c->header, flags),
+           logto_json_dump(p, c->payload, flags));
+    return EXIT_ACCEPTED;
+}
+
+static int run(apr_pool_t *p, int argc, char **argv)
+{
+    check_args_t a;
+    logto_jwks_t *jwks;
+    logto_claims_t *claims;
+    logto_err_t err;
+    const char *token;
+    apr_size_t len;
+    int rc;
+
+    if ((rc = parse_args(&a, p, argc, argv)) != EXIT_ACCEPTED ||
+        (rc = load_jwks(&jwks, p, &a)) != EXIT_ACCEPTED ||
+        (rc = get_token(&token, &len, p, a.token_arg)) != EXIT_ACCEPTED) {
+        return rc;
+    }
+    logto_err_clear(&err);
+    if (logto_jwt_verify(&claims, p, token, len, jwks, &a.pol,
+                         apr_time_sec(apr_time_now()), &err) != APR_SUCCESS) {
+        if (!logto_reason_is_token(err.reason)) {
+            return trouble("cannot verify", err.text);
+        }
+        printf("refused: %s (%s)\n", err.text, logto_reason_name(err.reason));
+        return EXIT_REFUSED;
+    }
+    return report(claims, &a, p);
+}
+
+int main(int argc, char **argv)
+{
+    apr_pool_t *p;
+    int rc;
+
+    if (apr_initialize() != APR_SUCCESS ||
+        curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return trouble("cannot start", NULL);
+    }
+    apr_pool_create(&p, NULL);
+    rc = run(p, argc, argv);
+    apr_pool_destroy(p);
+    curl_global_cleanup();
+    apr_terminate();
+    return rc;
+}
