@@ -28,6 +28,7 @@
 
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
+#include "mod_auth_logto_status.h"
 #include "logto_json.h"
 #include "logto_jws.h"
 #include "logto_scope.h"
@@ -315,14 +316,12 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
             logto_tokcache_config_id(r->pool, &pol, key_source(r->pool, c)),
             token, len);
         key = cached_key(r, c, cache_key);
+        rq->cache_hit = key != NULL;
     }
     if (!key && (choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
                  logto_jws_verify_signature(jws, key, r->pool, &err) !=
                      APR_SUCCESS)) {
         return refused(r, rq, jws, &err);
-    }
-    else if (key && cache_key) {
-        rq->cache_hit = 1;
     }
     /* 3. claims, checked on every use: time moves on */
     if (logto_claims_check(&rq->claims, r->pool, jws, &pol,
@@ -363,6 +362,7 @@ logto_req_t *logto_request_verify(request_rec *r)
                       LOGTO_LOGNO(00103) "request refused: %s",
                       rq->description);
     }
+    logto_status_count_verdict(rq);
     return rq;
 }
 
@@ -642,7 +642,9 @@ static int logto_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
-    return logto_keys_post_config(pconf, ptemp, s);
+    int rv = logto_keys_post_config(pconf, ptemp, s);
+
+    return rv == OK ? logto_status_post_config(pconf, s) : rv;
 }
 
 static void logto_child_init(apr_pool_t *p, server_rec *s)
@@ -669,5 +671,6 @@ static void logto_register_hooks(apr_pool_t *p)
                                 APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(logto_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(logto_metadata_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(logto_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     logto_register_authz(p);
 }

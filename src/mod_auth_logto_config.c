@@ -76,6 +76,7 @@ void *logto_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
     logto_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
     sc->metadata = apr_array_make(p, 2, sizeof(logto_metadata_t));
+    sc->jwks_files = apr_array_make(p, 2, sizeof(logto_jwks_file_t));
     return sc;
 }
 
@@ -89,6 +90,7 @@ void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->cache_provider_name = base->cache_provider_name;
     sc->cache_args = base->cache_args;
     sc->metadata = apr_array_append(p, base->metadata, add->metadata);
+    sc->jwks_files = apr_array_append(p, base->jwks_files, add->jwks_files);
     return sc;
 }
 
@@ -270,6 +272,24 @@ static const char *set_jwks_uri(cmd_parms *cmd, void *cfg, const char *arg)
     return NULL;
 }
 
+/* The status page lists the server's JWKS files. Not from .htaccess: the
+ * server's configuration is not to change while requests are served. */
+static void register_jwks_file(cmd_parms *cmd, const char *path,
+                               const logto_jwks_t *jwks)
+{
+    logto_srv_conf_t *sc;
+    logto_jwks_file_t *f;
+
+    if (cmd->pool != cmd->server->process->pconf) {
+        return;
+    }
+    sc = ap_get_module_config(cmd->server->module_config, &auth_logto_module);
+    f = apr_array_push(sc->jwks_files);
+    f->path = path;
+    f->jwks = jwks;
+    f->loaded_at = apr_time_sec(apr_time_now());
+}
+
 /* Read and parse the key set now: a broken file is a startup error, and
  * requests never read it. */
 static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg)
@@ -315,6 +335,7 @@ static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg)
     }
     c->jwks_file = path;
     c->set |= LOGTO_SET_JWKS_FILE;
+    register_jwks_file(cmd, path, c->file_jwks);
     return NULL;
 }
 
