@@ -523,6 +523,11 @@ static const char *set_metadata(cmd_parms *cmd, void *cfg, const char *arg)
     }
     c->resource_metadata = arg;
     c->set |= LOGTO_SET_METADATA;
+    /* .htaccess is read per request: it names the document in the
+     * challenge, but only the server configuration can serve it. */
+    if (cmd->pool != cmd->server->process->pconf) {
+        return NULL;
+    }
     md = apr_array_push(sc->metadata);
     md->path = arg;
     md->conf = c;

@@ -1,0 +1,527 @@
+/*
+ * test_keyring.c - when keys are fetched, kept, shared and served stale,
+ * against the fake issuer (real fetches) and, for the thread test, a fetch
+ * function of the test's own. Time is passed explicitly.
+ */
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_thread_proc.h>
+
+#include "fake_issuer.h"
+#include "logto_keyring.h"
+#include "mint.h"
+#include "unit.h"
+
+#define T0 1700000000
+
+static fake_issuer_t fi;
+/* Key set files: A holds k-es384; B k-es384 and k-es256; C k-es256 only;
+ * EMPTY no key at all. */
+static char file_a[128], file_b[128], file_c[128], file_empty[128];
+
+static void write_file(char *path, const char *name, const char *text)
+{
+    FILE *f;
+
+    snprintf(path, 128, "%s/%s", fi.dir, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void issuer_up(void)
+{
+    char doc[8192];
+
+    apr_initialize();
+    ck_assert_int_eq(
+        fake_issuer_start(&fi, TEST_DATA_DIR "/../keys/jwks.json", 0), 0);
+    snprintf(doc, sizeof(doc), "{\"keys\":[%s]}", mint_get("jwk_es384"));
+    write_file(file_a, "a.json", doc);
+    snprintf(doc, sizeof(doc), "{\"keys\":[%s,%s]}", mint_get("jwk_es384"),
+             mint_get("jwk_es256"));
+    write_file(file_b, "b.json", doc);
+    snprintf(doc, sizeof(doc), "{\"keys\":[%s]}", mint_get("jwk_es256"));
+    write_file(file_c, "c.json", doc);
+    write_file(file_empty, "empty.json", "{\"keys\":[]}");
+}
+
+static void issuer_down(void)
+{
+    unlink(file_a);
+    unlink(file_b);
+    unlink(file_c);
+    unlink(file_empty);
+    fake_issuer_stop(&fi);
+    apr_terminate();
+}
+
+static void control(const char *path)
+{
+    ck_assert_ptr_nonnull(fake_issuer_control(&fi, pool, path));
+}
+
+static void serve(const char *file)
+{
+    control(apr_pstrcat(pool, "/control/jwks?file=", file, NULL));
+}
+
+static void mode(const char *m)
+{
+    control(apr_pstrcat(pool, "/control/mode?m=", m, NULL));
+}
+
+static int fetches(void)
+{
+    return fake_issuer_count(&fi, pool, "jwks");
+}
+
+/* A fresh start: issuer reset to serve A, a new shared cache and a
+ * keyring on it (refresh 300, min refresh 30, max stale 3600). */
+static logto_cache_t *cache;
+
+static logto_keyring_t *ring(void)
+{
+    logto_keyring_timing_t timing = {300, 30, 3600};
+    logto_fetch_opts_t opts;
+    logto_keyring_t *kr = NULL;
+    logto_err_t err;
+
+    logto_fetch_opts_init(&opts);
+    opts.timeout = 2;
+    ck_assert_int_eq(
+        logto_keyring_create(&kr, pool, cache, &opts, &timing, &err),
+        APR_SUCCESS);
+    return kr;
+}
+
+static logto_keyring_t *start(void)
+{
+    control("/control/reset");
+    serve(file_a);
+    ck_assert_int_eq(logto_cache_mem_create(&cache, pool), APR_SUCCESS);
+    return ring();
+}
+
+/* Keys of the fake issuer's JWKS as of now, for kid (may be NULL). */
+static apr_status_t keys(const logto_jwks_t **pjwks, logto_keyring_t *kr,
+                         const char *kid, apr_int64_t now,
+                         logto_keyring_stats_t *stats, logto_err_t *err)
+{
+    logto_err_clear(err);
+    return logto_keyring_get(pjwks, kr, fi.jwks_uri, NULL, kid, now, stats,
+                             err);
+}
+
+START_TEST(the_first_use_fetches_once)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+    ck_assert_int_eq(st.fetches, 1);
+    ck_assert_int_eq(st.failures, 0);
+    ck_assert_int_eq(fetches(), 1);
+}
+END_TEST
+
+START_TEST(fresh_keys_are_not_fetched_again)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+    int i;
+
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    for (i = 1; i < 300; i += 37) {
+        ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + i, &st, &err), APR_SUCCESS);
+        ck_assert_int_eq(st.fetches, 0);
+    }
+    ck_assert_int_eq(fetches(), 1);
+}
+END_TEST
+
+START_TEST(keys_past_refresh_are_fetched_once)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 300, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 1);
+    ck_assert_int_eq(st.stale, 0);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 301, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_int_eq(fetches(), 2);
+}
+END_TEST
+
+START_TEST(an_unknown_kid_refetches_at_most_once_per_min_refresh)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks;
+    logto_err_t err;
+
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    serve(file_b);
+    /* A rotation: the new kid is found by one refetch. */
+    ck_assert_int_eq(keys(&jwks, kr, "k-es256", T0 + 10, NULL, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es256"));
+    ck_assert_int_eq(fetches(), 2);
+    /* A kid nobody has: no refetch before min refresh has passed. */
+    keys(&jwks, kr, "k-nobody", T0 + 11, NULL, &err);
+    keys(&jwks, kr, "k-nobody", T0 + 39, NULL, &err);
+    ck_assert_int_eq(fetches(), 2);
+    ck_assert_int_eq(keys(&jwks, kr, "k-nobody", T0 + 40, NULL, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fetches(), 3);
+    keys(&jwks, kr, "k-nobody", T0 + 41, NULL, &err);
+    keys(&jwks, kr, "k-nobody", T0 + 69, NULL, &err);
+    ck_assert_int_eq(fetches(), 3);
+    /* The set is still served for the kids it has. */
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+}
+END_TEST
+
+START_TEST(a_known_kid_never_refetches)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks;
+    logto_err_t err;
+
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    keys(&jwks, kr, "k-es384", T0 + 100, NULL, &err);
+    keys(&jwks, kr, "k-es384", T0 + 200, NULL, &err);
+    ck_assert_int_eq(fetches(), 1);
+}
+END_TEST
+
+START_TEST(a_failed_refresh_serves_stale_keys)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    mode("500");
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 300, &st, &err), APR_SUCCESS);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+    ck_assert_int_eq(st.fetches, 1);
+    ck_assert_int_eq(st.failures, 1);
+    ck_assert_int_eq(st.stale, 1);
+    /* A failing issuer is asked again only after a backoff. */
+    keys(&jwks, kr, NULL, T0 + 301, &st, &err);
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_int_eq(fetches(), 2);
+    keys(&jwks, kr, NULL, T0 + 300 + LOGTO_KEYRING_BACKOFF, &st, &err);
+    ck_assert_int_eq(st.fetches, 1);
+    ck_assert_int_eq(fetches(), 3);
+    /* Back up: fresh again. */
+    mode("ok");
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 320, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 1);
+    ck_assert_int_eq(st.stale, 0);
+}
+END_TEST
+
+START_TEST(keys_past_max_stale_are_not_served)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_err_t err;
+
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    mode("refuse");
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 3600, NULL, &err), APR_SUCCESS);
+    ck_assert_int_ne(keys(&jwks, kr, NULL, T0 + 3601, NULL, &err), APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_FETCH);
+    ck_assert_msg(strstr(err.text, "stale") != NULL, "%s", err.text);
+    mode("ok");
+}
+END_TEST
+
+START_TEST(no_keys_and_no_issuer_is_an_error)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_err_t err;
+    char *uri = apr_psprintf(pool, "http://127.0.0.1:%d/oidc/jwks",
+                             fake_issuer_dead_port());
+
+    logto_err_clear(&err);
+    ck_assert_int_ne(
+        logto_keyring_get(&jwks, kr, uri, NULL, NULL, T0, NULL, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_FETCH);
+    ck_assert_msg(strstr(err.text, "connect failed") != NULL, "%s", err.text);
+}
+END_TEST
+
+START_TEST(garbage_never_replaces_a_good_set)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    apr_array_header_t *status;
+    logto_keyring_entry_t *e;
+    logto_err_t err;
+
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    mode("garbage");
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 300, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.failures, 1);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+    /* A set without a usable key is no better. */
+    mode("ok");
+    serve(file_empty);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 310, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.failures, 1);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+    logto_keyring_status(&status, pool, kr);
+    e = APR_ARRAY_IDX(status, 0, logto_keyring_entry_t *);
+    ck_assert_int_eq(e->last_ok, 0);
+    ck_assert_msg(strstr(e->last_error, "key set refused") != NULL, "%s",
+                  e->last_error);
+}
+END_TEST
+
+START_TEST(a_new_set_that_parses_is_authoritative)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_err_t err;
+
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    serve(file_c);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 300, NULL, &err), APR_SUCCESS);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es256"));
+    ck_assert_ptr_null(logto_jwks_find(jwks, "k-es384"));
+}
+END_TEST
+
+START_TEST(processes_sharing_a_cache_fetch_once)
+{
+    logto_keyring_t *kr1 = start(), *kr2 = ring(), *kr3 = ring();
+    const logto_jwks_t *j1, *j2;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    ck_assert_int_eq(keys(&j1, kr1, NULL, T0, NULL, &err), APR_SUCCESS);
+    ck_assert_int_eq(keys(&j2, kr2, NULL, T0 + 1, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_ptr_nonnull(logto_jwks_find(j2, "k-es384"));
+    ck_assert_int_eq(fetches(), 1);
+    /* A refetch for a kid by one is seen by the others. */
+    serve(file_b);
+    keys(&j1, kr1, "k-es256", T0 + 10, NULL, &err);
+    ck_assert_int_eq(keys(&j2, kr3, "k-es256", T0 + 11, &st, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_ptr_nonnull(logto_jwks_find(j2, "k-es256"));
+    ck_assert_int_eq(keys(&j2, kr2, "k-es256", T0 + 12, &st, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(logto_jwks_find(j2, "k-es256"));
+    ck_assert_int_eq(fetches(), 2);
+}
+END_TEST
+
+START_TEST(a_corrupt_shared_record_is_a_miss)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_err_t err;
+    char *key = apr_pstrcat(pool, "jwks:", fi.jwks_uri, NULL);
+
+    cache->set(cache->baton, key, (const unsigned char *)"LKR1junk", 8,
+               apr_time_now() + apr_time_from_sec(60), pool);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, NULL, &err), APR_SUCCESS);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+}
+END_TEST
+
+START_TEST(keys_are_found_through_discovery)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    apr_array_header_t *status;
+    logto_keyring_entry_t *e;
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    ck_assert_int_eq(
+        logto_keyring_get(&jwks, kr, NULL, fi.issuer, NULL, T0, NULL, &err),
+        APR_SUCCESS);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+    ck_assert_int_eq(fake_issuer_count(&fi, pool, "discovery"), 1);
+    logto_keyring_get(&jwks, kr, NULL, fi.issuer, NULL, T0 + 5, NULL, &err);
+    ck_assert_int_eq(fetches(), 1);
+    logto_keyring_status(&status, pool, kr);
+    ck_assert_int_eq(status->nelts, 1);
+    e = APR_ARRAY_IDX(status, 0, logto_keyring_entry_t *);
+    ck_assert_str_eq(e->source,
+                     apr_pstrcat(pool, "discover:", fi.issuer, NULL));
+    ck_assert_str_eq(e->jwks_uri, fi.jwks_uri);
+}
+END_TEST
+
+START_TEST(a_failed_discovery_is_an_error)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_err_t err;
+
+    mode("badissuer");
+    logto_err_clear(&err);
+    ck_assert_int_ne(
+        logto_keyring_get(&jwks, kr, NULL, fi.issuer, NULL, T0, NULL, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_FETCH);
+    ck_assert_msg(strstr(err.text, "issuer") != NULL, "%s", err.text);
+    mode("ok");
+}
+END_TEST
+
+START_TEST(the_status_lists_keys_and_fetches)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    apr_array_header_t *status;
+    logto_keyring_entry_t *e;
+    logto_keyring_key_t *k;
+    logto_err_t err;
+
+    serve(file_b);
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    logto_keyring_status(&status, pool, kr);
+    ck_assert_int_eq(status->nelts, 1);
+    e = APR_ARRAY_IDX(status, 0, logto_keyring_entry_t *);
+    ck_assert_str_eq(e->source, fi.jwks_uri);
+    ck_assert_int_eq(e->fetched_at, T0);
+    ck_assert_int_eq(e->last_attempt_at, T0);
+    ck_assert_int_eq(e->last_ok, 1);
+    ck_assert_str_eq(e->last_error, "");
+    ck_assert_uint_eq(e->fetches, 1);
+    ck_assert_uint_eq(e->failures, 0);
+    ck_assert_uint_eq(strlen(e->version), 64);
+    ck_assert_int_eq(e->keys->nelts, 2);
+    k = &APR_ARRAY_IDX(e->keys, 0, logto_keyring_key_t);
+    ck_assert_str_eq(k->kid, "k-es384");
+    ck_assert_str_eq(k->alg, "ES384");
+    ck_assert_str_eq(k->kty, "EC");
+}
+END_TEST
+
+/* ----------------------------------------------- threads, single flight */
+
+static volatile apr_uint32_t hook_calls;
+
+/* A fetch that takes 200 ms and always gives set A. */
+static apr_status_t slow_fetch(char **pbody, apr_size_t *plen, apr_pool_t *p,
+                               const char *url, const logto_fetch_opts_t *opts,
+                               logto_err_t *err)
+{
+    apr_atomic_inc32(&hook_calls);
+    apr_sleep(apr_time_from_msec(200));
+    *pbody = apr_psprintf(p, "{\"keys\":[%s]}", mint_get("jwk_es384"));
+    *plen = strlen(*pbody);
+    return APR_SUCCESS;
+}
+
+typedef struct racer_t {
+    logto_keyring_t *kr;
+    apr_status_t rv;
+    int found;
+} racer_t;
+
+static void *APR_THREAD_FUNC race(apr_thread_t *t, void *baton)
+{
+    racer_t *r = baton;
+    const logto_jwks_t *jwks = NULL;
+    logto_err_t err;
+
+    r->rv = logto_keyring_get(&jwks, r->kr, "http://keys.invalid/jwks", NULL,
+                              NULL, T0, NULL, &err);
+    r->found = r->rv == APR_SUCCESS && logto_jwks_find(jwks, "k-es384") != NULL;
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+START_TEST(many_threads_and_keyrings_fetch_once)
+{
+    logto_keyring_t *shared_kr;
+    apr_thread_t *t[8];
+    racer_t r[8];
+    apr_status_t rv;
+    int i;
+
+    ck_assert_int_eq(logto_cache_mem_create(&cache, pool), APR_SUCCESS);
+    shared_kr = ring();
+    hook_calls = 0;
+    for (i = 0; i < 8; i++) {
+        /* Half the threads share one keyring, the others have their own,
+         * like threads of one process and processes. */
+        r[i].kr = i % 2 ? shared_kr : ring();
+        logto_keyring_set_fetch(r[i].kr, slow_fetch);
+        ck_assert_int_eq(apr_thread_create(&t[i], NULL, race, &r[i], pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < 8; i++) {
+        apr_thread_join(&rv, t[i]);
+        ck_assert_int_eq(r[i].rv, APR_SUCCESS);
+        ck_assert(r[i].found);
+    }
+    ck_assert_uint_eq(apr_atomic_read32(&hook_calls), 1);
+}
+END_TEST
+
+static Suite *keyring_suite(void)
+{
+    Suite *s = suite_create("keyring");
+    TCase *tc = unit_tcase("issuer");
+    TCase *tt = unit_tcase("threads");
+
+    tcase_add_unchecked_fixture(tc, issuer_up, issuer_down);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, the_first_use_fetches_once);
+    tcase_add_test(tc, fresh_keys_are_not_fetched_again);
+    tcase_add_test(tc, keys_past_refresh_are_fetched_once);
+    tcase_add_test(tc, an_unknown_kid_refetches_at_most_once_per_min_refresh);
+    tcase_add_test(tc, a_known_kid_never_refetches);
+    tcase_add_test(tc, a_failed_refresh_serves_stale_keys);
+    tcase_add_test(tc, keys_past_max_stale_are_not_served);
+    tcase_add_test(tc, no_keys_and_no_issuer_is_an_error);
+    tcase_add_test(tc, garbage_never_replaces_a_good_set);
+    tcase_add_test(tc, a_new_set_that_parses_is_authoritative);
+    tcase_add_test(tc, processes_sharing_a_cache_fetch_once);
+    tcase_add_test(tc, a_corrupt_shared_record_is_a_miss);
+    tcase_add_test(tc, keys_are_found_through_discovery);
+    tcase_add_test(tc, a_failed_discovery_is_an_error);
+    tcase_add_test(tc, the_status_lists_keys_and_fetches);
+    suite_add_tcase(s, tc);
+    tcase_set_timeout(tt, 30);
+    tcase_add_test(tt, many_threads_and_keyrings_fetch_once);
+    suite_add_tcase(s, tt);
+    return s;
+}
+
+int main(void)
+{
+    int rc;
+
+    if (logto_fetch_global_init() != APR_SUCCESS || mint_load(NULL) != 0) {
+        return EXIT_FAILURE;
+    }
+    rc = unit_main(keyring_suite());
+    mint_free();
+    return rc;
+}
