@@ -437,11 +437,15 @@ static void publish(request_rec *r, const logto_dir_conf_t *c,
 
 /* ------------------------------------------------------------- answering */
 
+/* Browsers never send credentials with a preflight (Fetch standard): a
+ * request that carries an Authorization header is verified like any
+ * other, so a bad token is refused here as everywhere. */
 static int is_preflight(const request_rec *r)
 {
     return r->method_number == M_OPTIONS &&
            apr_table_get(r->headers_in, "Origin") &&
-           apr_table_get(r->headers_in, "Access-Control-Request-Method");
+           apr_table_get(r->headers_in, "Access-Control-Request-Method") &&
+           !apr_table_get(r->headers_in, "Authorization");
 }
 
 /* Turn the verdict into the hook's answer: DECLINED lets mod_authz_core
@@ -644,6 +648,7 @@ static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     int rv = logto_keys_post_config(pconf, ptemp, s);
 
+    logto_metadata_resolve(pconf, s);
     return rv == OK ? logto_status_post_config(pconf, s) : rv;
 }
 

@@ -79,6 +79,8 @@ typedef struct logto_dir_conf_t {
 typedef struct logto_metadata_t {
     const char *path;
     const struct logto_dir_conf_t *conf; /* the scope that named it */
+    const char *location;  /* its <Location> path, NULL for other scopes */
+    server_rec *server;    /* the server whose sections it is under */
 } logto_metadata_t;
 
 /* A JWKS file of the configuration, listed on the status page. */
@@ -133,6 +135,9 @@ int logto_conf_refresh(const logto_dir_conf_t *c);
 int logto_conf_min_refresh(const logto_dir_conf_t *c);
 int logto_conf_max_stale(const logto_dir_conf_t *c);
 int logto_conf_timeout(const logto_dir_conf_t *c);
+/* Give each metadata document the settings its <Location> has once the
+ * enclosing sections are merged in (post_config). */
+void logto_metadata_resolve(apr_pool_t *p, server_rec *s);
 
 /* mod_auth_logto.c */
 /* The request's remembered verification, or NULL when none ran. */

@@ -403,7 +403,11 @@ static int fetch_needed(const logto_keyring_t *kr, const local_t *l,
     const record_t *m = &l->meta;
 
     *for_kid = 0;
-    if (m->last_attempt_at != 0 && now - m->last_attempt_at < backoff(kr)) {
+    /* The backoff spares a failing issuer only: after a success, refresh
+     * and min_refresh alone pace the fetches (a new kid right after the
+     * startup fetch must not wait for it). */
+    if (m->last_attempt_at != 0 && !m->last_ok &&
+        now - m->last_attempt_at < backoff(kr)) {
         return 0;
     }
     if (l->cur == NULL || now - m->fetched_at >= kr->timing.refresh) {
@@ -489,16 +493,20 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
 {
     generation_t *g = NULL;
     const char *uri = rec->uri;
+    apr_time_t started = apr_time_now();
     logto_err_t ferr;
 
     logto_err_clear(&ferr);
-    rec->last_attempt_at = now;
     if (for_kid) {
         rec->last_kid_refetch_at = now;
     }
     rec->fetches++;
     rec->last_ok = fetch_generation(&g, &uri, kr, jwks_uri, issuer, tmp,
                                     &ferr) == APR_SUCCESS;
+    /* The backoff counts from the end of the attempt: after a timeout,
+     * the next caller (or this request's next look) must not ask the
+     * slow issuer again at once. */
+    rec->last_attempt_at = now + apr_time_sec(apr_time_now() - started);
     rec->uri = uri;
     if (rec->last_ok) {
         rec->body = g->body;
@@ -545,17 +553,23 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *jwks_uri,
                     logto_keyring_stats_t *stats, apr_pool_t *tmp)
 {
     record_t rec;
+    apr_uint64_t seen;
     int for_kid, locked = 0;
 
     if (!sync_and_decide(kr, l, &rec, kid, now, &for_kid, tmp)) {
         return;
     }
+    seen = rec.fetches;
     /* A lock that fails costs the single flight, not the fetch. */
     if (kr->cache != NULL && kr->cache->lock != NULL) {
         locked = kr->cache->lock(kr->cache->baton) == APR_SUCCESS;
     }
-    /* Someone may have fetched while this one waited for the lock. */
-    if (sync_and_decide(kr, l, &rec, kid, now, &for_kid, tmp)) {
+    /* Someone may have fetched while this one waited for the lock: their
+     * attempt, good or bad, answers this one too. Otherwise, against a
+     * slow issuer, each waiter would fetch again in turn and wait a
+     * timeout per process queued before it. */
+    if (sync_and_decide(kr, l, &rec, kid, now, &for_kid, tmp) &&
+        rec.fetches == seen) {
         fetch_and_store(kr, l, &rec, jwks_uri, issuer, for_kid, now, tmp,
                         stats);
     }

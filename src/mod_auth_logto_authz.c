@@ -19,6 +19,7 @@
 /* The words of a Require line, compiled. */
 typedef struct logto_require_t {
     apr_array_header_t *words; /* of const char * */
+    int negated;               /* "Require not" or inside <RequireNone> */
 } logto_require_t;
 
 static apr_array_header_t *split_words(apr_pool_t *p, const char *line)
@@ -32,6 +33,25 @@ static apr_array_header_t *split_words(apr_pool_t *p, const char *line)
     return words;
 }
 
+/* Whether a Require line only counts by failing: "Require not ..." or a
+ * line under <RequireNone>. A scope such a line lacks is no scope the
+ * client should go and get. */
+static int is_negated(const ap_directive_t *d)
+{
+    const char *args = d ? d->args : NULL;
+
+    if (args && !strncasecmp(args, "not", 3) &&
+        (args[3] == ' ' || args[3] == '\t')) {
+        return 1;
+    }
+    for (; d; d = d->parent) {
+        if (d->directive && !strcasecmp(d->directive, "<RequireNone")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const char *parse_line(cmd_parms *cmd, const char *line,
                               const void **parsed, int min_words,
                               const char *usage)
@@ -39,6 +59,7 @@ static const char *parse_line(cmd_parms *cmd, const char *line,
     logto_require_t *req = apr_pcalloc(cmd->pool, sizeof(*req));
 
     req->words = split_words(cmd->pool, line);
+    req->negated = is_negated(cmd->directive);
     if (req->words->nelts < min_words) {
         return apr_psprintf(cmd->pool, "Require %s", usage);
     }
@@ -106,6 +127,9 @@ static authz_status check_scope(request_rec *r, const char *line,
     missing = logto_scope_missing(r->pool, cl->scopes, req->words);
     if (!missing) {
         return AUTHZ_GRANTED;
+    }
+    if (req->negated) {
+        return AUTHZ_DENIED;
     }
     rq = logto_request_get(r);
     rq->missing_scopes =

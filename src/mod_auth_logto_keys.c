@@ -310,6 +310,36 @@ static void prefetch_all(apr_pool_t *ptemp, server_rec *s0)
     }
 }
 
+/* Prefetch through the shared cache. A store that needs no mutex of ours
+ * (memcache, redis) keeps network connections, which children must not
+ * inherit from the parent: they would all talk over one socket. The
+ * prefetch then goes through an instance of its own, made from ptemp and
+ * gone, with its connections, before the children start. */
+static void prefetch(apr_pool_t *ptemp, server_rec *s)
+{
+    const logto_srv_conf_t *sc =
+        ap_get_module_config(s->module_config, &auth_logto_module);
+    struct ap_socache_hints hints = {64, 8192, 300};
+    ap_socache_instance_t *shared = state.instance, *own = NULL;
+
+    if (!state.provider_needs_lock) {
+        if (state.provider->create(&own, sc->cache_args, ptemp, ptemp) ||
+            state.provider->init(own, "auth_logto", &hints, s, ptemp) !=
+                APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         LOGTO_LOGNO(00307) "keys not fetched at startup: "
+                         "the cache cannot be reached");
+            return;
+        }
+        state.instance = own;
+    }
+    prefetch_all(ptemp, s);
+    if (own) {
+        state.provider->destroy(own, s);
+        state.instance = shared;
+    }
+}
+
 int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -339,7 +369,7 @@ int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
             return rv;
         }
         wire_cache();
-        prefetch_all(ptemp, s);
+        prefetch(ptemp, s);
     }
     return OK;
 }
