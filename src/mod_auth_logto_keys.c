@@ -47,6 +47,7 @@ typedef struct keys_state_t {
     apr_pool_t *pool;               /* process lifetime */
     apr_thread_mutex_t *rings_mutex;
     apr_hash_t *rings;              /* timing key -> logto_keyring_t */
+    logto_cache_t *local_cache;     /* without a shared store */
 } keys_state_t;
 
 static keys_state_t state;
@@ -229,6 +230,18 @@ static apr_status_t destroy_socache_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* The keyring settings of c: refresh timing and fetch options. */
+static void ring_settings(logto_keyring_timing_t *timing,
+                          logto_fetch_opts_t *opts, const logto_dir_conf_t *c)
+{
+    timing->refresh = logto_conf_refresh(c);
+    timing->min_refresh = logto_conf_min_refresh(c);
+    timing->max_stale = logto_conf_max_stale(c);
+    logto_fetch_opts_init(opts);
+    opts->timeout = logto_conf_timeout(c);
+    opts->ca_file = c->ca_file;
+}
+
 /* Fetch the keys of one configuration into the shared cache, once per
  * key source, so that the first request does not wait for them. */
 static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
@@ -252,12 +265,7 @@ static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
         return;
     }
     apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
-    timing.refresh = logto_conf_refresh(c);
-    timing.min_refresh = logto_conf_min_refresh(c);
-    timing.max_stale = logto_conf_max_stale(c);
-    logto_fetch_opts_init(&opts);
-    opts.timeout = logto_conf_timeout(c);
-    opts.ca_file = c->ca_file;
+    ring_settings(&timing, &opts, c);
     if (logto_keyring_create(&kr, ptemp, &state.cache, &opts, &timing,
                              &err) != APR_SUCCESS ||
         logto_keyring_get(&jwks, kr, uri, issuer, NULL,
@@ -382,6 +390,11 @@ void logto_keys_child_init(apr_pool_t *p, server_rec *s)
     state.rings = apr_hash_make(p);
     apr_thread_mutex_create(&state.rings_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (!state.have_cache) {
+        /* No shared store: one per process still makes its threads fetch
+         * one at a time. */
+        if (logto_cache_mem_create(&state.local_cache, p) != APR_SUCCESS) {
+            state.local_cache = NULL;
+        }
         return;
     }
     file = apr_global_mutex_lockfile(state.fetch_mutex);
@@ -407,12 +420,7 @@ static logto_keyring_t *ring_for(const logto_dir_conf_t *c, apr_pool_t *tmp,
         logto_err_set(err, LOGTO_ERR_INTERNAL, "keys not initialised");
         return NULL;
     }
-    timing.refresh = logto_conf_refresh(c);
-    timing.min_refresh = logto_conf_min_refresh(c);
-    timing.max_stale = logto_conf_max_stale(c);
-    logto_fetch_opts_init(&opts);
-    opts.timeout = logto_conf_timeout(c);
-    opts.ca_file = c->ca_file;
+    ring_settings(&timing, &opts, c);
     key = apr_psprintf(tmp,
                        "%" APR_INT64_T_FMT "/%" APR_INT64_T_FMT
                        "/%" APR_INT64_T_FMT "/%d/%s",
@@ -421,7 +429,8 @@ static logto_keyring_t *ring_for(const logto_dir_conf_t *c, apr_pool_t *tmp,
     apr_thread_mutex_lock(state.rings_mutex);
     kr = apr_hash_get(state.rings, key, APR_HASH_KEY_STRING);
     if (!kr && logto_keyring_create(&kr, state.pool,
-                                    state.have_cache ? &state.cache : NULL,
+                                    state.have_cache ? &state.cache
+                                                     : state.local_cache,
                                     &opts, &timing, err) == APR_SUCCESS) {
         apr_hash_set(state.rings, apr_pstrdup(state.pool, key),
                      APR_HASH_KEY_STRING, kr);
