@@ -1,7 +1,7 @@
 /*
  * test_keyring.c - when keys are fetched, kept, shared and served stale,
- * against the fake issuer (real fetches) and, for the thread test, a fetch
- * function of the test's own. Time is passed explicitly.
+ * against the fake issuer (real fetches) and, for the thread tests, fetch
+ * functions of the test's own. Time is passed explicitly.
  */
 #include <string.h>
 
@@ -82,19 +82,27 @@ static int fetches(void)
  * keyring on it (refresh 300, min refresh 30, max stale 3600). */
 static logto_cache_t *cache;
 
-static logto_keyring_t *ring(void)
+/* A keyring on the shared cache with min refresh and a fetch timeout of
+ * the test's choice (refresh 300, max stale 3600). */
+static logto_keyring_t *ring_timed(apr_int64_t min_refresh, int timeout)
 {
-    logto_keyring_timing_t timing = {300, 30, 3600};
+    logto_keyring_timing_t timing = {300, 0, 3600};
     logto_fetch_opts_t opts;
     logto_keyring_t *kr = NULL;
     logto_err_t err;
 
+    timing.min_refresh = min_refresh;
     logto_fetch_opts_init(&opts);
-    opts.timeout = 2;
+    opts.timeout = timeout;
     ck_assert_int_eq(
         logto_keyring_create(&kr, pool, cache, &opts, &timing, &err),
         APR_SUCCESS);
     return kr;
+}
+
+static logto_keyring_t *ring(void)
+{
+    return ring_timed(30, 2);
 }
 
 static logto_keyring_t *start(void)
@@ -189,6 +197,56 @@ START_TEST(an_unknown_kid_refetches_at_most_once_per_min_refresh)
     ck_assert_int_eq(fetches(), 3);
     /* The set is still served for the kids it has. */
     ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+}
+END_TEST
+
+START_TEST(a_new_kid_right_after_a_fetch_refetches)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, NULL, &err), APR_SUCCESS);
+    serve(file_b);
+    /* A second after the startup fetch, well within the failure backoff:
+     * that fetch succeeded, so nothing holds the refetch back. */
+    ck_assert_int_eq(keys(&jwks, kr, "k-es256", T0 + 1, &st, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 1);
+    ck_assert_int_eq(st.failures, 0);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es256"));
+    ck_assert_int_eq(fetches(), 2);
+    /* min refresh still paces the next unknown kid. */
+    keys(&jwks, kr, "k-nobody", T0 + 2, &st, &err);
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_int_eq(fetches(), 2);
+}
+END_TEST
+
+START_TEST(a_timed_out_attempt_is_not_retried_at_once)
+{
+    /* Backoff 1 s, fetches give up after 2 s. */
+    logto_keyring_t *kr;
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    apr_time_t began;
+    logto_err_t err;
+
+    start();
+    kr = ring_timed(1, 2);
+    mode("slow&s=5&scope=jwks");
+    began = apr_time_now();
+    ck_assert_int_ne(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 1);
+    ck_assert_int_eq(st.failures, 1);
+    ck_assert_int_ge(apr_time_now() - began, apr_time_from_msec(1500));
+    /* A look one second on, made after the two-second attempt ended: the
+     * backoff counts from that end, so the issuer is not asked again. */
+    ck_assert_int_ne(keys(&jwks, kr, NULL, T0 + 1, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_int_eq(fetches(), 1);
+    mode("ok");
 }
 END_TEST
 
@@ -484,6 +542,142 @@ START_TEST(many_threads_and_keyrings_fetch_once)
 }
 END_TEST
 
+/* The shared cache seen through a wrapper that counts calls to its lock
+ * (made before waiting for it), so a test knows when a keyring has gone
+ * past its first look and queued for the fetch. */
+static logto_cache_t *inner_cache;
+static volatile apr_uint32_t lock_calls;
+
+static apr_status_t wrap_get(void *baton, const char *key, unsigned char **pval,
+                             apr_size_t *plen, apr_pool_t *p)
+{
+    return inner_cache->get(inner_cache->baton, key, pval, plen, p);
+}
+
+static apr_status_t wrap_set(void *baton, const char *key,
+                             const unsigned char *val, apr_size_t len,
+                             apr_time_t expiry, apr_pool_t *p)
+{
+    return inner_cache->set(inner_cache->baton, key, val, len, expiry, p);
+}
+
+static apr_status_t wrap_lock(void *baton)
+{
+    apr_atomic_inc32(&lock_calls);
+    return inner_cache->lock(inner_cache->baton);
+}
+
+static apr_status_t wrap_unlock(void *baton)
+{
+    return inner_cache->unlock(inner_cache->baton);
+}
+
+/* Poll until *v reaches want, for at most 10 s; whether it did. */
+static int wait_for(volatile apr_uint32_t *v, apr_uint32_t want)
+{
+    int i;
+
+    for (i = 0; i < 10000 && apr_atomic_read32(v) < want; i++) {
+        apr_sleep(apr_time_from_msec(1));
+    }
+    return apr_atomic_read32(v) >= want;
+}
+
+#define GATED_URI "http://keys.invalid/jwks"
+
+static volatile apr_uint32_t gate_open, gate_entered;
+
+/* A fetch that gives set A once the test opens the gate (at most 10 s
+ * later). */
+static apr_status_t gated_fetch(char **pbody, apr_size_t *plen, apr_pool_t *p,
+                                const char *url, const logto_fetch_opts_t *opts,
+                                logto_err_t *err)
+{
+    apr_atomic_inc32(&hook_calls);
+    apr_atomic_inc32(&gate_entered);
+    wait_for(&gate_open, 1);
+    *pbody = apr_psprintf(p, "{\"keys\":[%s]}", mint_get("jwk_es384"));
+    *plen = strlen(*pbody);
+    return APR_SUCCESS;
+}
+
+typedef struct looker_t {
+    logto_keyring_t *kr;
+    apr_int64_t now;
+    apr_status_t rv;
+    logto_keyring_stats_t st;
+} looker_t;
+
+static void *APR_THREAD_FUNC look_for_nobody(apr_thread_t *t, void *baton)
+{
+    looker_t *lk = baton;
+    const logto_jwks_t *jwks = NULL;
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    lk->rv = logto_keyring_get(&jwks, lk->kr, GATED_URI, NULL, "k-nobody",
+                               lk->now, &lk->st, &err);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+START_TEST(a_keyring_queued_behind_a_fetch_uses_its_result)
+{
+    static logto_cache_t wrapped = {NULL, wrap_get, wrap_set, wrap_lock,
+                                    wrap_unlock};
+    logto_keyring_t *kr1, *kr2;
+    const logto_jwks_t *jwks = NULL;
+    looker_t a = {0}, b = {0};
+    apr_thread_t *ta, *tb;
+    apr_uint32_t base;
+    apr_status_t rv;
+    logto_err_t err;
+    int queued;
+
+    ck_assert_int_eq(logto_cache_mem_create(&inner_cache, pool), APR_SUCCESS);
+    cache = &wrapped;
+    kr1 = ring_timed(1, 2);
+    kr2 = ring_timed(1, 2);
+    logto_keyring_set_fetch(kr1, gated_fetch);
+    logto_keyring_set_fetch(kr2, gated_fetch);
+    apr_atomic_set32(&hook_calls, 0);
+    apr_atomic_set32(&lock_calls, 0);
+    apr_atomic_set32(&gate_open, 1);
+    logto_err_clear(&err);
+    ck_assert_int_eq(
+        logto_keyring_get(&jwks, kr1, GATED_URI, NULL, NULL, T0, NULL, &err),
+        APR_SUCCESS);
+    ck_assert_uint_eq(apr_atomic_read32(&hook_calls), 1);
+
+    /* kr1 refetches for a kid nobody has; kr2, a second later, wants the
+     * same kid and queues for the lock while that fetch is going. Coming
+     * after it, kr2 would refetch (min refresh 1 s); queued behind it, it
+     * takes its result. */
+    apr_atomic_set32(&gate_open, 0);
+    apr_atomic_set32(&gate_entered, 0);
+    base = apr_atomic_read32(&lock_calls);
+    a.kr = kr1;
+    a.now = T0 + 10;
+    b.kr = kr2;
+    b.now = T0 + 11;
+    ck_assert_int_eq(apr_thread_create(&ta, NULL, look_for_nobody, &a, pool),
+                     APR_SUCCESS);
+    ck_assert(wait_for(&gate_entered, 1));
+    ck_assert_int_eq(apr_thread_create(&tb, NULL, look_for_nobody, &b, pool),
+                     APR_SUCCESS);
+    queued = wait_for(&lock_calls, base + 2);
+    apr_atomic_set32(&gate_open, 1);
+    apr_thread_join(&rv, ta);
+    apr_thread_join(&rv, tb);
+    ck_assert(queued);
+    ck_assert_int_eq(a.rv, APR_SUCCESS);
+    ck_assert_int_eq(a.st.fetches, 1);
+    ck_assert_int_eq(b.rv, APR_SUCCESS);
+    ck_assert_int_eq(b.st.fetches, 0);
+    ck_assert_uint_eq(apr_atomic_read32(&hook_calls), 2);
+}
+END_TEST
+
 static Suite *keyring_suite(void)
 {
     Suite *s = suite_create("keyring");
@@ -496,6 +690,8 @@ static Suite *keyring_suite(void)
     tcase_add_test(tc, fresh_keys_are_not_fetched_again);
     tcase_add_test(tc, keys_past_refresh_are_fetched_once);
     tcase_add_test(tc, an_unknown_kid_refetches_at_most_once_per_min_refresh);
+    tcase_add_test(tc, a_new_kid_right_after_a_fetch_refetches);
+    tcase_add_test(tc, a_timed_out_attempt_is_not_retried_at_once);
     tcase_add_test(tc, a_known_kid_never_refetches);
     tcase_add_test(tc, a_failed_refresh_serves_stale_keys);
     tcase_add_test(tc, keys_past_max_stale_are_not_served);
@@ -510,6 +706,7 @@ static Suite *keyring_suite(void)
     suite_add_tcase(s, tc);
     tcase_set_timeout(tt, 30);
     tcase_add_test(tt, many_threads_and_keyrings_fetch_once);
+    tcase_add_test(tt, a_keyring_queued_behind_a_fetch_uses_its_result);
     suite_add_tcase(s, tt);
     return s;
 }
