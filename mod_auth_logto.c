@@ -187,6 +187,25 @@ static void build_policy(logto_policy_t *pol, const logto_dir_conf_t *c)
     pol->clock_skew = logto_conf_skew(c);
 }
 
+/* Where c's keys come from, for the token cache's key. */
+static const char *key_source(apr_pool_t *p, const logto_dir_conf_t *c)
+{
+    if (c->jwks_file) {
+        return apr_pstrcat(p, "file:", c->jwks_file, NULL);
+    }
+    return c->jwks_uri ? c->jwks_uri : c->issuer;
+}
+
+/* Everything of c that decides a verdict, as a string. */
+static const char *conf_id(apr_pool_t *p, const logto_dir_conf_t *c)
+{
+    logto_policy_t pol;
+
+    build_policy(&pol, c);
+    return apr_pstrcat(p, logto_tokcache_config_id(p, &pol, key_source(p, c)),
+                       "\nuser=", logto_conf_user_claim(c), NULL);
+}
+
 static logto_verdict_t refuse(logto_req_t *rq, const logto_err_t *err)
 {
     rq->err = *err;
@@ -246,15 +265,6 @@ static void log_refusal(request_rec *r, const logto_req_t *rq,
                   "jti=%s)",
                   rq->err.text, logto_reason_name(rq->err.reason),
                   jws && jws->kid ? jws->kid : "-", jti ? jti : "-");
-}
-
-/* Where c's keys come from, for the token cache's key. */
-static const char *key_source(apr_pool_t *p, const logto_dir_conf_t *c)
-{
-    if (c->jwks_file) {
-        return apr_pstrcat(p, "file:", c->jwks_file, NULL);
-    }
-    return c->jwks_uri ? c->jwks_uri : c->issuer;
 }
 
 /* The token cache: the key that verified this exact token under this
@@ -337,18 +347,27 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
     return LOGTO_V_VALID;
 }
 
-logto_req_t *logto_request_verify(request_rec *r)
+/* Whether c decides like the configuration rq was verified under. httpd
+ * may evaluate logto_claim() before the request's final configuration is
+ * merged (a <Directory> or .htaccess adds to it later): such an early
+ * answer serves expressions, never the access decision. */
+static int same_decider(request_rec *r, const logto_req_t *rq,
+                        const logto_dir_conf_t *c)
 {
-    logto_req_t *rq = logto_request_get(r);
-    const logto_dir_conf_t *c = dir_conf(r);
+    return rq->conf == c ||
+           (rq->conf_id && !strcmp(rq->conf_id, conf_id(r->pool, c)));
+}
+
+/* Verify with c, into a fresh answer remembered for the request. */
+static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
+{
+    logto_req_t *rq = apr_pcalloc(r->pool, sizeof(*rq));
     const char *token = NULL;
     apr_size_t len = 0;
 
-    if (rq) {
-        return rq;
-    }
-    rq = apr_pcalloc(r->pool, sizeof(*rq));
     ap_set_module_config(r->request_config, &auth_logto_module, rq);
+    rq->conf = c;
+    rq->conf_id = conf_id(r->pool, c);
     if (!c->issuer || !c->audiences) {
         rq->verdict = LOGTO_V_MISCONFIG;
         return rq;
@@ -366,6 +385,26 @@ logto_req_t *logto_request_verify(request_rec *r)
     return rq;
 }
 
+logto_req_t *logto_request_verify(request_rec *r)
+{
+    logto_req_t *rq = logto_request_get(r);
+
+    return rq ? rq : verify_request(r, dir_conf(r));
+}
+
+/* The answer the access decision rests on: made with r's configuration
+ * as it stands now. */
+static logto_req_t *request_verdict(request_rec *r,
+                                    const logto_dir_conf_t *c)
+{
+    logto_req_t *rq = logto_request_get(r);
+
+    if (rq && same_decider(r, rq, c)) {
+        return rq;
+    }
+    return verify_request(r, c);
+}
+
 /* ------------------------------------------------------------ publishing */
 
 static void set_env(request_rec *r, const char *name, const char *value)
@@ -375,11 +414,13 @@ static void set_env(request_rec *r, const char *name, const char *value)
     }
 }
 
-/* A header value must not be able to split the request it is put in. */
+/* A header value must not be able to split or confuse the request it is
+ * put in: no control characters but tab, no DEL. */
 static int header_safe(const char *v)
 {
     for (; *v; v++) {
-        if (*v == '\r' || *v == '\n' || *v == '\0') {
+        unsigned char ch = (unsigned char)*v;
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
             return 0;
         }
     }
@@ -435,6 +476,65 @@ static void publish(request_rec *r, const logto_dir_conf_t *c,
     set_claim_headers(r, c, cl);
 }
 
+/* ---------------------------------------------------------- header strip */
+
+typedef struct {
+    const apr_array_header_t *keys;
+    apr_array_header_t *doomed;
+    apr_pool_t *p;
+} strip_ctx_t;
+
+static int collect_spoofed(void *baton, const char *name, const char *value)
+{
+    strip_ctx_t *ctx = baton;
+    char *key = apr_pstrdup(ctx->p, name);
+    char *s;
+    int i;
+
+    for (s = key; *s; s++) {
+        *s = (*s == '_') ? '-' : apr_tolower(*s);
+    }
+    for (i = 0; i < ctx->keys->nelts; i++) {
+        if (!strcmp(key, APR_ARRAY_IDX(ctx->keys, i, const char *))) {
+            APR_ARRAY_PUSH(ctx->doomed, const char *) = name;
+            break;
+        }
+    }
+    return 1;
+}
+
+/* Headers that carry claims are the module's alone: whatever the client
+ * sent under those names (any case, '-' or '_'), in this scope or any
+ * scope around it, goes, token or not, before anything looks at it. */
+static void strip_claim_headers(request_rec *r, const logto_dir_conf_t *c)
+{
+    strip_ctx_t ctx;
+    int i;
+
+    if (!c->strip_keys || !c->strip_keys->nelts) {
+        return;
+    }
+    ctx.keys = c->strip_keys;
+    ctx.doomed = apr_array_make(r->pool, 2, sizeof(const char *));
+    ctx.p = r->pool;
+    apr_table_do(collect_spoofed, &ctx, r->headers_in, NULL);
+    for (i = 0; i < ctx.doomed->nelts; i++) {
+        apr_table_unset(r->headers_in,
+                        APR_ARRAY_IDX(ctx.doomed, i, const char *));
+    }
+}
+
+/* The first strip, for every main request. An internal redirect carries
+ * the headers of the request before it, already stripped and published
+ * (the access phase strips again where the configuration differs). */
+static int logto_header_parser(request_rec *r)
+{
+    if (!r->prev) {
+        strip_claim_headers(r, dir_conf(r));
+    }
+    return DECLINED;
+}
+
 /* ------------------------------------------------------------- answering */
 
 /* Browsers never send credentials with a preflight (Fetch standard): a
@@ -446,6 +546,14 @@ static int is_preflight(const request_rec *r)
            apr_table_get(r->headers_in, "Origin") &&
            apr_table_get(r->headers_in, "Access-Control-Request-Method") &&
            !apr_table_get(r->headers_in, "Authorization");
+}
+
+static const char *missing_directives(const logto_dir_conf_t *c)
+{
+    if (!c->issuer && !c->audiences) {
+        return "AuthLogtoIssuer and AuthLogtoAudience";
+    }
+    return !c->issuer ? "AuthLogtoIssuer" : "AuthLogtoAudience";
 }
 
 /* Turn the verdict into the hook's answer: DECLINED lets mod_authz_core
@@ -476,10 +584,7 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           LOGTO_LOGNO(00105) "AuthType Logto without %s: "
                           "refusing every request",
-                          !c->issuer ? (!c->audiences ? "AuthLogtoIssuer and "
-                                                        "AuthLogtoAudience"
-                                                      : "AuthLogtoIssuer")
-                                     : "AuthLogtoAudience");
+                          missing_directives(c));
             return HTTP_INTERNAL_SERVER_ERROR;
     }
 }
@@ -495,20 +600,24 @@ static int logto_check_access(request_rec *r)
     }
     c = dir_conf(r);
     /* 1. a CORS preflight carries no token: let it through if told to */
+    /* 1. what the client calls ours is ours: strip it (subrequests too) */
+    strip_claim_headers(r, c);
+    /* 2. a CORS preflight carries no token: let it through if told to;
+     * the logto providers grant it without making it a user */
     if (!c->cors_auth && is_preflight(r) && c->issuer && c->audiences) {
-        logto_req_t *rq = logto_request_verify(r);
-        rq->preflight = 1;
-        r->user = "";
+        request_verdict(r, c)->preflight = 1;
         return DECLINED;
     }
-    /* 2. verify the token once; 3. answer or hand over to authorization */
-    return answer(r, c, logto_request_verify(r), 0);
+    /* 3. verify the token once; 4. answer or hand over to authorization */
+    return answer(r, c, request_verdict(r, c), 0);
 }
 
 /* Authentication proper: only reached when authorization needs a user
  * the access phase did not set. */
 static int logto_check_authn(request_rec *r)
 {
+    const logto_dir_conf_t *c;
+    logto_req_t *rq;
     int status;
 
     if (!is_logto(r)) {
@@ -517,7 +626,14 @@ static int logto_check_authn(request_rec *r)
     if (r->user) {
         return OK;
     }
-    status = answer(r, dir_conf(r), logto_request_verify(r), 1);
+    c = dir_conf(r);
+    rq = request_verdict(r, c);
+    if (rq->preflight) {
+        /* a preflight that a rule like valid-user still wants a user for */
+        r->user = "";
+        return OK;
+    }
+    status = answer(r, c, rq, 1);
     return status == DECLINED ? (r->user ? OK : HTTP_UNAUTHORIZED) : status;
 }
 
@@ -550,57 +666,6 @@ static void logto_insert_error_filter(request_rec *r)
         set_challenge(r, dir_conf(r), "insufficient_scope",
                       "insufficient scope", rq->missing_scopes);
     }
-}
-
-/* ---------------------------------------------------------- header strip */
-
-typedef struct {
-    const apr_array_header_t *claim_headers;
-    apr_array_header_t *doomed;
-    apr_pool_t *p;
-} strip_ctx_t;
-
-static int collect_spoofed(void *baton, const char *name, const char *value)
-{
-    strip_ctx_t *ctx = baton;
-    const logto_claim_header_t *ch;
-    char *key = apr_pstrdup(ctx->p, name);
-    char *s;
-    int i;
-
-    for (s = key; *s; s++) {
-        *s = (*s == '_') ? '-' : apr_tolower(*s);
-    }
-    for (i = 0; i < ctx->claim_headers->nelts; i++) {
-        ch = &APR_ARRAY_IDX(ctx->claim_headers, i, logto_claim_header_t);
-        if (!strcmp(key, ch->header_key)) {
-            APR_ARRAY_PUSH(ctx->doomed, const char *) = name;
-        }
-    }
-    return 1;
-}
-
-/* Headers that will carry claims are the module's alone: whatever the
- * client sent under those names (any case, '-' or '_') goes, token or
- * not, before anything else looks at the request. */
-static int logto_strip_claim_headers(request_rec *r)
-{
-    const logto_dir_conf_t *c = dir_conf(r);
-    strip_ctx_t ctx;
-    int i;
-
-    if (!c->claim_headers || !c->claim_headers->nelts) {
-        return DECLINED;
-    }
-    ctx.claim_headers = c->claim_headers;
-    ctx.doomed = apr_array_make(r->pool, 2, sizeof(const char *));
-    ctx.p = r->pool;
-    apr_table_do(collect_spoofed, &ctx, r->headers_in, NULL);
-    for (i = 0; i < ctx.doomed->nelts; i++) {
-        apr_table_unset(r->headers_in,
-                        APR_ARRAY_IDX(ctx.doomed, i, const char *));
-    }
-    return DECLINED;
 }
 
 /* ------------------------------------------------------------ expression */
@@ -664,7 +729,7 @@ static void logto_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(logto_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_header_parser(logto_strip_claim_headers, NULL, NULL,
+    ap_hook_header_parser(logto_header_parser, NULL, NULL,
                           APR_HOOK_FIRST);
     ap_hook_check_access_ex(logto_check_access, NULL, before_authz,
                             APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);

@@ -68,6 +68,8 @@ typedef struct logto_dir_conf_t {
     const char *ca_file;
     const char *remote_user_claim;
     apr_array_header_t *claim_headers; /* of logto_claim_header_t */
+    apr_array_header_t *strip_keys; /* of const char *: header keys of
+                                       this scope and every outer one */
     const char *realm;
     int unauth_pass;                /* AuthLogtoUnauthenticated pass */
     int token_cache;
@@ -110,6 +112,8 @@ typedef enum {
 } logto_verdict_t;
 
 typedef struct logto_req_t {
+    const struct logto_dir_conf_t *conf; /* the configuration it used */
+    const char *conf_id;            /* what of it decides, as a string */
     logto_verdict_t verdict;
     logto_err_t err;
     const char *description;        /* error_description, if any */

@@ -79,17 +79,22 @@ static size_t body_write(char *data, size_t size, size_t nmemb, void *baton)
 }
 
 /* Limit the transfer to http and https, for the first URL and every
- * redirect alike (no file://, no gopher://). */
-static void restrict_protocols(CURL *curl)
+ * redirect alike (no file://, no gopher://); a transfer that starts on
+ * https never drops to http on a redirect, where keys could be swapped. */
+static void restrict_protocols(CURL *curl, const char *url)
 {
+    int https = strncasecmp(url, "https:", 6) == 0;
+
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR,
+                     https ? "https" : "http,https");
 #else
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
                      (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
     curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS,
-                     (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+                     https ? (long)CURLPROTO_HTTPS
+                           : (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 }
 
@@ -110,7 +115,7 @@ static void set_options(CURL *curl, const char *url,
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    restrict_protocols(curl);
+    restrict_protocols(curl, url);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION,
                      opts->max_redirects > 0 ? 1L : 0L);
     if (opts->max_redirects > 0) {

@@ -93,15 +93,14 @@ static const char *parse_org(cmd_parms *cmd, const char *line,
 static int claims_of(const logto_claims_t **pclaims, authz_status *pst,
                      request_rec *r)
 {
-    const logto_req_t *rq;
+    const logto_req_t *rq = logto_request_get(r);
 
-    if (!r->user) {
-        *pst = AUTHZ_DENIED_NO_USER;
-        return 0;
-    }
-    rq = logto_request_get(r);
     if (rq && rq->preflight) {
         *pst = AUTHZ_GRANTED;
+        return 0;
+    }
+    if (!r->user) {
+        *pst = AUTHZ_DENIED_NO_USER;
         return 0;
     }
     if (!rq || rq->verdict != LOGTO_V_VALID) {

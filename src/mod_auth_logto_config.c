@@ -56,6 +56,15 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE(ca_file, LOGTO_SET_CA_FILE);
     MERGE(remote_user_claim, LOGTO_SET_USER_CLAIM);
     MERGE(claim_headers, LOGTO_SET_CLAIM_HEADERS);
+    /* Stripping is never undone by an inner scope: a header an outer
+     * scope fills stays the module's even where an inner one fills
+     * others. */
+    if (base->strip_keys && add->strip_keys) {
+        c->strip_keys = apr_array_append(p, base->strip_keys, add->strip_keys);
+    }
+    else {
+        c->strip_keys = add->strip_keys ? add->strip_keys : base->strip_keys;
+    }
     MERGE(realm, LOGTO_SET_REALM);
     MERGE(unauth_pass, LOGTO_SET_UNAUTH);
     MERGE(token_cache, LOGTO_SET_TOKEN_CACHE);
@@ -376,7 +385,8 @@ static const char *set_seconds(cmd_parms *cmd, void *cfg, const char *arg)
             bad = parse_seconds(cmd, arg, 1, &c->jwks_refresh);
             break;
         case LOGTO_SET_MIN_REFRESH:
-            bad = parse_seconds(cmd, arg, 0, &c->jwks_min_refresh);
+            /* 0 would let any client force a fetch per request */
+            bad = parse_seconds(cmd, arg, 1, &c->jwks_min_refresh);
             break;
         case LOGTO_SET_MAX_STALE:
             bad = parse_seconds(cmd, arg, 0, &c->jwks_max_stale);
@@ -448,6 +458,10 @@ static const char *set_claim_header(cmd_parms *cmd, void *cfg,
     ch->claim = claim;
     ch->header = header;
     ch->header_key = header_key(cmd->pool, header);
+    if (!c->strip_keys) {
+        c->strip_keys = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(c->strip_keys, const char *) = ch->header_key;
     c->set |= LOGTO_SET_CLAIM_HEADERS;
     return NULL;
 }

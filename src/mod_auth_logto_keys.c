@@ -593,9 +593,13 @@ const char *logto_tokens_get(request_rec *r, const char *key)
 void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
                       apr_int64_t exp)
 {
+    apr_int64_t day = apr_time_sec(apr_time_now()) + 86400;
+
     if (state.have_cache && key && thumb) {
-        /* Never past the token's exp: the entry dies with the token. */
+        /* Never past the token's exp (the entry dies with the token), nor
+         * a day: exp can be far beyond what apr_time_t holds. */
         cache_set(&state, key, (const unsigned char *)thumb,
-                  strlen(thumb) + 1, apr_time_from_sec(exp), r->pool);
+                  strlen(thumb) + 1, apr_time_from_sec(exp < day ? exp : day),
+                  r->pool);
     }
 }
