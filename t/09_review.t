@@ -1,0 +1,181 @@
+# 09_review.t - access decisions rest on the final configuration, not on
+# what an early logto_claim() saw; a CORS preflight let through is not a
+# user; an inner AuthLogtoClaimHeader does not undo the outer strip; an
+# internal redirect keeps the claim headers; AuthLogtoJwksMinRefresh is at
+# least 1; a claim with a control character is not forwarded as a header.
+# The locations are the t/09 section of t/conf/extra.conf.in.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Apache::TestRequest qw(GET);
+use File::Spec::Functions qw(catfile rel2abs);
+use File::Temp qw(tempdir);
+use LogtoTest;
+
+plan tests => 36;
+
+my $res;
+my %env;
+
+# The environment the echo CGI printed, NAME => VALUE.
+sub cgi_env
+{
+    my ($res) = @_;
+    return map { /^([^=]+)=(.*)$/ ? ($1, $2) : () } split /\n/,
+        $res->content;
+}
+
+# A response header set by mod_headers from a variable that may be unset.
+sub hdr
+{
+    my ($res, $name) = @_;
+    my $v = $res->header($name);
+    return '' if !defined $v || $v eq '(null)';
+    return $v;
+}
+
+# ------------------------- 1. an early logto_claim() decides no access
+# The server on 127.0.0.1:8530 verifies for https://api.example.com/other
+# at its level; <Directory rv1> asks for .../billing. Its RewriteCond
+# calls logto_claim() at translate_name, before the directory is merged.
+my $RV1 = 'http://127.0.0.1:8530/rv1/ok.txt';
+my $OTHER = 'https://api.example.com/other';
+my $BILLING = 'https://api.example.com/billing';
+
+$res = get_bearer($RV1, token(claims => { aud => $OTHER }));
+is($res->code, 401, 'early claim: token for the server audience 401')
+    or diag($res->as_string);
+is(hdr($res, 'X-Early'), '1',
+   'early claim: the early expression saw the token as valid');
+is((challenge($res) || {})->{error} // '', 'invalid_token',
+   'early claim: invalid_token');
+
+$res = get_bearer($RV1, token(claims => { aud => $BILLING }));
+is($res->code, 200, 'early claim: token for the directory audience 200')
+    or diag($res->as_string);
+is(hdr($res, 'X-Early'), '', 'early claim: the early expression saw nothing');
+
+$res = get_bearer($RV1, token(claims => { aud => [$OTHER, $BILLING] }));
+is($res->code, 200, 'early claim: token for both audiences 200')
+    or diag($res->as_string);
+is(GET($RV1)->code, 401, 'early claim: no token 401');
+
+# ---------------------------------------- 2. a preflight is not a user
+my @preflight = (Origin => 'https://app.example.com',
+                 'Access-Control-Request-Method' => 'GET');
+$res = Apache::TestRequest::OPTIONS('/rv2/x', @preflight);
+is($res->code, 200, 'preflight: let through to the CGI')
+    or diag($res->as_string);
+%env = cgi_env($res);
+is($env{METHOD}, 'OPTIONS', 'preflight: the CGI answered');
+ok(!exists $env{REMOTE_USER}, 'preflight: no REMOTE_USER at all')
+    or diag("REMOTE_USER='$env{REMOTE_USER}'");
+ok(!exists $env{LOGTO_SUB}, 'preflight: no LOGTO_SUB');
+
+$res = get_bearer('/rv2/x', token());
+%env = cgi_env($res);
+is($res->code, 200, 'preflight location: token with the scope 200');
+is($env{REMOTE_USER}, 'user-1', 'preflight location: REMOTE_USER is sub');
+is(get_bearer('/rv2/x', token(claims => { scope => 'other' }))->code, 403,
+   'preflight location: token without the scope 403');
+
+# ----------------------- 3. an inner claim header list keeps the strip
+$res = get_bearer('/rv3/echo', token(), 'X-User' => 'admin',
+                  'X-Client' => 'evil');
+is($res->code, 200, 'inner list: 200') or diag($res->as_string);
+%env = cgi_env($res);
+isnt($env{HTTP_X_USER} // '', 'admin',
+     'inner list: the client\'s X-User of the outer list is gone');
+ok(!exists $env{HTTP_X_USER}, 'inner list: no X-User (the list replaced)');
+is($env{HTTP_X_CLIENT}, 'client-1', 'inner list: X-Client published');
+
+$res = get_bearer('/rv3/other', token(), 'X-User' => 'admin');
+%env = cgi_env($res);
+is($env{HTTP_X_USER}, 'user-1', 'outer list: X-User published');
+
+$res = GET('/rv3/echo', 'X-User' => 'admin');
+is($res->code, 401, 'inner list: no token 401');
+
+# ----------------------- 4. an internal redirect keeps the claim headers
+$res = get_bearer('/rv4/cgi/missing', token(), 'X-User' => 'admin');
+is($res->code, 404, 'error document: 404') or diag($res->as_string);
+%env = cgi_env($res);
+is($env{METHOD}, 'GET', 'error document: the CGI answered');
+is($env{HTTP_X_USER}, 'user-1', 'error document: X-User is the token\'s sub');
+is($env{REMOTE_USER}, 'user-1', 'error document: REMOTE_USER');
+
+$res = get_bearer('/rv4/cgi/missing', token(claims => { sub => 'user-9' }));
+%env = cgi_env($res);
+is($env{HTTP_X_USER}, 'user-9', 'error document: another token, its sub');
+
+$res = GET('/rv4/cgi/missing', 'X-User' => 'admin');
+is($res->code, 401, 'error document: no token 401');
+unlike($res->content, qr/admin/, 'error document: no client X-User shown');
+
+# ------------------------ 6. control characters stay out of headers
+$res = get_bearer('/rv6/', token(claims => { sub => "a\x01b" }),
+                  'X-User' => 'admin');
+is($res->code, 200, 'control character: 200') or diag($res->as_string);
+%env = cgi_env($res);
+ok(!exists $env{HTTP_X_USER}, 'control character: \x01 not forwarded')
+    or diag('X-User: '
+            . ($env{HTTP_X_USER} =~ s/([^ -~])/sprintf '\\x%02x', ord $1/ger));
+
+$res = get_bearer('/rv6/',
+                  token(claims => { custom => { note => "a\x7fb" } }));
+is($res->code, 200, 'DEL: 200');
+%env = cgi_env($res);
+ok(!exists $env{HTTP_X_NOTE}, 'DEL: not forwarded');
+is($env{HTTP_X_USER}, 'user-1', 'DEL: the other claim still forwarded');
+
+$res = get_bearer('/rv6/', token(claims => { custom => { note => "a\tb" } }));
+%env = cgi_env($res);
+is($env{HTTP_X_NOTE}, "a\tb", 'tab: forwarded');
+
+# ----------------------------- 5. AuthLogtoJwksMinRefresh is at least 1
+my $top = rel2abs(catfile($FindBin::Bin, '..'));
+my $module = catfile($top, '.libs', 'mod_auth_logto.so');
+my $httpd = $ENV{HTTPD_BIN} || '/usr/sbin/apache2';
+my $apxs = $ENV{APXS} || '/usr/bin/apxs';
+chomp(my $libexec = `$apxs -q LIBEXECDIR 2>/dev/null` || '');
+$libexec ||= '/usr/lib/apache2/modules';
+my $dir = tempdir('logto-conf-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $n = 0;
+
+# httpd -t on a configuration with LINES inside <Location /api>.
+sub check_conf
+{
+    my (@lines) = @_;
+    my $file = catfile($dir, sprintf('t%02d.conf', ++$n));
+    open my $fh, '>', $file or die "$file: $!\n";
+    print {$fh} map { "$_\n" } (
+        "ServerRoot $dir",
+        "ServerName 127.0.0.1",
+        "Listen 127.0.0.1:1",
+        "PidFile $dir/httpd.pid",
+        "ErrorLog $dir/error_log",
+        "DefaultRuntimeDir $dir",
+        "LoadModule mpm_prefork_module $libexec/mod_mpm_prefork.so",
+        "<IfModule !mod_authn_core.c>",
+        "LoadModule authn_core_module $libexec/mod_authn_core.so",
+        "</IfModule>",
+        "<IfModule !mod_authz_core.c>",
+        "LoadModule authz_core_module $libexec/mod_authz_core.so",
+        "</IfModule>",
+        "LoadModule auth_logto_module $module",
+        "<Location /api>", @lines, "</Location>",
+    );
+    close $fh;
+    my $out = `'$httpd' -t -f '$file' 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my ($rc, $out) = check_conf('AuthLogtoJwksMinRefresh 0');
+isnt($rc, 0, 'AuthLogtoJwksMinRefresh 0: refused') or diag($out);
+like($out, qr/AuthLogtoJwksMinRefresh/,
+     'AuthLogtoJwksMinRefresh 0: names the directive') or diag($out);
+($rc, $out) = check_conf('AuthLogtoJwksMinRefresh 1');
+is($rc, 0, 'AuthLogtoJwksMinRefresh 1: accepted') or diag($out);
