@@ -530,3 +530,16 @@ int logto_jwk_fits_alg(const logto_jwk_t *key, logto_alg_t alg)
     }
     return fits;
 }
+
+const char *logto_jwk_kty_name(logto_kty_t kty)
+{
+    switch (kty) {
+        case LOGTO_KTY_EC:
+            return "EC";
+        case LOGTO_KTY_RSA:
+            return "RSA";
+        case LOGTO_KTY_OKP:
+            return "OKP";
+    }
+    return "unknown";
+}

@@ -67,6 +67,9 @@ const logto_jwk_t *logto_jwks_find(const logto_jwks_t *jwks,
 const logto_jwk_t *logto_jwks_find_thumbprint(const logto_jwks_t *jwks,
                                               const char *tp);
 
+/* The JWK name of a key type ("EC", "RSA", "OKP"). Static storage. */
+const char *logto_jwk_kty_name(logto_kty_t kty);
+
 /* Whether alg can be verified with key: family, curve and declared alg
  * agree (ES256 needs P-256, ES384 P-384, ES512 P-521; RS* and PS* need
  * RSA; EdDSA needs Ed25519). */

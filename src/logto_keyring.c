@@ -668,19 +668,6 @@ apr_status_t logto_keyring_get(const logto_jwks_t **pjwks, logto_keyring_t *kr,
 
 /* ------------------------------------------------------------ status */
 
-static const char *kty_name(logto_kty_t kty)
-{
-    switch (kty) {
-        case LOGTO_KTY_EC:
-            return "EC";
-        case LOGTO_KTY_RSA:
-            return "RSA";
-        case LOGTO_KTY_OKP:
-            return "OKP";
-    }
-    return "unknown";
-}
-
 /* A copy of what l holds, from p. Under mutex. */
 static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
 {
@@ -707,7 +694,7 @@ static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
         out->kid = k->kid ? apr_pstrdup(p, k->kid) : NULL;
         out->alg =
             k->alg != LOGTO_ALG_NONE_KNOWN ? logto_alg_name(k->alg) : NULL;
-        out->kty = kty_name(k->kty);
+        out->kty = logto_jwk_kty_name(k->kty);
     }
     for (i = 0; jwks != NULL && i < jwks->skipped->nelts; i++) {
         APR_ARRAY_PUSH(e->skipped, const char *) =

@@ -45,7 +45,4 @@ const char *logto_tokens_get(request_rec *r, const char *key);
 void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
                       apr_int64_t exp);
 
-/* Serve RFC 9728 protected-resource metadata at configured paths. */
-int logto_metadata_handler(request_rec *r);
-
 #endif /* MOD_AUTH_LOGTO_KEYS_H */

@@ -195,20 +195,6 @@ static void read_counters(status_counters_t *out)
 
 /* ------------------------------------------------------------ key sets */
 
-static const char *kty_name(logto_kty_t kty)
-{
-    switch (kty) {
-        case LOGTO_KTY_EC:
-            return "EC";
-        case LOGTO_KTY_RSA:
-            return "RSA";
-        case LOGTO_KTY_OKP:
-            return "OKP";
-        default:
-            return "?";
-    }
-}
-
 /* A JWKS file, described like a key set the keyring fetched: its
  * "fetch" is the configuration load that parsed it. */
 static logto_keyring_entry_t *file_entry(apr_pool_t *p,
@@ -232,7 +218,7 @@ static logto_keyring_entry_t *file_entry(apr_pool_t *p,
         k->kid = jwk->kid;
         k->alg =
             jwk->alg == LOGTO_ALG_NONE_KNOWN ? NULL : logto_alg_name(jwk->alg);
-        k->kty = kty_name(jwk->kty);
+        k->kty = logto_jwk_kty_name(jwk->kty);
     }
     e->skipped = f->jwks->skipped;
     return e;
@@ -513,5 +499,71 @@ int logto_status_handler(request_rec *r)
     else {
         send_text(r, &sc, sets, now);
     }
+    return OK;
+}
+
+/* ------------------------------------------------------------- metadata */
+
+static const char *metadata_resource(const logto_dir_conf_t *c)
+{
+    int i;
+
+    for (i = 0; c->audiences && i < c->audiences->nelts; i++) {
+        const char *a = APR_ARRAY_IDX(c->audiences, i, const char *);
+        if (!strchr(a, '*')) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
+int logto_metadata_handler(request_rec *r)
+{
+    const logto_srv_conf_t *sc =
+        ap_get_module_config(r->server->module_config, &auth_logto_module);
+    const logto_dir_conf_t *c = NULL, *dflt;
+    const char *resource, *issuer, *doc;
+    int i;
+
+    for (i = 0; i < sc->metadata->nelts && !c; i++) {
+        const logto_metadata_t *md =
+            &APR_ARRAY_IDX(sc->metadata, i, logto_metadata_t);
+        if (!strcmp(r->uri, md->path)) {
+            c = md->conf;
+        }
+    }
+    if (!c) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        r->allowed = AP_METHOD_BIT << M_GET;
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    dflt = ap_get_module_config(r->server->lookup_defaults,
+                                &auth_logto_module);
+    resource = metadata_resource(c);
+    resource = resource ? resource : metadata_resource(dflt);
+    issuer = c->issuer ? c->issuer : dflt->issuer;
+    if (!resource || !issuer) {
+        return HTTP_NOT_FOUND;
+    }
+    /* NULL only for configured text that is not UTF-8 */
+    doc = logto_json_dump(
+        r->pool,
+        logto_json_own(r->pool,
+                       json_pack("{s:s, s:[s], s:[s]}", "resource", resource,
+                                 "authorization_servers", issuer,
+                                 "bearer_methods_supported", "header")),
+        JSON_COMPACT);
+    if (!doc) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "max-age=3600");
+    if (r->header_only) {
+        return OK;
+    }
+    ap_rputs(doc, r);
+    ap_rputs("\n", r);
     return OK;
 }
