@@ -15,6 +15,7 @@ use LogtoTest;
 
 plan tests => 73;
 
+my $PORT = Apache::Test::vars("port");
 my $now = time;
 my $res;
 my $ch;
@@ -163,7 +164,7 @@ is($doc->{resource}, 'https://api.example.com/mcp',
 is_deeply($doc->{authorization_servers}, [ISSUER],
           'metadata of /ltm/: authorization_servers');
 $ch = challenge(GET('/ltm/')) || {};
-is($ch->{resource_metadata}, "http://127.0.0.1:8529$MDM",
+is($ch->{resource_metadata}, "http://127.0.0.1:$PORT$MDM",
    'metadata of /ltm/: named in the challenge');
 is(Apache::TestRequest::POST($MDM, content => 'x')->code, 405,
    'metadata: POST 405');
@@ -179,10 +180,10 @@ is($doc->{resource}, AUDIENCE, 'metadata: resource is the audience');
 is_deeply($doc->{authorization_servers}, [ISSUER],
           'metadata: authorization_servers is the issuer');
 $ch = challenge(GET('/lt/metadata/')) || {};
-is($ch->{resource_metadata}, "http://127.0.0.1:8529$MD",
+is($ch->{resource_metadata}, "http://127.0.0.1:$PORT$MD",
    'metadata: named in the 401 challenge');
 $ch = challenge(get_bearer('/lt/metadata/', tamper_signature(token()))) || {};
-is($ch->{resource_metadata}, "http://127.0.0.1:8529$MD",
+is($ch->{resource_metadata}, "http://127.0.0.1:$PORT$MD",
    'metadata: named in the invalid_token challenge');
 $ch = challenge(GET('/lt/valid-user/')) || {};
 ok(!exists $ch->{resource_metadata}, 'metadata: not named elsewhere');
