@@ -405,6 +405,41 @@ apr_status_t logto_jwk_from_json(logto_jwk_t **pjwk, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+/* Give a P-384 key its verification tables, built from the point as
+ * OpenSSL decoded and checked it. Without them (no memory, a point
+ * refused) the key still verifies, through OpenSSL alone. */
+static void p384_tables(logto_jwk_t *k, apr_pool_t *p)
+{
+    unsigned char point[1 + 2 * LOGTO_P384_BYTES];
+    size_t len = 0;
+    void *mem;
+
+    if (!EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY,
+                                         point, sizeof(point), &len) ||
+        len != sizeof(point) || point[0] != 0x04) {
+        ERR_clear_error();
+        return;
+    }
+    mem = apr_palloc(p, logto_p384_key_size());
+    k->p384 = logto_p384_key_init(mem, point + 1,
+                                  point + 1 + LOGTO_P384_BYTES);
+}
+
+/* Whether another key of the set being decoded gets P-384 tables. */
+static int wants_p384_tables(const logto_jwks_t *jwks, const logto_jwk_t *k)
+{
+    int i, n = 0;
+
+    if (!logto_p384_enabled() || k->kty != LOGTO_KTY_EC ||
+        k->curve_nid != NID_secp384r1) {
+        return 0;
+    }
+    for (i = 0; i < jwks->keys->nelts; i++) {
+        n += APR_ARRAY_IDX(jwks->keys, i, logto_jwk_t *)->p384 != NULL;
+    }
+    return n < LOGTO_P384_MAX_KEYS;
+}
+
 /* Add the i-th member of a set, or the reason it was skipped. */
 static void add_key(logto_jwks_t *jwks, apr_pool_t *p, const json_t *jwk,
                     size_t i)
@@ -426,6 +461,9 @@ static void add_key(logto_jwks_t *jwks, apr_pool_t *p, const json_t *jwk,
             apr_psprintf(p, "%s: duplicate kid", name);
     }
     else {
+        if (wants_p384_tables(jwks, k)) {
+            p384_tables(k, p);
+        }
         APR_ARRAY_PUSH(jwks->keys, logto_jwk_t *) = k;
     }
 }

@@ -12,9 +12,14 @@
 
 #include "logto_alg.h"
 #include "logto_err.h"
+#include "logto_p384.h"
 
 /* Largest key set document accepted, in bytes. */
 #define LOGTO_JWKS_MAX_SIZE (1024 * 1024)
+/* P-384 keys of one set that get verification tables (each
+ * logto_p384_key_size() bytes, 48 KiB); the others verify through OpenSSL
+ * alone. */
+#define LOGTO_P384_MAX_KEYS 16
 /* Smallest RSA modulus accepted, in bits. */
 #define LOGTO_RSA_MIN_BITS 2048
 
@@ -34,6 +39,10 @@ typedef struct logto_jwk_t {
     const char *thumbprint; /* RFC 7638 SHA-256 thumbprint, base64url:
                                names the key material itself */
     EVP_PKEY *pkey;       /* freed by the pool's cleanup */
+    const logto_p384_key_t *p384; /* P-384 keys of a decoded set: the
+                                     verification tables, NULL when not
+                                     built (logto_p384_enabled() off, or
+                                     over LOGTO_P384_MAX_KEYS in the set) */
 } logto_jwk_t;
 
 typedef struct logto_jwks_t {
@@ -54,7 +63,8 @@ apr_status_t logto_jwk_from_json(logto_jwk_t **pjwk, apr_pool_t *p,
 /* Parse a JWK Set document of len bytes ({"keys":[...]}) into *pjwks from
  * p. Unusable keys are skipped with a reason; a set left with no usable
  * key, a document that is not such a set, or one over LOGTO_JWKS_MAX_SIZE
- * fails with LOGTO_ERR_JWKS. */
+ * fails with LOGTO_ERR_JWKS. While logto_p384_enabled(), the first
+ * LOGTO_P384_MAX_KEYS P-384 keys get their verification tables. */
 apr_status_t logto_jwks_parse(logto_jwks_t **pjwks, apr_pool_t *p,
                               const char *json, apr_size_t len,
                               logto_err_t *err);

@@ -17,6 +17,7 @@
 #include "logto_b64url.h"
 #include "logto_json.h"
 #include "logto_jws.h"
+#include "logto_p384.h"
 
 /* The three parts of a compact token, as found in it. */
 typedef struct {
@@ -329,6 +330,29 @@ static apr_size_t expected_sig_len(const logto_jwk_t *key)
     }
 }
 
+/* ES384 with the key's tables: SHA-384 of the signing input, then the
+ * raw r || s straight to the verifier, which makes every range check. */
+static int p384_verify(const logto_jws_t *jws, const logto_jwk_t *key)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (!EVP_Digest(jws->signing_input, jws->signing_input_len, md, &mdlen,
+                    EVP_sha384(), NULL) ||
+        mdlen != LOGTO_P384_BYTES) {
+        ERR_clear_error();
+        return 0;
+    }
+    return logto_p384_verify(key->p384, md, jws->sig);
+}
+
+/* Whether jws goes to the P-384 tables of key rather than to OpenSSL. */
+static int uses_p384_tables(const logto_jws_t *jws, const logto_jwk_t *key)
+{
+    return jws->alg == LOGTO_ALG_ES384 && key->p384 != NULL &&
+           logto_p384_enabled();
+}
+
 apr_status_t logto_jws_verify_signature(const logto_jws_t *jws,
                                         const logto_jwk_t *key, apr_pool_t *p,
                                         logto_err_t *err)
@@ -344,6 +368,16 @@ apr_status_t logto_jws_verify_signature(const logto_jws_t *jws,
     if (len != expected_sig_len(key)) {
         return logto_err_set(err, LOGTO_ERR_SIGNATURE,
                              "signature of the wrong length");
+    }
+    if (uses_p384_tables(jws, key)) {
+        logto_p384_observe(LOGTO_P384_PATH_TABLES);
+        if (!p384_verify(jws, key)) {
+            return logto_err_set(err, LOGTO_ERR_SIGNATURE, "signature invalid");
+        }
+        return APR_SUCCESS;
+    }
+    if (jws->alg == LOGTO_ALG_ES384) {
+        logto_p384_observe(LOGTO_P384_PATH_OPENSSL);
     }
     if (key->kty == LOGTO_KTY_EC) {
         if (ecdsa_der(&der, &len, p, key, sig, len) != APR_SUCCESS) {
