@@ -31,6 +31,7 @@
 #include "mod_auth_logto_status.h"
 #include "logto_json.h"
 #include "logto_jws.h"
+#include "logto_p384.h"
 #include "logto_scope.h"
 #include "logto_tokcache.h"
 
@@ -705,6 +706,7 @@ static int logto_expr_lookup(ap_expr_lookup_parms *parms)
 static int logto_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp)
 {
+    logto_p384_set_enabled(1); /* AuthLogtoFastP384's default */
     return logto_keys_pre_config(pconf);
 }
 

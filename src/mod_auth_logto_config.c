@@ -15,6 +15,7 @@
 #include <ap_socache.h>
 
 #include "mod_auth_logto.h"
+#include "logto_p384.h"
 
 #define LOGTO_DEFAULT_SKEW 60
 #define LOGTO_DEFAULT_REFRESH 300
@@ -640,6 +641,20 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     return NULL;
 }
 
+/* AuthLogtoFastP384: server-wide, because it decides how key sets are
+ * decoded, and key sets are shared by every location. pre_config turns it
+ * back on before each reading of the configuration. */
+static const char *set_fast_p384(cmd_parms *cmd, void *cfg, int on)
+{
+    const char *bad = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (bad) {
+        return bad;
+    }
+    logto_p384_set_enabled(on);
+    return NULL;
+}
+
 #define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_AUTHCFG)
 
 const command_rec logto_cmds[] = {
@@ -686,4 +701,7 @@ const command_rec logto_cmds[] = {
                   "URL-path of RFC 9728 protected-resource metadata"),
     AP_INIT_TAKE1("AuthLogtoCache", set_cache, NULL, RSRC_CONF,
                   "mod_socache provider for keys and tokens"),
+    AP_INIT_FLAG("AuthLogtoFastP384", set_fast_p384, NULL, RSRC_CONF,
+                 "ES384 through per-key precomputed tables (On) or "
+                 "OpenSSL alone (Off)"),
     {NULL}};

@@ -29,6 +29,7 @@
 #include "mod_auth_logto_status.h"
 #include "logto_json.h"
 #include "logto_keyring.h"
+#include "logto_p384.h"
 
 #define SHM_USERDATA "mod_auth_logto:status-shm"
 
@@ -43,6 +44,8 @@ typedef struct status_counters_t {
     apr_uint32_t cache_hits;
     apr_uint32_t fetches;
     apr_uint32_t fetch_failures;
+    apr_uint32_t es384_tables;  /* ES384 signatures checked with tables */
+    apr_uint32_t es384_openssl; /* ... and by OpenSSL alone */
 } status_counters_t;
 
 /* NULL until post_config, or when no segment could be had: counting is
@@ -71,6 +74,8 @@ static status_counters_t *existing_counters(apr_pool_t *process_pool)
     return sc->size == sizeof(*sc) ? sc : NULL;
 }
 
+static void count_p384_path(logto_p384_path_t path);
+
 int logto_status_post_config(apr_pool_t *pconf, server_rec *s)
 {
     apr_pool_t *process_pool = s->process->pool;
@@ -83,6 +88,7 @@ int logto_status_post_config(apr_pool_t *pconf, server_rec *s)
     }
     apr_pool_cleanup_register(pconf, NULL, forget_counters,
                               apr_pool_cleanup_null);
+    logto_p384_set_observer(count_p384_path);
     counters = existing_counters(process_pool);
     if (counters) {
         return OK;
@@ -148,6 +154,17 @@ void logto_status_count_fetch(int ok)
     }
 }
 
+/* The core tells which code checked an ES384 signature. */
+static void count_p384_path(logto_p384_path_t path)
+{
+    if (path == LOGTO_P384_PATH_TABLES) {
+        BUMP(es384_tables);
+    }
+    else {
+        BUMP(es384_openssl);
+    }
+}
+
 void logto_status_count_verdict(const logto_req_t *rq)
 {
     switch (rq->verdict) {
@@ -191,6 +208,8 @@ static void read_counters(status_counters_t *out)
     out->cache_hits = apr_atomic_read32(&counters->cache_hits);
     out->fetches = apr_atomic_read32(&counters->fetches);
     out->fetch_failures = apr_atomic_read32(&counters->fetch_failures);
+    out->es384_tables = apr_atomic_read32(&counters->es384_tables);
+    out->es384_openssl = apr_atomic_read32(&counters->es384_openssl);
 }
 
 /* ------------------------------------------------------------ key sets */
@@ -328,6 +347,19 @@ static json_t *json_key_set(const logto_keyring_entry_t *e, apr_int64_t now)
     return o;
 }
 
+/* Which code checks ES384 signatures, and how many each has checked. */
+static json_t *json_es384(const status_counters_t *sc)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "fast_p384", json_boolean(logto_p384_enabled()));
+    json_object_set_new(o, "verified_with_tables",
+                        json_integer(sc->es384_tables));
+    json_object_set_new(o, "verified_by_openssl",
+                        json_integer(sc->es384_openssl));
+    return o;
+}
+
 static void send_json(request_rec *r, const status_counters_t *sc,
                       const apr_array_header_t *sets, apr_int64_t now)
 {
@@ -344,6 +376,7 @@ static void send_json(request_rec *r, const status_counters_t *sc,
     json_object_set_new(doc, "fetches", json_integer(sc->fetches));
     json_object_set_new(doc, "fetch_failures",
                         json_integer(sc->fetch_failures));
+    json_object_set_new(doc, "es384", json_es384(sc));
     for (i = 0; i < sets->nelts; i++) {
         json_array_append_new(
             list,
@@ -398,6 +431,11 @@ static void text_counters(request_rec *r, const status_counters_t *sc,
     ap_rprintf(r, "token cache hits:  %u\n", sc->cache_hits);
     ap_rprintf(r, "key set fetches:   %u (%u failed)\n", sc->fetches,
                sc->fetch_failures);
+    ap_rprintf(r,
+               "ES384 signatures:  %u with P-384 tables, %u by OpenSSL "
+               "(AuthLogtoFastP384 %s)\n",
+               sc->es384_tables, sc->es384_openssl,
+               logto_p384_enabled() ? "On" : "Off");
     ap_rputs("refusals:\n", r);
     for (i = LOGTO_OK + 1; i < LOGTO_ERR__COUNT; i++) {
         ap_rprintf(r, "  %-22s %u\n", logto_reason_name((logto_reason_t)i),

@@ -142,7 +142,7 @@ my @good = (
      ]],
 );
 
-plan tests => 3 * @bad + 2 * @good + 4;
+plan tests => 3 * @bad + 2 * @good + 4 + 5;
 
 for my $b (@bad) {
     my ($name, $lines, $index, $says) = @$b;
@@ -172,3 +172,15 @@ like($out, qr/nosuchcache/, 'AuthLogtoCache: names the provider') or diag($out);
 ($rc, $out) = check_conf('<Location /api>', 'AuthLogtoCache shmcb',
                          '</Location>');
 isnt($rc, 0, 'AuthLogtoCache inside <Location>: refused') or diag($out);
+
+# AuthLogtoFastP384: On or Off, server-wide only.
+for my $v (qw(On Off)) {
+    ($rc, $out) = check_conf("AuthLogtoFastP384 $v");
+    is($rc, 0, "AuthLogtoFastP384 $v: accepted") or diag($out);
+}
+($rc, $out) = check_conf('AuthLogtoFastP384 maybe');
+isnt($rc, 0, 'AuthLogtoFastP384 maybe: refused');
+like($out, qr/AuthLogtoFastP384/, 'AuthLogtoFastP384: named') or diag($out);
+($rc, $out) = check_conf('<Location /api>', 'AuthLogtoFastP384 Off',
+                         '</Location>');
+isnt($rc, 0, 'AuthLogtoFastP384 inside <Location>: refused') or diag($out);

@@ -15,7 +15,7 @@ my $URL = '/api/products/';
 my $STATUS = '/logto-status';
 my $ACCEPTED = 12;    # valid tokens sent, one connection each
 
-plan tests => 28;
+plan tests => 32;
 
 # The JSON page as a hash (empty when it is not JSON).
 sub status_json
@@ -71,6 +71,13 @@ is(delta(sub { $_[0]{token_cache_hits} }), 1,
    'token-cache hits: the repeated token only');
 ok(exists $after->{fetches}, 'fetches counter present');
 
+# ES384 (the default test key) goes through the P-384 tables.
+is($after->{es384}{fast_p384}, JSON::PP::true, 'es384.fast_p384: on');
+cmp_ok(delta(sub { $_[0]{es384}{verified_with_tables} }), '>=', $ACCEPTED,
+       'es384.verified_with_tables counts the ES384 tokens');
+is(delta(sub { $_[0]{es384}{verified_by_openssl} }), 0,
+   'es384.verified_by_openssl: none while the tables are on');
+
 # The JWKS file and its keys.
 my ($set) = grep { ($_->{source} // '') =~ m{^file:.*/keys/jwks\.json$} }
     @{ $after->{key_sets} || [] };
@@ -101,6 +108,9 @@ like($text->header('Content-Type') // '', qr{^text/plain},
      'text status: text/plain');
 like($text->content, qr/accepted tokens:\s+\d+.*es384-1/s,
      'text status: counters and kids');
+like($text->content,
+     qr/ES384 signatures:\s+\d+ with P-384 tables, 0 by OpenSSL \(AuthLogtoFastP384 On\)/,
+     'text status: which path checked ES384 signatures');
 
 # GET and HEAD only.
 my $head = Apache::TestRequest::HEAD("$STATUS?json");
