@@ -488,33 +488,80 @@ static void gen_build(void)
 
 /* ------------------------------------------------------ scalars mod n */
 
-/* 1/a mod n, a in [1, n-1], in Montgomery form (a R^-1... times R^2):
- * returns a^-1 R mod n, by Fermat with 4-bit windows. */
+/* x / 2 mod n, x < n: (x + n) / 2 when x is odd, with the carry. */
+static void half_mod_n(u64 *x)
+{
+    u64 carry = 0;
+    int i;
+
+    if (x[0] & 1) {
+        carry = limbs_add(x, x, N);
+    }
+    for (i = 0; i < 5; i++) {
+        x[i] = (x[i] >> 1) | (x[i + 1] << 63);
+    }
+    x[5] = (x[5] >> 1) | (carry << 63);
+}
+
+/* r = a - b mod n, a, b < n. */
+static void sub_mod_n(u64 *r, const u64 *a, const u64 *b)
+{
+    if (limbs_sub(r, a, b)) {
+        limbs_add(r, r, N);
+    }
+}
+
+/* a >> 1. */
+static void limbs_shr1(u64 *a)
+{
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        a[i] = (a[i] >> 1) | (a[i + 1] << 63);
+    }
+    a[5] >>= 1;
+}
+
+static int limbs_is_one(const u64 *a)
+{
+    return a[0] == 1 && (a[1] | a[2] | a[3] | a[4] | a[5]) == 0;
+}
+
+/* a^-1 R mod n (Montgomery form), a in [1, n-1], by the binary extended
+ * Euclidean algorithm: variable time, which public data allows, and about
+ * twice as fast as a^(n-2). Invariants: x1 a = u, x2 a = v (mod n); u and
+ * v are odd after the halvings and their gcd stays gcd(a, n) = 1, so one
+ * of them reaches 1 within 2 * 384 subtractions. */
 static void scalar_inv_mont(u64 *r, const u64 *a)
 {
-    u64 am[6], table[16][6], e[6];
-    int i, j;
+    u64 u[6], v[6], x1[6] = {1, 0, 0, 0, 0, 0}, x2[6] = {0};
+    int rounds;
 
-    mont_mul(am, a, N_R2.v, N, N_INV); /* a R */
-    /* table[j] = a^j R */
-    mont_mul(table[0], N_R2.v, (const u64[6]){1, 0, 0, 0, 0, 0}, N, N_INV);
-    memcpy(table[1], am, sizeof(am));
-    for (j = 2; j < 16; j++) {
-        mont_mul(table[j], table[j - 1], am, N, N_INV);
-    }
-    memcpy(e, N, sizeof(e));
-    e[0] -= 2; /* n's low limb is > 2: no borrow */
-    memcpy(r, table[0], sizeof(am));
-    for (i = 95; i >= 0; i--) {
-        unsigned w = (unsigned)(e[i / 16] >> ((i % 16) * 4)) & 15;
-
-        for (j = 0; j < 4; j++) {
-            mont_mul(r, r, r, N, N_INV);
+    memcpy(u, a, sizeof(u));
+    memcpy(v, N, sizeof(v));
+    for (rounds = 0; rounds < 2 * 384 + 2; rounds++) {
+        if (limbs_is_one(u) || limbs_is_one(v) || limbs_is_zero(u) ||
+            limbs_is_zero(v)) {
+            break;
         }
-        if (w) {
-            mont_mul(r, r, table[w], N, N_INV);
+        while (!(u[0] & 1)) {
+            limbs_shr1(u);
+            half_mod_n(x1);
+        }
+        while (!(v[0] & 1)) {
+            limbs_shr1(v);
+            half_mod_n(x2);
+        }
+        if (limbs_cmp(u, v) >= 0) {
+            limbs_sub(u, u, v);
+            sub_mod_n(x1, x1, x2);
+        }
+        else {
+            limbs_sub(v, v, u);
+            sub_mod_n(x2, x2, x1);
         }
     }
+    mont_mul(r, limbs_is_one(u) ? x1 : x2, N_R2.v, N, N_INV);
 }
 
 /* ------------------------------------------------------ the interface */
