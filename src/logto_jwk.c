@@ -421,8 +421,7 @@ static void p384_tables(logto_jwk_t *k, apr_pool_t *p)
         return;
     }
     mem = apr_palloc(p, logto_p384_key_size());
-    k->p384 = logto_p384_key_init(mem, point + 1,
-                                  point + 1 + LOGTO_P384_BYTES);
+    k->p384 = logto_p384_key_init(mem, point + 1, point + 1 + LOGTO_P384_BYTES);
 }
 
 /* Whether another key of the set being decoded gets P-384 tables. */
