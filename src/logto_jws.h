@@ -38,6 +38,13 @@ apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
                              const char *token, apr_size_t len,
                              logto_err_t *err);
 
+/* logto_jws_parse for a JWS of another type: typ must be present and
+ * name typ ("dpop+jwt"), with or without "application/", in any case; a
+ * NULL typ is logto_jws_parse's access-token rule. */
+apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
+                                   const char *token, apr_size_t len,
+                                   const char *typ, logto_err_t *err);
+
 /* Choose the key of jwks for jws (by kid; a set of one key when the token
  * names none) and check that jws's alg is in allowed and fits the key.
  * Never uses jku, x5u, jwk or x5c. *pkey points into jwks. */

@@ -45,4 +45,12 @@ const char *logto_tokens_get(request_rec *r, const char *key);
 void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
                       apr_int64_t exp);
 
+/* A DPoP proof's jti, under its cache key: APR_SUCCESS the first time
+ * (and it is remembered until `until`, seconds since the epoch),
+ * APR_EEXIST when it was seen before, another status when the store
+ * cannot remember it (the proof must then be refused). Shared by all
+ * children through the socache; per process without one. */
+apr_status_t logto_replay_first_use(request_rec *r, const char *key,
+                                    apr_int64_t until);
+
 #endif /* MOD_AUTH_LOGTO_KEYS_H */
