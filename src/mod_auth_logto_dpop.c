@@ -275,6 +275,34 @@ logto_verdict_t logto_dpop_enforce(request_rec *r, const logto_dir_conf_t *c,
     return LOGTO_V_VALID;
 }
 
+/* ------------------------------------------------------------ metadata */
+
+void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c)
+{
+    logto_algset_t set = logto_conf_algs(c);
+    json_t *algs;
+    int a;
+
+    if (!doc) {
+        return;
+    }
+    /* bound tokens are always enforced, certificate ones included */
+    json_object_set_new(doc, "tls_client_certificate_bound_access_tokens",
+                        json_true());
+    json_object_set_new(doc, "dpop_bound_access_tokens_required",
+                        json_boolean(c->dpop == LOGTO_DPOP_REQUIRED));
+    if (c->dpop == LOGTO_DPOP_OFF || !(algs = json_array())) {
+        return;
+    }
+    for (a = LOGTO_ALG_NONE_KNOWN + 1; a < LOGTO_ALG__COUNT; a++) {
+        if (logto_algset_has(set, (logto_alg_t)a)) {
+            json_array_append_new(algs,
+                                  json_string(logto_alg_name((logto_alg_t)a)));
+        }
+    }
+    json_object_set_new(doc, "dpop_signing_alg_values_supported", algs);
+}
+
 /* ---------------------------------------------------------- challenges */
 
 /* algs="..." of the DPoP challenge: the algorithms proofs may use. */

@@ -6,6 +6,8 @@
 #ifndef MOD_AUTH_LOGTO_DPOP_H
 #define MOD_AUTH_LOGTO_DPOP_H
 
+#include <jansson.h>
+
 #include "mod_auth_logto.h"
 
 /* register_hooks: mod_ssl's optional functions. */
@@ -34,5 +36,9 @@ logto_verdict_t logto_dpop_enforce(request_rec *r, const logto_dir_conf_t *c,
 int logto_dpop_challenge(request_rec *r, const logto_dir_conf_t *c,
                          const char *error, const char *desc,
                          const char *scope);
+
+/* Add the sender-constraint members of RFC 9728 to a protected-resource
+ * metadata document (a JSON object; NULL is ignored) for c. */
+void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c);
 
 #endif /* MOD_AUTH_LOGTO_DPOP_H */

@@ -12,8 +12,9 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest qw(GET POST);
 use LogtoDPoP;
 use LogtoTest;
+use JSON::PP ();
 
-plan tests => 93;
+plan tests => 99;
 
 my $key   = dpop_key();
 my $other = dpop_key();
@@ -201,4 +202,24 @@ refused(get_dpop('/lt/dpop-es384/', $bound, good('/lt/dpop-es384/')),
     $res = GET('/lt/b/');
     is(scalar(() = $res->header('WWW-Authenticate')), 1,
        'no token at a DPoP On location: one challenge (RFC 6750)');
+}
+
+# ------------------------------------------------ status and metadata
+{
+    my $st = eval { JSON::PP->new->decode(GET('/logto-status?json')->content) }
+        || {};
+    my $r = $st->{refusals} || {};
+    cmp_ok($r->{dpop_replay} // 0, '>=', 1, 'status counts replayed proofs');
+    cmp_ok($r->{dpop_bound_as_bearer} // 0, '>=', 3,
+           'status counts bound tokens sent as Bearer');
+    cmp_ok($r->{dpop_htu_mismatch} // 0, '>=', 3, 'status counts htu refusals');
+    my $md = eval { JSON::PP->new->decode(
+        GET('/.well-known/oauth-protected-resource')->content) } || {};
+    ok($md->{tls_client_certificate_bound_access_tokens},
+       'metadata: tls_client_certificate_bound_access_tokens');
+    ok(defined $md->{dpop_bound_access_tokens_required}
+           && !$md->{dpop_bound_access_tokens_required},
+       'metadata: dpop_bound_access_tokens_required false under On');
+    ok((grep { $_ eq 'ES256' } @{ $md->{dpop_signing_alg_values_supported} || [] }),
+       'metadata: dpop_signing_alg_values_supported names ES256');
 }
