@@ -9,7 +9,9 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <openssl/err.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "logto_b64url.h"
 #include "logto_dpop.h"
@@ -486,4 +488,68 @@ apr_int64_t logto_dpop_replay_until(const logto_dpop_proof_t *proof,
                                     const logto_dpop_expect_t *x)
 {
     return proof->iat + x->max_age + x->clock_skew + 1;
+}
+
+/* -------------------------------------------------------------- nonces */
+
+#define NONCE_MAC_SIZE 16
+#define NONCE_SIZE     (8 + NONCE_MAC_SIZE)
+
+/* The nonce bytes of slot: the slot big-endian, then the truncated MAC. */
+static int nonce_bytes(unsigned char out[NONCE_SIZE],
+                       const unsigned char *secret, apr_uint64_t slot)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    int i;
+
+    for (i = 7; i >= 0; i--, slot >>= 8) {
+        out[i] = (unsigned char)(slot & 0xff);
+    }
+    if (!HMAC(EVP_sha256(), secret, LOGTO_DPOP_NONCE_SECRET_SIZE, out, 8, md,
+              &mdlen) ||
+        mdlen < NONCE_MAC_SIZE) {
+        ERR_clear_error();
+        return 0;
+    }
+    memcpy(out + 8, md, NONCE_MAC_SIZE);
+    return 1;
+}
+
+const char *logto_dpop_nonce(apr_pool_t *p, const unsigned char *secret,
+                             apr_int64_t now, apr_int64_t lifetime)
+{
+    unsigned char n[NONCE_SIZE];
+
+    if (lifetime < 1 || now < 0 ||
+        !nonce_bytes(n, secret, (apr_uint64_t)(now / lifetime))) {
+        return NULL;
+    }
+    return logto_b64url_encode(p, n, sizeof(n));
+}
+
+int logto_dpop_nonce_valid(apr_pool_t *p, const char *nonce,
+                           const unsigned char *secret, apr_int64_t now,
+                           apr_int64_t lifetime)
+{
+    unsigned char want[NONCE_SIZE];
+    unsigned char *got;
+    apr_size_t len, i;
+    apr_uint64_t slot = 0, current;
+
+    if (!nonce || lifetime < 1 || now < 0 ||
+        logto_b64url_decode(&got, &len, p, nonce, strlen(nonce), NULL) !=
+            APR_SUCCESS ||
+        len != NONCE_SIZE) {
+        return 0;
+    }
+    for (i = 0; i < 8; i++) {
+        slot = (slot << 8) | got[i];
+    }
+    current = (apr_uint64_t)(now / lifetime);
+    if (slot != current && (current == 0 || slot != current - 1)) {
+        return 0;
+    }
+    return nonce_bytes(want, secret, slot) &&
+           CRYPTO_memcmp(want, got, NONCE_SIZE) == 0;
 }

@@ -92,4 +92,21 @@ const char *logto_dpop_replay_key(apr_pool_t *p,
 apr_int64_t logto_dpop_replay_until(const logto_dpop_proof_t *proof,
                                     const logto_dpop_expect_t *x);
 
+/* Bytes of the secret server nonces are made with. */
+#define LOGTO_DPOP_NONCE_SECRET_SIZE 32
+
+/* A server nonce (RFC 9449 section 9) for the time slot of now (slots
+ * of lifetime seconds): base64url of the slot number and an HMAC-SHA-256
+ * of it under secret (LOGTO_DPOP_NONCE_SECRET_SIZE bytes). From p; NULL
+ * when HMAC fails. */
+const char *logto_dpop_nonce(apr_pool_t *p, const unsigned char *secret,
+                             apr_int64_t now, apr_int64_t lifetime);
+
+/* Whether nonce is one logto_dpop_nonce made with secret for the slot of
+ * now or the slot before (so a nonce lives between one and two
+ * lifetimes). Scratch memory from p. */
+int logto_dpop_nonce_valid(apr_pool_t *p, const char *nonce,
+                           const unsigned char *secret, apr_int64_t now,
+                           apr_int64_t lifetime);
+
 #endif /* LOGTO_DPOP_H */

@@ -156,6 +156,51 @@ static apr_status_t check_scheme(const logto_req_t *rq,
     return APR_SUCCESS;
 }
 
+/* ------------------------------------------------------------- nonces */
+
+/* The nonce a client should use now (RFC 9449 section 9): it lives
+ * between one and two AuthLogtoDPoPMaxAge. */
+static const char *current_nonce(request_rec *r, const logto_dir_conf_t *c)
+{
+    unsigned char secret[LOGTO_DPOP_NONCE_SECRET_SIZE];
+
+    logto_nonce_secret(r, secret);
+    return logto_dpop_nonce(r->pool, secret, apr_time_sec(apr_time_now()),
+                            logto_conf_dpop_max_age(c));
+}
+
+/* With AuthLogtoDPoPNonce On, the proof carries a nonce this server (or
+ * one sharing its store) made lately. A fresh one goes out with the
+ * answer when the client's is not the current one. */
+static apr_status_t check_nonce(request_rec *r, const logto_dir_conf_t *c,
+                                const logto_dpop_proof_t *proof,
+                                logto_err_t *err)
+{
+    unsigned char secret[LOGTO_DPOP_NONCE_SECRET_SIZE];
+    const char *now_nonce;
+
+    if (!c->dpop_nonce) {
+        return APR_SUCCESS;
+    }
+    if (!proof->nonce) {
+        return logto_err_set(err, LOGTO_ERR_DPOP_NONCE,
+                             "DPoP proof nonce missing: use the DPoP-Nonce "
+                             "header's value");
+    }
+    logto_nonce_secret(r, secret);
+    if (!logto_dpop_nonce_valid(r->pool, proof->nonce, secret,
+                                apr_time_sec(apr_time_now()),
+                                logto_conf_dpop_max_age(c))) {
+        return logto_err_set(err, LOGTO_ERR_DPOP_NONCE,
+                             "DPoP proof nonce unknown or stale");
+    }
+    now_nonce = current_nonce(r, c);
+    if (now_nonce && strcmp(now_nonce, proof->nonce)) {
+        apr_table_setn(r->err_headers_out, "DPoP-Nonce", now_nonce);
+    }
+    return APR_SUCCESS;
+}
+
 /* The proof: its own checks, then the jti never seen before. */
 static apr_status_t check_proof(request_rec *r, const logto_dir_conf_t *c,
                                 const char *token, apr_size_t len,
@@ -179,7 +224,8 @@ static apr_status_t check_proof(request_rec *r, const logto_dir_conf_t *c,
     x.max_age = logto_conf_dpop_max_age(c);
     x.clock_skew = logto_conf_skew(c);
     if (logto_dpop_verify(&proof, r->pool, text, strlen(text),
-                          logto_conf_algs(c), &x, err) != APR_SUCCESS) {
+                          logto_conf_algs(c), &x, err) != APR_SUCCESS ||
+        check_nonce(r, c, proof, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     key = logto_dpop_replay_key(r->pool, proof);
@@ -341,6 +387,7 @@ int logto_dpop_challenge(request_rec *r, const logto_dir_conf_t *c,
     int bound_bearer = rq && rq->verdict == LOGTO_V_INVALID &&
                        rq->err.reason == LOGTO_ERR_BOUND_BEARER;
     const char *derr = dpop_error(rq, error);
+    const char *nonce;
 
     if (c->dpop == LOGTO_DPOP_OFF ||
         (c->dpop == LOGTO_DPOP_ON && !sent_dpop && !bound_bearer)) {
@@ -358,5 +405,9 @@ int logto_dpop_challenge(request_rec *r, const logto_dir_conf_t *c,
     apr_table_addn(r->err_headers_out, "WWW-Authenticate",
                    logto_challenge(r, c, "DPoP", derr, derr ? desc : NULL,
                                    scope, algs_param(r->pool, c)));
+    if (derr && !strcmp(derr, "use_dpop_nonce") &&
+        (nonce = current_nonce(r, c)) != NULL) {
+        apr_table_setn(r->err_headers_out, "DPoP-Nonce", nonce);
+    }
     return 1;
 }

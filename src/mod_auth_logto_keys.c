@@ -26,6 +26,7 @@
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
 #include "logto_cache.h"
+#include "logto_dpop.h"
 #include "logto_fetch.h"
 #include "logto_keyring.h"
 
@@ -51,6 +52,8 @@ typedef struct keys_state_t {
     apr_thread_mutex_t *rings_mutex;
     apr_hash_t *rings;              /* timing key -> logto_keyring_t */
     logto_cache_t *local_cache;     /* without a shared store */
+    unsigned char nonce_secret[LOGTO_DPOP_NONCE_SECRET_SIZE]; /* this
+                                       server's, made in post_config */
 } keys_state_t;
 
 static keys_state_t state;
@@ -374,6 +377,12 @@ int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     state.server = s;
+    if (apr_generate_random_bytes(state.nonce_secret,
+                                  sizeof(state.nonce_secret)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     LOGTO_LOGNO(01403) "no random bytes for DPoP nonces");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     rv = init_socache(pconf, ptemp, s);
     if (rv != OK) {
         return rv;
@@ -582,4 +591,30 @@ apr_status_t logto_replay_first_use(request_rec *r, const char *key,
     }
     replay_unlock();
     return rv;
+}
+
+/* The first secret any server stored wins, so every host sharing the
+ * store makes and accepts the same nonces; without a store, or when it
+ * fails, this server's own secret (shared by its children by fork). */
+void logto_nonce_secret(request_rec *r, unsigned char *out)
+{
+    static const char key[] = "dpop-nonce-secret:v1";
+    unsigned char *val;
+    apr_size_t len;
+
+    memcpy(out, state.nonce_secret, LOGTO_DPOP_NONCE_SECRET_SIZE);
+    if (!state.have_cache || replay_lock() != APR_SUCCESS) {
+        return;
+    }
+    if (state.cache.get(&state, key, &val, &len, r->pool) == APR_SUCCESS &&
+        len == LOGTO_DPOP_NONCE_SECRET_SIZE) {
+        memcpy(out, val, len);
+    }
+    else {
+        state.cache.set(&state, key, state.nonce_secret,
+                        LOGTO_DPOP_NONCE_SECRET_SIZE,
+                        apr_time_now() + apr_time_from_sec(30 * 86400),
+                        r->pool);
+    }
+    replay_unlock();
 }

@@ -53,4 +53,9 @@ void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
 apr_status_t logto_replay_first_use(request_rec *r, const char *key,
                                     apr_int64_t until);
 
+/* The secret DPoP nonces are made with (LOGTO_DPOP_NONCE_SECRET_SIZE
+ * bytes into out): one for every child and, through a shared store,
+ * every host. */
+void logto_nonce_secret(request_rec *r, unsigned char *out);
+
 #endif /* MOD_AUTH_LOGTO_KEYS_H */

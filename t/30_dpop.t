@@ -14,7 +14,7 @@ use LogtoDPoP;
 use LogtoTest;
 use JSON::PP ();
 
-plan tests => 99;
+plan tests => 109;
 
 my $key   = dpop_key();
 my $other = dpop_key();
@@ -222,4 +222,29 @@ refused(get_dpop('/lt/dpop-es384/', $bound, good('/lt/dpop-es384/')),
        'metadata: dpop_bound_access_tokens_required false under On');
     ok((grep { $_ eq 'ES256' } @{ $md->{dpop_signing_alg_values_supported} || [] }),
        'metadata: dpop_signing_alg_values_supported names ES256');
+}
+
+# ------------------------------------------------ server nonces (RFC 9449 9)
+{
+    my $path = '/lt/dpop-nonce/';
+    my $res = get_dpop($path, $bound, good($path));
+    my $ch = challenges($res)->{DPoP} || {};
+    my $nonce = $res->header('DPoP-Nonce');
+    is($res->code, 401, 'AuthLogtoDPoPNonce On, proof without nonce: 401');
+    is($ch->{error}, 'use_dpop_nonce', '... error use_dpop_nonce');
+    like($nonce // '', qr/^[A-Za-z0-9_-]{20,}$/, '... and a DPoP-Nonce header');
+    $res = get_dpop($path, $bound, good($path, claims => { nonce => $nonce }));
+    is($res->code, 200, 'proof with the server nonce: 200');
+    is(get_dpop($path, $bound, good($path, claims => { nonce => $nonce }))->code,
+       200, 'the nonce serves more than one proof');
+    (my $forged = $nonce) =~ s/^(.)/$1 eq 'A' ? 'B' : 'A'/e;
+    $res = get_dpop($path, $bound, good($path, claims => { nonce => $forged }));
+    is($res->code, 401, 'a forged nonce: 401');
+    is((challenges($res)->{DPoP} || {})->{error}, 'use_dpop_nonce',
+       '... use_dpop_nonce');
+    ok($res->header('DPoP-Nonce'), '... with a fresh nonce');
+    $res = get_dpop($path, $bound, good($path, claims => { nonce => 'x' }));
+    is($res->code, 401, 'a nonce that is no nonce of ours: 401');
+    is(get_dpop('/lt/b/', $bound, good('/lt/b/', claims => { nonce => 'x' }))->code,
+       200, 'AuthLogtoDPoPNonce Off: a nonce claim is ignored');
 }

@@ -341,6 +341,45 @@ START_TEST(replay_key_names_key_and_jti)
 }
 END_TEST
 
+/* -------------------------------------------------------------- nonce */
+
+static const unsigned char secret_a[LOGTO_DPOP_NONCE_SECRET_SIZE] = "a";
+static const unsigned char secret_b[LOGTO_DPOP_NONCE_SECRET_SIZE] = "b";
+
+START_TEST(nonce_valid_for_its_slot_and_the_next)
+{
+    /* slot 3 of 300 s: [900, 1200); accepted until the end of slot 4 */
+    const char *n = logto_dpop_nonce(pool, secret_a, 1000, 300);
+
+    ck_assert_ptr_nonnull(n);
+    ck_assert_int_eq(strlen(n), 32);
+    ck_assert_str_eq(n, logto_dpop_nonce(pool, secret_a, 1199, 300));
+    ck_assert_str_ne(n, logto_dpop_nonce(pool, secret_a, 1200, 300));
+    ck_assert(logto_dpop_nonce_valid(pool, n, secret_a, 900, 300));
+    ck_assert(logto_dpop_nonce_valid(pool, n, secret_a, 1499, 300));
+    ck_assert(!logto_dpop_nonce_valid(pool, n, secret_a, 1500, 300));
+    ck_assert(!logto_dpop_nonce_valid(pool, n, secret_a, 899, 300));
+}
+END_TEST
+
+START_TEST(nonce_refusals)
+{
+    const char *n = logto_dpop_nonce(pool, secret_a, 1000, 300);
+    char *bad = apr_pstrdup(pool, n);
+
+    ck_assert(!logto_dpop_nonce_valid(pool, n, secret_b, 1000, 300));
+    ck_assert(!logto_dpop_nonce_valid(pool, NULL, secret_a, 1000, 300));
+    ck_assert(!logto_dpop_nonce_valid(pool, "", secret_a, 1000, 300));
+    ck_assert(
+        !logto_dpop_nonce_valid(pool, "not a nonce", secret_a, 1000, 300));
+    bad[20] = bad[20] == 'A' ? 'B' : 'A';
+    ck_assert(!logto_dpop_nonce_valid(pool, bad, secret_a, 1000, 300));
+    ck_assert(!logto_dpop_nonce_valid(pool, apr_pstrcat(pool, n, "AAAA", NULL),
+                                      secret_a, 1000, 300));
+    ck_assert_str_ne(n, logto_dpop_nonce(pool, secret_b, 1000, 300));
+}
+END_TEST
+
 /* ---------------------------------------------------------------- cnf */
 
 static apr_status_t read_cnf(logto_cnf_t *cnf, const char *payload,
@@ -444,6 +483,8 @@ static Suite *suite(void)
     tcase_add_test(url, normalise_refusals);
     tcase_add_test(url, ath_is_sha256_of_the_token);
     tcase_add_test(url, replay_key_names_key_and_jti);
+    tcase_add_test(url, nonce_valid_for_its_slot_and_the_next);
+    tcase_add_test(url, nonce_refusals);
     suite_add_tcase(s, url);
     tcase_add_test(cnf, cnf_read);
     tcase_add_test(cnf, cnf_refusals);
