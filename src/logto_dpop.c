@@ -184,6 +184,10 @@ apr_status_t logto_dpop_parse(logto_dpop_proof_t **pproof, apr_pool_t *p,
         return logto_err_set(err, LOGTO_ERR_DPOP_SIGNATURE,
                              "DPoP proof signature invalid");
     }
+    /* the payload is read only once the signature is good */
+    if (logto_jws_parse_payload(jws, p, &why) != APR_SUCCESS) {
+        return jws_refusal(&why, err);
+    }
     if (proof_claims(pr, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }

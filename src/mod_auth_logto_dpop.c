@@ -321,6 +321,16 @@ logto_verdict_t logto_dpop_enforce(request_rec *r, const logto_dir_conf_t *c,
     return LOGTO_V_VALID;
 }
 
+int logto_dpop_same_settings(const logto_dir_conf_t *a,
+                             const logto_dir_conf_t *b)
+{
+    return a->dpop == b->dpop &&
+           logto_conf_dpop_max_age(a) == logto_conf_dpop_max_age(b) &&
+           a->dpop_nonce == b->dpop_nonce &&
+           !a->dpop_base_url == !b->dpop_base_url &&
+           (!a->dpop_base_url || !strcmp(a->dpop_base_url, b->dpop_base_url));
+}
+
 /* ------------------------------------------------------------ metadata */
 
 void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c)

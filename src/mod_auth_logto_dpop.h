@@ -28,6 +28,11 @@ logto_verdict_t logto_dpop_enforce(request_rec *r, const logto_dir_conf_t *c,
                                    logto_req_t *rq, const char *token,
                                    apr_size_t len);
 
+/* Whether a and b decide alike on sender constraints (an answer made
+ * under one serves the other only then). */
+int logto_dpop_same_settings(const logto_dir_conf_t *a,
+                             const logto_dir_conf_t *b);
+
 /* Set the WWW-Authenticate challenges when the request concerns DPoP
  * (the DPoP scheme was used, a bound token came as bearer, or c
  * requires DPoP): a DPoP challenge with algs, beside the Bearer one
