@@ -287,7 +287,8 @@ static int same_decider(request_rec *r, const logto_req_t *rq,
         return 1;
     }
     pol = logto_conf_policy(r, c);
-    return (rq->policy == pol || !strcmp(rq->policy->cache_id, pol->cache_id)) &&
+    return (rq->policy == pol ||
+            !strcmp(rq->policy->cache_id, pol->cache_id)) &&
            logto_dpop_same_settings(rq->conf, c);
 }
 

@@ -52,8 +52,8 @@ enum {
 /* AuthLogtoDPoP: whether the DPoP scheme is accepted (RFC 9449). Bound
  * tokens are never accepted as bearer tokens, whatever the mode. */
 typedef enum {
-    LOGTO_DPOP_ON = 0, /* Bearer and DPoP (the default) */
-    LOGTO_DPOP_OFF,    /* Bearer only */
+    LOGTO_DPOP_ON = 0,  /* Bearer and DPoP (the default) */
+    LOGTO_DPOP_OFF,     /* Bearer only */
     LOGTO_DPOP_REQUIRED /* DPoP only */
 } logto_dpop_mode_t;
 
@@ -96,10 +96,10 @@ typedef struct logto_dir_conf_t {
     /* This section's policy merged under the policies it was merged
      * under at startup: base policy -> merged policy. */
     struct logto_policy_memo_t *memo;
-    logto_dpop_mode_t dpop;        /* AuthLogtoDPoP */
-    int dpop_max_age;              /* AuthLogtoDPoPMaxAge, seconds */
-    const char *dpop_base_url;     /* normalised, no trailing '/' */
-    int dpop_nonce;                /* AuthLogtoDPoPNonce On */
+    logto_dpop_mode_t dpop;    /* AuthLogtoDPoP */
+    int dpop_max_age;          /* AuthLogtoDPoPMaxAge, seconds */
+    const char *dpop_base_url; /* normalised, no trailing '/' */
+    int dpop_nonce;            /* AuthLogtoDPoPNonce On */
 } logto_dir_conf_t;
 
 /* The settings that make up a logto_policy_t: a merge of a section that

@@ -117,8 +117,7 @@ static apr_status_t check_header(logto_jws_t *jws, const char *want_typ,
         return logto_err_set(err, LOGTO_ERR_TYP, "typ is not a string");
     }
     jws->typ = typ ? json_string_value(typ) : NULL;
-    if (want_typ != NULL &&
-        (jws->typ == NULL || !typ_is(jws->typ, want_typ))) {
+    if (want_typ != NULL && (jws->typ == NULL || !typ_is(jws->typ, want_typ))) {
         return logto_err_set(err, LOGTO_ERR_TYP, "typ is not %s", want_typ);
     }
     if (want_typ == NULL && jws->typ != NULL && !typ_is(jws->typ, "at+jwt")) {

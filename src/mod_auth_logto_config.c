@@ -15,6 +15,7 @@
 #include <ap_socache.h>
 
 #include "mod_auth_logto.h"
+#include "logto_dpop.h"
 #include "logto_tokcache.h"
 
 #define LOGTO_DEFAULT_SKEW        60
@@ -24,10 +25,8 @@
 #define LOGTO_DEFAULT_TIMEOUT     5
 #define LOGTO_MAX_SECONDS         (366 * 86400)
 /* Most entries a token table may have (about 1 GB of shared memory). */
-#define LOGTO_MAX_TOKEN_ENTRIES 10000000
+#define LOGTO_MAX_TOKEN_ENTRIES    10000000
 #define LOGTO_DEFAULT_DPOP_MAX_AGE 300
-
-#include "logto_dpop.h"
 
 void *logto_create_dir_conf(apr_pool_t *p, char *dir)
 {
@@ -825,8 +824,7 @@ static const char *set_dpop(cmd_parms *cmd, void *cfg, const char *arg)
 
 /* The URL proofs' htu is built on: scheme, host, port and an optional
  * path prefix, normalised once here as every htu is at request time. */
-static const char *set_dpop_base_url(cmd_parms *cmd, void *cfg,
-                                     const char *arg)
+static const char *set_dpop_base_url(cmd_parms *cmd, void *cfg, const char *arg)
 {
     logto_dir_conf_t *c = cfg;
     const char *bad = check_url(cmd, arg);

@@ -30,8 +30,8 @@
 #include "logto_fetch.h"
 #include "logto_keyring.h"
 
-#define CACHE_MUTEX "auth-logto-cache"
-#define FETCH_MUTEX "auth-logto-fetch"
+#define CACHE_MUTEX  "auth-logto-cache"
+#define FETCH_MUTEX  "auth-logto-fetch"
 #define REPLAY_MUTEX "auth-logto-replay"
 /* First guess of a cached value's size; a larger one is read again. */
 #define FIRST_READ 16384
@@ -411,8 +411,8 @@ void logto_keys_child_init(apr_pool_t *p, server_rec *s)
     state.pool = p;
     state.rings = apr_hash_make(p);
     apr_thread_mutex_create(&state.rings_mutex, APR_THREAD_MUTEX_DEFAULT, p);
-    apr_thread_mutex_create(&state.local_replay_mutex,
-                            APR_THREAD_MUTEX_DEFAULT, p);
+    apr_thread_mutex_create(&state.local_replay_mutex, APR_THREAD_MUTEX_DEFAULT,
+                            p);
     if (!state.have_cache) {
         /* No shared store: one per process still makes its threads fetch
          * one at a time. */
@@ -636,10 +636,9 @@ void logto_nonce_secret(request_rec *r, unsigned char *out)
         memcpy(out, val, len);
     }
     else {
-        state.cache.set(&state, key, state.nonce_secret,
-                        LOGTO_DPOP_NONCE_SECRET_SIZE,
-                        apr_time_now() + apr_time_from_sec(30 * 86400),
-                        r->pool);
+        state.cache.set(
+            &state, key, state.nonce_secret, LOGTO_DPOP_NONCE_SECRET_SIZE,
+            apr_time_now() + apr_time_from_sec(30 * 86400), r->pool);
     }
     replay_unlock();
 }

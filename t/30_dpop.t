@@ -14,7 +14,7 @@ use LogtoDPoP;
 use LogtoTest;
 use JSON::PP ();
 
-plan tests => 109;
+plan tests => 113;
 
 my $key   = dpop_key();
 my $other = dpop_key();
@@ -247,4 +247,16 @@ refused(get_dpop('/lt/dpop-es384/', $bound, good('/lt/dpop-es384/')),
     is($res->code, 401, 'a nonce that is no nonce of ours: 401');
     is(get_dpop('/lt/b/', $bound, good('/lt/b/', claims => { nonce => 'x' }))->code,
        200, 'AuthLogtoDPoPNonce Off: a nonce claim is ignored');
+}
+
+# ------------------------------------------------ authorization after DPoP
+{
+    my $path = '/lt/scope-and/';
+    my $res = get_dpop($path, $bound, good($path));
+    my $ch = challenges($res);
+    is($res->code, 403, 'DPoP token short of scopes: 403, never 401');
+    is(($ch->{DPoP} || {})->{error}, 'insufficient_scope',
+       '... the DPoP challenge says insufficient_scope');
+    is(($ch->{DPoP} || {})->{scope}, 's:a s:b', '... and names the scopes');
+    ok($ch->{Bearer} && !$ch->{Bearer}{error}, '... the Bearer one is bare');
 }

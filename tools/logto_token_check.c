@@ -39,10 +39,10 @@ typedef struct check_args_t {
     const char *jwks_uri;
     apr_array_header_t *scopes; /* of const char *: all required */
     const char *token_arg;
-    const char *dpop;           /* --dpop PROOF */
-    const char *method;         /* --method, GET by default */
-    const char *url;            /* --url */
-    apr_int64_t dpop_max_age;   /* --dpop-max-age, 300 by default */
+    const char *dpop;         /* --dpop PROOF */
+    const char *method;       /* --method, GET by default */
+    const char *url;          /* --url */
+    apr_int64_t dpop_max_age; /* --dpop-max-age, 300 by default */
 } check_args_t;
 
 static void usage(FILE *out)
@@ -188,8 +188,7 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
 
-static int parse_seconds(apr_int64_t *pskew, const char *s,
-                         const char *what)
+static int parse_seconds(apr_int64_t *pskew, const char *s, const char *what)
 {
     char *end;
     long long v;
