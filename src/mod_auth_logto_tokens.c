@@ -128,6 +128,13 @@ int logto_tokens_stats(logto_tokcache_stats_t *st, apr_uint32_t *pused)
 
 /* ------------------------------------------------------------ lifecycle */
 
+void logto_tokens_child_init(void)
+{
+    if (tokens.table) {
+        logto_tokcache_prefault(tokens.table);
+    }
+}
+
 /* The table of an earlier generation, if it has the size wanted; one of
  * another size is let go (children of that generation keep their own
  * mapping until they exit). */
