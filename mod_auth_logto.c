@@ -28,6 +28,7 @@
 
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
+#include "mod_auth_logto_metadata.h"
 #include "mod_auth_logto_status.h"
 #include "mod_auth_logto_tokens.h"
 #include "logto_json.h"
