@@ -16,19 +16,19 @@
 typedef enum {
     LOGTO_OK = 0,
     /* token shape */
-    LOGTO_ERR_TOO_LARGE,     /* token over the size bound */
-    LOGTO_ERR_OPAQUE,        /* not a JWT at all (Logto's opaque tokens) */
-    LOGTO_ERR_MALFORMED,     /* not three strict base64url parts */
-    LOGTO_ERR_HEADER,        /* header not a JSON object / bad member */
-    LOGTO_ERR_PAYLOAD,       /* payload not a JSON object */
-    LOGTO_ERR_TYP,           /* typ present and not at+jwt */
-    LOGTO_ERR_CRIT,          /* crit header names an extension */
+    LOGTO_ERR_TOO_LARGE, /* token over the size bound */
+    LOGTO_ERR_OPAQUE,    /* not a JWT at all (Logto's opaque tokens) */
+    LOGTO_ERR_MALFORMED, /* not three strict base64url parts */
+    LOGTO_ERR_HEADER,    /* header not a JSON object / bad member */
+    LOGTO_ERR_PAYLOAD,   /* payload not a JSON object */
+    LOGTO_ERR_TYP,       /* typ present and not at+jwt */
+    LOGTO_ERR_CRIT,      /* crit header names an extension */
     /* keys and signature */
-    LOGTO_ERR_ALG,           /* alg missing, unknown or not allowed */
-    LOGTO_ERR_KID_MISSING,   /* several keys and the token names none */
-    LOGTO_ERR_KID_UNKNOWN,   /* kid names no key of the set */
-    LOGTO_ERR_KEY_MISMATCH,  /* alg does not fit the key's type/curve/use */
-    LOGTO_ERR_SIGNATURE,     /* signature invalid */
+    LOGTO_ERR_ALG,          /* alg missing, unknown or not allowed */
+    LOGTO_ERR_KID_MISSING,  /* several keys and the token names none */
+    LOGTO_ERR_KID_UNKNOWN,  /* kid names no key of the set */
+    LOGTO_ERR_KEY_MISMATCH, /* alg does not fit the key's type/curve/use */
+    LOGTO_ERR_SIGNATURE,    /* signature invalid */
     /* claims */
     LOGTO_ERR_ISSUER,        /* iss missing or not the expected issuer */
     LOGTO_ERR_AUDIENCE,      /* no aud value accepted */
@@ -38,11 +38,11 @@ typedef enum {
     LOGTO_ERR_NOT_YET_VALID, /* nbf in the future beyond the skew */
     LOGTO_ERR_IAT_FUTURE,    /* iat in the future beyond the skew */
     /* not about a token: configuration, keys, network */
-    LOGTO_ERR_JWKS,          /* key set unusable (no usable key, not JSON) */
-    LOGTO_ERR_KEY,           /* one key unusable (skipped from its set) */
-    LOGTO_ERR_CONFIG,        /* bad configuration value */
-    LOGTO_ERR_FETCH,         /* network fetch failed */
-    LOGTO_ERR_INTERNAL,      /* allocation or library failure */
+    LOGTO_ERR_JWKS,     /* key set unusable (no usable key, not JSON) */
+    LOGTO_ERR_KEY,      /* one key unusable (skipped from its set) */
+    LOGTO_ERR_CONFIG,   /* bad configuration value */
+    LOGTO_ERR_FETCH,    /* network fetch failed */
+    LOGTO_ERR_INTERNAL, /* allocation or library failure */
     LOGTO_ERR__COUNT
 } logto_reason_t;
 
