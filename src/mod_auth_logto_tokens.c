@@ -3,7 +3,7 @@
  * logto_tokcache.h for the table).
  *
  * The table takes logto_tokcache_memsize(ENTRIES) bytes of anonymous
- * shared memory (about 10.4 MB for the default 100,000 entries), created
+ * shared memory (10,500,064 bytes, about 10.5 MB, for the default 100,000 entries), created
  * by the parent and inherited by every child. It hangs off the process
  * pool, so a graceful restart with the same size finds it again, entries
  * and counters included; entries stay bound to the configuration that
