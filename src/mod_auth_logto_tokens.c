@@ -3,11 +3,11 @@
  * logto_tokcache.h for the table).
  *
  * The table takes logto_tokcache_memsize(ENTRIES) bytes of anonymous
- * shared memory (10,500,064 bytes, about 10.5 MB, for the default 100,000 entries), created
- * by the parent and inherited by every child. It hangs off the process
- * pool, so a graceful restart with the same size finds it again, entries
- * and counters included; entries stay bound to the configuration that
- * verified them by their key.
+ * shared memory (10,500,064 bytes for the default 100,000 entries),
+ * created by the parent and inherited by every child. It hangs off the
+ * process pool, so a graceful restart with the same size finds it again,
+ * entries and counters included; entries stay bound to the configuration
+ * that verified them by their key.
  */
 #include <apr_shm.h>
 #include <apr_strings.h>
