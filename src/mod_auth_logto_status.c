@@ -25,6 +25,7 @@
 #include <http_protocol.h>
 
 #include "mod_auth_logto.h"
+#include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
 #include "mod_auth_logto_tokens.h"
