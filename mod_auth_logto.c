@@ -29,6 +29,7 @@
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
+#include "mod_auth_logto_metadata.h"
 #include "mod_auth_logto_status.h"
 #include "mod_auth_logto_tokens.h"
 #include "logto_json.h"
@@ -259,15 +260,21 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
                               logto_req_t *rq, const char *token,
                               apr_size_t len)
 {
+    logto_keyring_stats_t fetched = {0, 0, 0};
     logto_verify_info_t info;
     logto_err_t err;
     const char *user;
+    apr_status_t rv;
 
     logto_err_clear(&err);
-    if (logto_verify(&rq->claims, &info, r->pool, token, len, rq->policy,
-                     logto_keys_sources(r, c, rq->policy),
-                     c->token_cache ? logto_tokens_store() : NULL,
-                     apr_time_sec(apr_time_now()), &err) != APR_SUCCESS ||
+    rv = logto_verify(&rq->claims, &info, r->pool, token, len, rq->policy,
+                      logto_keys_sources(r, c, rq->policy, &fetched),
+                      c->token_cache ? logto_tokens_store() : NULL,
+                      apr_time_sec(apr_time_now()), &err);
+    if (fetched.fetches) {
+        logto_status_count_fetch(!fetched.failures);
+    }
+    if (rv != APR_SUCCESS ||
         user_of(&user, rq->claims, c, &err) != APR_SUCCESS) {
         return refused(r, rq, info.jws, &err);
     }
@@ -663,6 +670,7 @@ static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void logto_child_init(apr_pool_t *p, server_rec *s)
 {
     logto_keys_child_init(p, s);
+    logto_tokens_child_init();
 }
 
 static void logto_register_hooks(apr_pool_t *p)

@@ -193,9 +193,6 @@ void logto_conf_build_policies(apr_pool_t *p, server_rec *s);
 /* The token table's size: the largest ENTRIES configured, else the
  * default. */
 int logto_conf_token_entries(server_rec *s);
-/* Give each metadata document the settings its <Location> has once the
- * enclosing sections are merged in (post_config). */
-void logto_metadata_resolve(apr_pool_t *p, server_rec *s);
 
 /* mod_auth_logto.c */
 /* The request's remembered verification, or NULL when none ran. */

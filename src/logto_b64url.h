@@ -14,8 +14,8 @@
  * non-zero trailing bits (so every byte string has one encoding).
  * Fails with LOGTO_ERR_MALFORMED. */
 apr_status_t logto_b64url_decode(unsigned char **pout, apr_size_t *plen,
-                                 apr_pool_t *p, const char *in,
-                                 apr_size_t len, logto_err_t *err);
+                                 apr_pool_t *p, const char *in, apr_size_t len,
+                                 logto_err_t *err);
 
 /* Encode len bytes as unpadded base64url, NUL-terminated, from p. */
 char *logto_b64url_encode(apr_pool_t *p, const unsigned char *in,

@@ -23,19 +23,15 @@
 /* Smallest RSA modulus accepted, in bits. */
 #define LOGTO_RSA_MIN_BITS 2048
 
-typedef enum {
-    LOGTO_KTY_EC = 1,
-    LOGTO_KTY_RSA,
-    LOGTO_KTY_OKP
-} logto_kty_t;
+typedef enum { LOGTO_KTY_EC = 1, LOGTO_KTY_RSA, LOGTO_KTY_OKP } logto_kty_t;
 
 typedef struct logto_jwk_t {
-    const char *kid;      /* NULL when the key has none */
+    const char *kid; /* NULL when the key has none */
     logto_kty_t kty;
-    logto_alg_t alg;      /* declared alg, LOGTO_ALG_NONE_KNOWN if absent */
-    int curve_nid;        /* EC: NID_X9_62_prime256v1, NID_secp384r1,
-                             NID_secp521r1; OKP: NID_ED25519; RSA: 0 */
-    int bits;             /* key size in bits */
+    logto_alg_t alg;        /* declared alg, LOGTO_ALG_NONE_KNOWN if absent */
+    int curve_nid;          /* EC: NID_X9_62_prime256v1, NID_secp384r1,
+                               NID_secp521r1; OKP: NID_ED25519; RSA: 0 */
+    int bits;               /* key size in bits */
     const char *thumbprint; /* RFC 7638 SHA-256 thumbprint, base64url:
                                names the key material itself */
     EVP_PKEY *pkey;       /* freed by the pool's cleanup */
@@ -70,8 +66,7 @@ apr_status_t logto_jwks_parse(logto_jwks_t **pjwks, apr_pool_t *p,
                               logto_err_t *err);
 
 /* The key of jwks named kid (exact match), or NULL. */
-const logto_jwk_t *logto_jwks_find(const logto_jwks_t *jwks,
-                                   const char *kid);
+const logto_jwk_t *logto_jwks_find(const logto_jwks_t *jwks, const char *kid);
 
 /* The key of jwks whose thumbprint is tp, or NULL. */
 const logto_jwk_t *logto_jwks_find_thumbprint(const logto_jwks_t *jwks,

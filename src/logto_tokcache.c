@@ -99,6 +99,17 @@ apr_status_t logto_tokcache_attach(logto_tokcache_t **ptc, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+void logto_tokcache_prefault(const logto_tokcache_t *tc)
+{
+    const volatile char *base = (const volatile char *)tc->hdr;
+    apr_size_t size = HDR_SIZE + (apr_size_t)tc->nbuckets * sizeof(bucket_t);
+    apr_size_t off;
+
+    for (off = 0; off < size; off += 4096) {
+        (void)base[off];
+    }
+}
+
 /* The digest is uniform already: its first word picks the bucket. */
 static bucket_t *bucket_of(const logto_tokcache_t *tc,
                            const unsigned char *digest)

@@ -62,6 +62,11 @@ apr_size_t logto_tokcache_memsize(apr_uint32_t entries);
 apr_status_t logto_tokcache_attach(logto_tokcache_t **ptc, apr_pool_t *p,
                                    void *mem, apr_size_t size, int init);
 
+/* Touch every page of the table, so that a process that inherited it
+ * maps it once at its start rather than page by page on its first
+ * lookups. */
+void logto_tokcache_prefault(const logto_tokcache_t *tc);
+
 /* Look digest up at time now (seconds): APR_SUCCESS and *e on a live
  * entry (exp not past now), APR_NOTFOUND otherwise. Counts a hit or a
  * miss. Takes no lock. */

@@ -137,7 +137,7 @@ static authz_status check_scope(request_rec *r, const char *line,
             : missing;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   LOGTO_LOGNO(00201) "insufficient scope for %s: missing %s "
-                  "(jti=%s)",
+                                     "(jti=%s)",
                   r->uri, missing, cl->jti ? cl->jti : "-");
     return AUTHZ_DENIED;
 }
@@ -154,14 +154,13 @@ static authz_status check_claim(request_rec *r, const char *line,
         return st;
     }
     name = APR_ARRAY_IDX(req->words, 0, const char *);
-    if (logto_claims_match(cl, name,
-                           (const char *const *)req->words->elts + 1,
+    if (logto_claims_match(cl, name, (const char *const *)req->words->elts + 1,
                            req->words->nelts - 1)) {
         return AUTHZ_GRANTED;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   LOGTO_LOGNO(00202) "claim %s does not match for %s "
-                  "(jti=%s)",
+                                     "(jti=%s)",
                   name, r->uri, cl->jti ? cl->jti : "-");
     return AUTHZ_DENIED;
 }

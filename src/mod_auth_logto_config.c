@@ -15,6 +15,7 @@
 #include <ap_socache.h>
 
 #include "mod_auth_logto.h"
+#include "mod_auth_logto_metadata.h"
 #include "logto_dpop.h"
 #include "logto_p384.h"
 #include "logto_tokcache.h"
@@ -716,91 +717,20 @@ static const char *set_cors(cmd_parms *cmd, void *cfg, const char *arg)
     return NULL;
 }
 
-/* The metadata document is served server-wide at its path, so it is
- * recorded in the server's configuration too; its contents come from the
- * scope's issuer and audience as they stand once the scope is read. */
+/* The metadata document is served server-wide at its path
+ * (mod_auth_logto_metadata.c); its contents come from the scope's issuer
+ * and audience as they stand once the scope is read. */
 static const char *set_metadata(cmd_parms *cmd, void *cfg, const char *arg)
 {
     logto_dir_conf_t *c = cfg;
-    logto_srv_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &auth_logto_module);
-    logto_metadata_t *md;
 
     if (arg[0] != '/' || !is_quotable(arg) || strchr(arg, ' ')) {
         return "AuthLogtoResourceMetadata: a URL-path starting with '/'";
     }
     c->resource_metadata = arg;
     c->set |= LOGTO_SET_METADATA;
-    /* .htaccess is read per request: it names the document in the
-     * challenge, but only the server configuration can serve it. */
-    if (cmd->pool != cmd->server->process->pconf) {
-        return NULL;
-    }
-    md = apr_array_push(sc->metadata);
-    md->path = arg;
-    md->conf = c;
-    md->server = cmd->server;
-    md->location = NULL;
-    if (cmd->directive && cmd->directive->parent &&
-        !strcasecmp(cmd->directive->parent->directive, "<Location") &&
-        cmd->path && !ap_strchr_c(cmd->path, '*') &&
-        !ap_strchr_c(cmd->path, '?') && !ap_strchr_c(cmd->path, '[')) {
-        md->location = cmd->path;
-    }
+    logto_metadata_register(cmd, c, arg);
     return NULL;
-}
-
-/* Whether a plain <Location> section of path d applies to URL-path uri,
- * as the location walk sees it: a prefix ending at a '/' of uri. */
-static int location_covers(const char *d, const char *uri)
-{
-    apr_size_t len = strlen(d);
-
-    if (strncmp(d, uri, len)) {
-        return 0;
-    }
-    return len == 0 || d[len - 1] == '/' || uri[len] == '/' || uri[len] == '\0';
-}
-
-/* The settings of a <Location> as a request to it gets them: the
- * server's defaults, then every plain <Location> section covering it, in
- * the order of the configuration (the section itself among them). */
-static const logto_dir_conf_t *location_conf(apr_pool_t *p,
-                                             const logto_metadata_t *md)
-{
-    core_server_config *sconf =
-        ap_get_core_module_config(md->server->module_config);
-    ap_conf_vector_t **sec = (ap_conf_vector_t **)sconf->sec_url->elts;
-    ap_conf_vector_t *merged = md->server->lookup_defaults;
-    int i;
-
-    for (i = 0; i < sconf->sec_url->nelts; i++) {
-        core_dir_config *entry = ap_get_core_module_config(sec[i]);
-
-        if (entry->r || entry->d_is_fnmatch || !entry->d ||
-            !location_covers(entry->d, md->location)) {
-            continue;
-        }
-        merged = ap_merge_per_dir_configs(p, merged, sec[i]);
-    }
-    return ap_get_module_config(merged, &auth_logto_module);
-}
-
-void logto_metadata_resolve(apr_pool_t *p, server_rec *s)
-{
-    for (; s; s = s->next) {
-        logto_srv_conf_t *sc =
-            ap_get_module_config(s->module_config, &auth_logto_module);
-        int i;
-
-        for (i = 0; i < sc->metadata->nelts; i++) {
-            logto_metadata_t *md =
-                &APR_ARRAY_IDX(sc->metadata, i, logto_metadata_t);
-            if (md->location && md->server) {
-                md->conf = location_conf(p, md);
-            }
-        }
-    }
 }
 
 static const char *set_dpop(cmd_parms *cmd, void *cfg, const char *arg)

@@ -24,7 +24,6 @@
 
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
-#include "mod_auth_logto_status.h"
 #include "logto_cache.h"
 #include "logto_dpop.h"
 #include "logto_fetch.h"
@@ -465,9 +464,11 @@ static logto_keyring_t *ring_for(const logto_dir_conf_t *c, apr_pool_t *tmp,
     return kr;
 }
 
+/* The keys of c's issuer; what fetching it took is added to *total. */
 static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
                              const logto_dir_conf_t *c, const char *issuer,
-                             const char *unknown_kid, logto_err_t *err)
+                             const char *unknown_kid,
+                             logto_keyring_stats_t *total, logto_err_t *err)
 {
     logto_keyring_stats_t stats = {0, 0, 0};
     logto_keyring_t *kr;
@@ -483,9 +484,9 @@ static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
     }
     rv = logto_keyring_get(pjwks, kr, c->jwks_uri, issuer, unknown_kid,
                            apr_time_sec(apr_time_now()), &stats, err);
-    if (stats.fetches) {
-        logto_status_count_fetch(!stats.failures);
-    }
+    total->fetches += stats.fetches;
+    total->failures += stats.failures;
+    total->stale |= stats.stale;
     return rv;
 }
 
@@ -517,6 +518,7 @@ typedef struct source_baton_t {
     request_rec *r;
     const logto_dir_conf_t *c;
     const char *issuer;
+    logto_keyring_stats_t *stats;
 } source_baton_t;
 
 static apr_status_t source_get(const logto_jwks_t **pjwks, void *baton,
@@ -524,11 +526,12 @@ static apr_status_t source_get(const logto_jwks_t **pjwks, void *baton,
 {
     source_baton_t *b = baton;
 
-    return keys_get(pjwks, b->r, b->c, b->issuer, unknown_kid, err);
+    return keys_get(pjwks, b->r, b->c, b->issuer, unknown_kid, b->stats, err);
 }
 
 logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
-                                      const logto_policy_t *pol)
+                                      const logto_policy_t *pol,
+                                      logto_keyring_stats_t *stats)
 {
     int n = pol->issuers->nelts, i;
     logto_keysource_t *ks = apr_pcalloc(r->pool, (n ? n : 1) * sizeof(*ks));
@@ -538,6 +541,7 @@ logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
         b[i].r = r;
         b[i].c = c;
         b[i].issuer = APR_ARRAY_IDX(pol->issuers, i, const char *);
+        b[i].stats = stats;
         ks[i].get = source_get;
         ks[i].baton = &b[i];
         ks[i].may_refetch = c->file_jwks == NULL;

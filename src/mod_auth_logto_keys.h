@@ -7,6 +7,7 @@
 #define MOD_AUTH_LOGTO_KEYS_H
 
 #include "mod_auth_logto.h"
+#include "logto_keyring.h"
 #include "logto_verify.h"
 
 /* pre_config: register the global mutex type. */
@@ -20,9 +21,11 @@ void logto_keys_child_init(apr_pool_t *p, server_rec *s);
 
 /* The key sources of c for r, one per issuer of pol, in pol's order
  * (from r->pool): a JWKS file parsed at startup, or the issuer's keys
- * through this process's keyring and the shared cache. */
+ * through this process's keyring and the shared cache. The fetches they
+ * make are added up in *stats (zeroed by the caller), for its counters. */
 logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
-                                      const logto_policy_t *pol);
+                                      const logto_policy_t *pol,
+                                      logto_keyring_stats_t *stats);
 
 /* Every key set the keyrings of this process know (status page): an
  * array from p of logto_keyring_entry_t *, empty before child_init. */

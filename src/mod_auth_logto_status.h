@@ -39,7 +39,4 @@ void logto_status_count_verdict(const logto_req_t *rq);
  * HEAD only; "?json" asks for application/json, else text/plain. */
 int logto_status_handler(request_rec *r);
 
-/* Serve RFC 9728 protected-resource metadata at configured paths. */
-int logto_metadata_handler(request_rec *r);
-
 #endif /* MOD_AUTH_LOGTO_STATUS_H */

@@ -3,11 +3,11 @@
  * logto_tokcache.h for the table).
  *
  * The table takes logto_tokcache_memsize(ENTRIES) bytes of anonymous
- * shared memory (about 10.4 MB for the default 100,000 entries), created
- * by the parent and inherited by every child. It hangs off the process
- * pool, so a graceful restart with the same size finds it again, entries
- * and counters included; entries stay bound to the configuration that
- * verified them by their key.
+ * shared memory (10,500,064 bytes for the default 100,000 entries),
+ * created by the parent and inherited by every child. It hangs off the
+ * process pool, so a graceful restart with the same size finds it again,
+ * entries and counters included; entries stay bound to the configuration
+ * that verified them by their key.
  */
 #include <apr_shm.h>
 #include <apr_strings.h>
@@ -127,6 +127,13 @@ int logto_tokens_stats(logto_tokcache_stats_t *st, apr_uint32_t *pused)
 }
 
 /* ------------------------------------------------------------ lifecycle */
+
+void logto_tokens_child_init(void)
+{
+    if (tokens.table) {
+        logto_tokcache_prefault(tokens.table);
+    }
+}
 
 /* The table of an earlier generation, if it has the size wanted; one of
  * another size is let go (children of that generation keep their own

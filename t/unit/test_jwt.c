@@ -193,6 +193,21 @@ START_TEST(second_configured_audience_accepted)
 }
 END_TEST
 
+/* With several issuers the claims accept any of them; logto_verify then
+ * holds the token to the one whose key verified it. */
+START_TEST(any_configured_issuer_accepted)
+{
+    logto_policy_t *pol = policy(API, NULL);
+
+    APR_ARRAY_PUSH(pol->issuers, const char *) =
+        "https://auth.example.com/oidc";
+    assert_accepted(payload_over("\"iss\":\"https://auth.example.com/oidc\""),
+                    pol);
+    assert_refused(payload_over("\"iss\":\"https://evil.logto.app/oidc\""), pol,
+                   LOGTO_ERR_ISSUER);
+}
+END_TEST
+
 START_TEST(real_exp_accepted)
 {
     logto_claims_t *c = assert_accepted(payload_over("\"exp\":1800000100.5"),
@@ -554,6 +569,7 @@ static Suite *jwt_suite(void)
     tcase_add_test(tc, absent_optional_claims_are_null);
     tcase_add_test(tc, aud_array_with_one_accepted_value);
     tcase_add_test(tc, second_configured_audience_accepted);
+    tcase_add_test(tc, any_configured_issuer_accepted);
     tcase_add_test(tc, real_exp_accepted);
     tcase_add_test(tc, refuses_missing_issuer);
     tcase_add_test(tc, refuses_other_issuer);

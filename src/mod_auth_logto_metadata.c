@@ -1,0 +1,159 @@
+/*
+ * mod_auth_logto_metadata.c - glue: RFC 9728 protected-resource metadata
+ * (AuthLogtoResourceMetadata). The directive records a document per path
+ * in the server's configuration; post_config gives each the settings its
+ * <Location> has once the enclosing sections are merged in; the handler
+ * serves it.
+ */
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_protocol.h>
+
+#include "mod_auth_logto.h"
+#include "mod_auth_logto_dpop.h"
+#include "mod_auth_logto_metadata.h"
+#include "logto_json.h"
+
+void logto_metadata_register(cmd_parms *cmd, const logto_dir_conf_t *c,
+                             const char *arg)
+{
+    logto_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &auth_logto_module);
+    logto_metadata_t *md;
+
+    /* .htaccess is read per request: it names the document in the
+     * challenge, but only the server configuration can serve it. */
+    if (cmd->pool != cmd->server->process->pconf) {
+        return;
+    }
+    md = apr_array_push(sc->metadata);
+    md->path = arg;
+    md->conf = c;
+    md->server = cmd->server;
+    md->location = NULL;
+    if (cmd->directive && cmd->directive->parent &&
+        !strcasecmp(cmd->directive->parent->directive, "<Location") &&
+        cmd->path && !ap_strchr_c(cmd->path, '*') &&
+        !ap_strchr_c(cmd->path, '?') && !ap_strchr_c(cmd->path, '[')) {
+        md->location = cmd->path;
+    }
+}
+
+/* Whether a plain <Location> section of path d applies to URL-path uri,
+ * as the location walk sees it: a prefix ending at a '/' of uri. */
+static int location_covers(const char *d, const char *uri)
+{
+    apr_size_t len = strlen(d);
+
+    if (strncmp(d, uri, len)) {
+        return 0;
+    }
+    return len == 0 || d[len - 1] == '/' || uri[len] == '/' || uri[len] == '\0';
+}
+
+/* The settings of a <Location> as a request to it gets them: the
+ * server's defaults, then every plain <Location> section covering it, in
+ * the order of the configuration (the section itself among them). */
+static const logto_dir_conf_t *location_conf(apr_pool_t *p,
+                                             const logto_metadata_t *md)
+{
+    core_server_config *sconf =
+        ap_get_core_module_config(md->server->module_config);
+    ap_conf_vector_t **sec = (ap_conf_vector_t **)sconf->sec_url->elts;
+    ap_conf_vector_t *merged = md->server->lookup_defaults;
+    int i;
+
+    for (i = 0; i < sconf->sec_url->nelts; i++) {
+        core_dir_config *entry = ap_get_core_module_config(sec[i]);
+
+        if (entry->r || entry->d_is_fnmatch || !entry->d ||
+            !location_covers(entry->d, md->location)) {
+            continue;
+        }
+        merged = ap_merge_per_dir_configs(p, merged, sec[i]);
+    }
+    return ap_get_module_config(merged, &auth_logto_module);
+}
+
+void logto_metadata_resolve(apr_pool_t *p, server_rec *s)
+{
+    for (; s; s = s->next) {
+        logto_srv_conf_t *sc =
+            ap_get_module_config(s->module_config, &auth_logto_module);
+        int i;
+
+        for (i = 0; i < sc->metadata->nelts; i++) {
+            logto_metadata_t *md =
+                &APR_ARRAY_IDX(sc->metadata, i, logto_metadata_t);
+            if (md->location && md->server) {
+                md->conf = location_conf(p, md);
+            }
+        }
+    }
+}
+
+static const char *metadata_resource(const logto_dir_conf_t *c)
+{
+    int i;
+
+    for (i = 0; c->audiences && i < c->audiences->nelts; i++) {
+        const char *a = APR_ARRAY_IDX(c->audiences, i, const char *);
+        if (!strchr(a, '*')) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
+int logto_metadata_handler(request_rec *r)
+{
+    const logto_srv_conf_t *sc =
+        ap_get_module_config(r->server->module_config, &auth_logto_module);
+    const logto_dir_conf_t *c = NULL, *dflt;
+    const char *resource, *issuer, *doc;
+    json_t *meta;
+    int i;
+
+    for (i = 0; i < sc->metadata->nelts && !c; i++) {
+        const logto_metadata_t *md =
+            &APR_ARRAY_IDX(sc->metadata, i, logto_metadata_t);
+        if (!strcmp(r->uri, md->path)) {
+            c = md->conf;
+        }
+    }
+    if (!c) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        r->allowed = AP_METHOD_BIT << M_GET;
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    dflt = ap_get_module_config(r->server->lookup_defaults, &auth_logto_module);
+    resource = metadata_resource(c);
+    resource = resource ? resource : metadata_resource(dflt);
+    issuer = c->issuer ? c->issuer : dflt->issuer;
+    if (!resource || !issuer) {
+        return HTTP_NOT_FOUND;
+    }
+    /* NULL only for configured text that is not UTF-8 */
+    meta = logto_json_own(r->pool,
+                          json_pack("{s:s, s:[s], s:[s]}", "resource", resource,
+                                    "authorization_servers", issuer,
+                                    "bearer_methods_supported", "header"));
+    logto_dpop_metadata(meta, c);
+    doc = logto_json_dump(r->pool, meta, JSON_COMPACT);
+    if (!doc) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "max-age=3600");
+    if (r->header_only) {
+        return OK;
+    }
+    ap_rputs(doc, r);
+    ap_rputs("\n", r);
+    return OK;
+}
