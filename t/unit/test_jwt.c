@@ -457,13 +457,30 @@ START_TEST(organization_id_claim_wins)
 }
 END_TEST
 
-START_TEST(organization_id_derived_from_any_aud)
+START_TEST(organization_id_derived_from_the_accepted_aud)
 {
+    logto_claims_t *c = assert_accepted(
+        payload_over("\"aud\":[\"" API "\",\"urn:logto:organization:o7\"]"),
+        policy(API, LOGTO_ORG_AUD_WILDCARD));
+
+    ck_assert_str_eq(c->organization_id, "o7");
+}
+END_TEST
+
+START_TEST(organization_id_never_from_an_aud_not_accepted)
+{
+    /* The token is accepted for the API; an organization audience beside
+     * it that this configuration does not accept names no organization. */
     logto_claims_t *c = assert_accepted(
         payload_over("\"aud\":[\"" API "\",\"urn:logto:organization:o7\"]"),
         policy(API, NULL));
 
-    ck_assert_str_eq(c->organization_id, "o7");
+    ck_assert_ptr_null(c->organization_id);
+    c = assert_accepted(
+        payload_over("\"aud\":[\"urn:logto:organization:o8\",\"" API "\","
+                     "\"urn:logto:organization:o9\"]"),
+        policy(API, "urn:logto:organization:o9"));
+    ck_assert_str_eq(c->organization_id, "o9");
 }
 END_TEST
 
@@ -711,6 +728,33 @@ START_TEST(refuses_changed_payload)
 }
 END_TEST
 
+/* The signature is checked over the bytes as sent before the payload is
+ * read: a payload changed into something that is not even JSON is a bad
+ * signature, not a bad payload. */
+START_TEST(changed_payload_is_a_bad_signature_before_json)
+{
+    minted_t *m = mint("ES384", NULL, 0);
+    const char *t = token(m, 0);
+    const char *dot1 = strchr(t, '.');
+    const char *dot2 = strrchr(t, '.');
+    /* base64url of "{not json" */
+    const char *forged =
+        apr_pstrcat(pool, apr_pstrndup(pool, t, (apr_size_t)(dot1 - t + 1)),
+                    "e25vdCBqc29u", dot2, NULL);
+    logto_claims_t *c;
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    ck_assert_int_ne(logto_jwt_verify(&c, pool, forged, strlen(forged), m->jwks,
+                                      policy(API, NULL), NOW, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(err.reason == LOGTO_ERR_SIGNATURE, "reason %s (%s)",
+                  logto_reason_name(err.reason), err.text);
+    ck_assert_str_eq(err.text, "signature invalid");
+}
+END_TEST
+
 START_TEST(refuses_algorithm_not_allowed)
 {
     minted_t *m = mint("ES384", NULL, 0);
@@ -778,7 +822,8 @@ static Suite *jwt_suite(void)
     tcase_add_test(tc, org_wildcard_needs_an_id);
     tcase_add_test(tc, org_audience_is_exact_without_wildcard);
     tcase_add_test(tc, organization_id_claim_wins);
-    tcase_add_test(tc, organization_id_derived_from_any_aud);
+    tcase_add_test(tc, organization_id_derived_from_the_accepted_aud);
+    tcase_add_test(tc, organization_id_never_from_an_aud_not_accepted);
     tcase_add_test(tc, get_follows_dotted_paths);
     tcase_add_test(tc, match_compares_strings_exactly);
     tcase_add_test(tc, match_compares_numbers_and_booleans_by_text);
@@ -793,6 +838,7 @@ static Suite *jwt_suite(void)
     tcase_add_test(te, whole_verification_checks_claims);
     tcase_add_test(te, refuses_exp_1e400);
     tcase_add_test(te, refuses_changed_payload);
+    tcase_add_test(te, changed_payload_is_a_bad_signature_before_json);
     tcase_add_test(te, refuses_algorithm_not_allowed);
     tcase_add_test(te, refuses_too_large_before_parsing);
     suite_add_tcase(s, te);
