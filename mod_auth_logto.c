@@ -38,15 +38,9 @@ static void logto_register_hooks(apr_pool_t *p);
 
 /* APLOG_USE_MODULE is in mod_auth_logto.h, so not AP_DECLARE_MODULE. */
 module AP_MODULE_DECLARE_DATA auth_logto_module = {
-    STANDARD20_MODULE_STUFF,
-    logto_create_dir_conf,
-    logto_merge_dir_conf,
-    logto_create_srv_conf,
-    logto_merge_srv_conf,
-    logto_cmds,
-    logto_register_hooks,
-    AP_MODULE_FLAG_ALWAYS_MERGE
-};
+    STANDARD20_MODULE_STUFF, logto_create_dir_conf,      logto_merge_dir_conf,
+    logto_create_srv_conf,   logto_merge_srv_conf,       logto_cmds,
+    logto_register_hooks,    AP_MODULE_FLAG_ALWAYS_MERGE};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -101,11 +95,11 @@ static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
                         "\"", NULL);
     }
     if (c->resource_metadata) {
-        v = apr_pstrcat(r->pool, v, ", resource_metadata=\"",
-                        quotable(r->pool, ap_construct_url(
-                                              r->pool, c->resource_metadata,
-                                              r)),
-                        "\"", NULL);
+        v = apr_pstrcat(
+            r->pool, v, ", resource_metadata=\"",
+            quotable(r->pool,
+                     ap_construct_url(r->pool, c->resource_metadata, r)),
+            "\"", NULL);
     }
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", v);
 }
@@ -135,31 +129,51 @@ static logto_verdict_t bad_request(logto_req_t *rq, const char *desc)
     return LOGTO_V_BAD_REQUEST;
 }
 
-/* Find the token: "Authorization: Bearer <token>" and nowhere else. Sizes
- * are checked before anything is parsed. */
-static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
-                                     const char **ptoken, apr_size_t *plen)
-{
-    const char *auth = apr_table_get(r->headers_in, "Authorization");
-    const char *t;
-    apr_size_t n;
+/* The authentication schemes a token is read from. Any other scheme is a
+ * request without credentials of ours (RFC 6750 section 3.1). */
+typedef enum { LOGTO_SCHEME_OTHER = 0, LOGTO_SCHEME_BEARER } logto_scheme_t;
 
-    if (!auth) {
-        return query_has_token(r)
-                   ? bad_request(rq, "access_token in the URL is not "
-                                     "accepted, use the Authorization header")
-                   : LOGTO_V_NONE;
+static const struct {
+    const char *name;
+    logto_scheme_t scheme;
+} logto_schemes[] = {
+    {"Bearer", LOGTO_SCHEME_BEARER},
+};
+
+/* The scheme of an Authorization value, and in *pcred what follows it
+ * (leading blanks skipped). */
+static logto_scheme_t auth_scheme(const char *auth, const char **pcred)
+{
+    apr_size_t n = strcspn(auth, " \t");
+    apr_size_t i;
+
+    for (*pcred = auth + n; **pcred == ' ' || **pcred == '\t'; (*pcred)++) {
     }
-    if (strlen(auth) > LOGTO_TOKEN_MAX_SIZE) {
-        return bad_request(rq, "Authorization header too large");
+    for (i = 0; i < sizeof(logto_schemes) / sizeof(logto_schemes[0]); i++) {
+        if (strlen(logto_schemes[i].name) == n &&
+            !strncasecmp(auth, logto_schemes[i].name, n)) {
+            return logto_schemes[i].scheme;
+        }
     }
-    if (strncasecmp(auth, "Bearer", 6) || (auth[6] != ' ' && auth[6] != '\t'
-                                           && auth[6] != '\0')) {
-        return bad_request(rq, "Authorization is not Bearer <token>");
-    }
-    for (t = auth + 6; *t == ' ' || *t == '\t'; t++) {
-    }
-    n = strlen(t);
+    return LOGTO_SCHEME_OTHER;
+}
+
+/* With no credentials of ours, only a token in the URL is an error. */
+static logto_verdict_t no_token(const request_rec *r, logto_req_t *rq)
+{
+    return query_has_token(r)
+               ? bad_request(rq, "access_token in the URL is not "
+                                 "accepted, use the Authorization header")
+               : LOGTO_V_NONE;
+}
+
+/* The one token of a Bearer credential: a single word, nothing after. */
+static logto_verdict_t bearer_token(const request_rec *r, logto_req_t *rq,
+                                    const char *t, const char **ptoken,
+                                    apr_size_t *plen)
+{
+    apr_size_t n = strlen(t);
+
     while (n && (t[n - 1] == ' ' || t[n - 1] == '\t')) {
         n--;
     }
@@ -175,6 +189,29 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
     *ptoken = t;
     *plen = n;
     return LOGTO_V_VALID;
+}
+
+/* Find the token: "Authorization: Bearer <token>" and nowhere else. Sizes
+ * are checked before anything is parsed. */
+static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
+                                     const char **ptoken, apr_size_t *plen)
+{
+    const char *auth = apr_table_get(r->headers_in, "Authorization");
+    const char *cred;
+
+    if (!auth) {
+        return no_token(r, rq);
+    }
+    if (strlen(auth) > LOGTO_TOKEN_MAX_SIZE) {
+        return bad_request(rq, "Authorization header too large");
+    }
+    switch (auth_scheme(auth, &cred)) {
+        case LOGTO_SCHEME_BEARER:
+            return bearer_token(r, rq, cred, ptoken, plen);
+        case LOGTO_SCHEME_OTHER:
+        default:
+            return no_token(r, rq);
+    }
 }
 
 /* ----------------------------------------------------------- verification */
@@ -248,8 +285,8 @@ static apr_status_t user_of(const char **puser, const logto_claims_t *cl,
     const json_t *v = logto_claims_get(cl, name);
 
     if (!json_is_string(v) || !*json_string_value(v)) {
-        return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE,
-                             "token has no %s claim", name);
+        return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE, "token has no %s claim",
+                             name);
     }
     *puser = json_string_value(v);
     return APR_SUCCESS;
@@ -262,15 +299,14 @@ static void log_refusal(request_rec *r, const logto_req_t *rq,
 
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   LOGTO_LOGNO(00101) "token refused: %s (reason=%s, kid=%s, "
-                  "jti=%s)",
+                                     "jti=%s)",
                   rq->err.text, logto_reason_name(rq->err.reason),
                   jws && jws->kid ? jws->kid : "-", jti ? jti : "-");
 }
 
 /* The token cache: the key that verified this exact token under this
  * configuration before, if it is still in the key set. */
-static const logto_jwk_t *cached_key(request_rec *r,
-                                     const logto_dir_conf_t *c,
+static const logto_jwk_t *cached_key(request_rec *r, const logto_dir_conf_t *c,
                                      const char *cache_key)
 {
     const char *thumb = logto_tokens_get(r, cache_key);
@@ -315,7 +351,7 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
 
     logto_err_clear(&err);
     build_policy(&pol, c);
-    /* 1. shape: three strict parts, JSON header and payload */
+    /* 1. shape: three strict parts, a JSON header */
     if (logto_jws_parse(&jws, r->pool, token, len, &err) != APR_SUCCESS) {
         return refused(r, rq, NULL, &err);
     }
@@ -328,15 +364,18 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
         key = cached_key(r, c, cache_key);
         rq->cache_hit = key != NULL;
     }
-    if (!key && (choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
-                 logto_jws_verify_signature(jws, key, r->pool, &err) !=
-                     APR_SUCCESS)) {
+    if (!key &&
+        (choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
+         logto_jws_verify_signature(jws, key, r->pool, &err) != APR_SUCCESS)) {
         return refused(r, rq, jws, &err);
     }
-    /* 3. claims, checked on every use: time moves on */
+    /* 3. the payload, read only once the signature vouched for it */
+    if (logto_jws_parse_payload(jws, r->pool, &err) != APR_SUCCESS) {
+        return refused(r, rq, jws, &err);
+    }
+    /* 4. claims, checked on every use: time moves on */
     if (logto_claims_check(&rq->claims, r->pool, jws, &pol,
-                           apr_time_sec(apr_time_now()), &err) !=
-            APR_SUCCESS ||
+                           apr_time_sec(apr_time_now()), &err) != APR_SUCCESS ||
         user_of(&user, rq->claims, c, &err) != APR_SUCCESS) {
         return refused(r, rq, jws, &err);
     }
@@ -394,8 +433,7 @@ logto_req_t *logto_request_verify(request_rec *r)
 
 /* The answer the access decision rests on: made with r's configuration
  * as it stands now. */
-static logto_req_t *request_verdict(request_rec *r,
-                                    const logto_dir_conf_t *c)
+static logto_req_t *request_verdict(request_rec *r, const logto_dir_conf_t *c)
 {
     logto_req_t *rq = logto_request_get(r);
 
@@ -406,13 +444,6 @@ static logto_req_t *request_verdict(request_rec *r,
 }
 
 /* ------------------------------------------------------------ publishing */
-
-static void set_env(request_rec *r, const char *name, const char *value)
-{
-    if (value) {
-        apr_table_setn(r->subprocess_env, name, value);
-    }
-}
 
 /* A header value must not be able to split or confuse the request it is
  * put in: no control characters but tab, no DEL. */
@@ -425,6 +456,28 @@ static int header_safe(const char *v)
         }
     }
     return 1;
+}
+
+static void set_env(request_rec *r, const char *name, const char *value)
+{
+    if (value) {
+        apr_table_setn(r->subprocess_env, name, value);
+    }
+}
+
+/* A variable made of claim text: like a claim header, never with a
+ * control character (RequestHeader and rewrites copy it on). */
+static void set_claim_env(request_rec *r, const char *name, const char *claim,
+                          const char *value)
+{
+    if (value && !header_safe(value)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      LOGTO_LOGNO(01202) "claim %s not exported as %s: "
+                                         "control characters",
+                      claim, name);
+        return;
+    }
+    set_env(r, name, value);
 }
 
 static void set_claim_headers(request_rec *r, const logto_dir_conf_t *c,
@@ -446,14 +499,14 @@ static void set_claim_headers(request_rec *r, const logto_dir_conf_t *c,
         else if (v) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           LOGTO_LOGNO(00104) "claim %s not forwarded: "
-                          "control characters", ch->claim);
+                                             "control characters",
+                          ch->claim);
         }
     }
 }
 
 /* A verified token becomes the request's user, environment and headers. */
-static void publish(request_rec *r, const logto_dir_conf_t *c,
-                    logto_req_t *rq)
+static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
 {
     const logto_claims_t *cl = rq->claims;
     const char *user = NULL;
@@ -465,14 +518,16 @@ static void publish(request_rec *r, const logto_dir_conf_t *c,
     user_of(&user, cl, c, &rq->err);
     r->user = apr_pstrdup(r->pool, user);
     r->ap_auth_type = LOGTO_AUTH_TYPE;
-    set_env(r, "LOGTO_SUB", cl->sub);
-    set_env(r, "LOGTO_CLIENT_ID", cl->client_id);
-    set_env(r, "LOGTO_SCOPE", cl->scope ? cl->scope : "");
-    set_env(r, "LOGTO_AUD", apr_array_pstrcat(r->pool, cl->aud, ' '));
-    set_env(r, "LOGTO_ORGANIZATION_ID", cl->organization_id);
-    set_env(r, "LOGTO_JTI", cl->jti);
-    set_env(r, "LOGTO_EXP", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                         cl->exp));
+    set_claim_env(r, "LOGTO_SUB", "sub", cl->sub);
+    set_claim_env(r, "LOGTO_CLIENT_ID", "client_id", cl->client_id);
+    set_claim_env(r, "LOGTO_SCOPE", "scope", cl->scope ? cl->scope : "");
+    set_claim_env(r, "LOGTO_AUD", "aud",
+                  apr_array_pstrcat(r->pool, cl->aud, ' '));
+    set_claim_env(r, "LOGTO_ORGANIZATION_ID", "organization_id",
+                  cl->organization_id);
+    set_claim_env(r, "LOGTO_JTI", "jti", cl->jti);
+    set_env(r, "LOGTO_EXP",
+            apr_psprintf(r->pool, "%" APR_INT64_T_FMT, cl->exp));
     set_claim_headers(r, c, cl);
 }
 
@@ -556,6 +611,23 @@ static const char *missing_directives(const logto_dir_conf_t *c)
     return !c->issuer ? "AuthLogtoIssuer" : "AuthLogtoAudience";
 }
 
+/* A section the startup check cannot see (.htaccess) lacks what it needs:
+ * said once a minute, not once per request. */
+#define LOGTO_MISCONFIG_LOG_INTERVAL 60
+
+static void log_misconfig(request_rec *r, const logto_dir_conf_t *c)
+{
+    if (!logto_status_misconfig_log_due(LOGTO_MISCONFIG_LOG_INTERVAL)) {
+        return;
+    }
+    ap_log_rerror(
+        APLOG_MARK, APLOG_ERR, 0, r,
+        LOGTO_LOGNO(
+            00105) "AuthType Logto without %s for %s: "
+                   "refusing every request with 500 (said once a minute)",
+        missing_directives(c), r->filename ? r->filename : r->uri);
+}
+
 /* Turn the verdict into the hook's answer: DECLINED lets mod_authz_core
  * decide, anything else ends the request with that status. */
 static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
@@ -581,10 +653,7 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
             return HTTP_SERVICE_UNAVAILABLE;
         case LOGTO_V_MISCONFIG:
         default:
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          LOGTO_LOGNO(00105) "AuthType Logto without %s: "
-                          "refusing every request",
-                          missing_directives(c));
+            log_misconfig(r, c);
             return HTTP_INTERNAL_SERVER_ERROR;
     }
 }
@@ -610,6 +679,30 @@ static int logto_check_access(request_rec *r)
     }
     /* 3. verify the token once; 4. answer or hand over to authorization */
     return answer(r, c, request_verdict(r, c), 0);
+}
+
+/* After mod_authz_core's access pass, which declines only when a rule
+ * asked for a user it did not see (AUTHZ_DENIED_NO_USER): with a verified
+ * token the user was known all along, so the denial is final. Letting it
+ * go on to authentication would make httpd answer 401, and a client
+ * answered 401 throws a good token away (a failed `Require expr` naming
+ * REMOTE_USER always reports itself so). */
+static int logto_deny_known_user(request_rec *r)
+{
+    const logto_req_t *rq;
+
+    if (!is_logto(r) || !r->user) {
+        return DECLINED;
+    }
+    rq = logto_request_get(r);
+    if (!rq || rq->verdict != LOGTO_V_VALID || !rq->published) {
+        return DECLINED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  LOGTO_LOGNO(01201) "user %s: authorization denied for %s "
+                                     "(jti=%s)",
+                  r->user, r->uri, rq->claims->jti ? rq->claims->jti : "-");
+    return HTTP_FORBIDDEN;
 }
 
 /* Authentication proper: only reached when authorization needs a user
@@ -646,12 +739,11 @@ static int logto_note_auth_failure(request_rec *r, const char *type)
     }
     rq = logto_request_get(r);
     if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
-        set_challenge(r, dir_conf(r),
-                      rq && rq->verdict == LOGTO_V_INVALID ? "invalid_token"
-                                                           : NULL,
-                      rq && rq->verdict == LOGTO_V_INVALID ? rq->description
-                                                           : NULL,
-                      NULL);
+        set_challenge(
+            r, dir_conf(r),
+            rq && rq->verdict == LOGTO_V_INVALID ? "invalid_token" : NULL,
+            rq && rq->verdict == LOGTO_V_INVALID ? rq->description : NULL,
+            NULL);
     }
     return OK;
 }
@@ -671,8 +763,8 @@ static void logto_insert_error_filter(request_rec *r)
 /* ------------------------------------------------------------ expression */
 
 /* logto_claim('NAME'): the claim of the request's verified token. */
-static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx,
-                                    const void *data, const char *arg)
+static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx, const void *data,
+                                    const char *arg)
 {
     request_rec *r = ctx->r;
     const logto_req_t *rq;
@@ -686,6 +778,13 @@ static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx,
         return "";
     }
     v = logto_json_as_text(r->pool, logto_claims_get(rq->claims, arg));
+    if (v && !header_safe(v)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      LOGTO_LOGNO(01203) "claim %s not given to "
+                                         "logto_claim(): control characters",
+                      arg);
+        return "";
+    }
     return v ? v : "";
 }
 
@@ -705,6 +804,7 @@ static int logto_expr_lookup(ap_expr_lookup_parms *parms)
 static int logto_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp)
 {
+    logto_conf_sources_reset(pconf);
     return logto_keys_pre_config(pconf);
 }
 
@@ -724,15 +824,17 @@ static void logto_child_init(apr_pool_t *p, server_rec *s)
 
 static void logto_register_hooks(apr_pool_t *p)
 {
-    static const char *const before_authz[] = {"mod_authz_core.c", NULL};
+    static const char *const authz_core[] = {"mod_authz_core.c", NULL};
 
     ap_hook_pre_config(logto_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(logto_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_header_parser(logto_header_parser, NULL, NULL,
-                          APR_HOOK_FIRST);
-    ap_hook_check_access_ex(logto_check_access, NULL, before_authz,
+    ap_hook_header_parser(logto_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_check_access_ex(logto_check_access, NULL, authz_core,
                             APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_access_ex(logto_deny_known_user, authz_core, NULL,
+                            APR_HOOK_LAST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authn(logto_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(logto_note_auth_failure, NULL, NULL,

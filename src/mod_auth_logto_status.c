@@ -43,6 +43,7 @@ typedef struct status_counters_t {
     apr_uint32_t cache_hits;
     apr_uint32_t fetches;
     apr_uint32_t fetch_failures;
+    apr_uint32_t misconfig_logged; /* seconds after `since`, 0: never */
 } status_counters_t;
 
 /* NULL until post_config, or when no segment could be had: counting is
@@ -146,6 +147,28 @@ void logto_status_count_fetch(int ok)
     if (!ok) {
         BUMP(fetch_failures);
     }
+}
+
+int logto_status_misconfig_log_due(int interval)
+{
+    static apr_int64_t local_last; /* without the segment: per process */
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    apr_uint32_t last, stamp;
+
+    if (!counters) {
+        if (local_last && now - local_last < interval) {
+            return 0;
+        }
+        local_last = now;
+        return 1;
+    }
+    stamp = (apr_uint32_t)(now - counters->since) + 1;
+    last = apr_atomic_read32(&counters->misconfig_logged);
+    if (last && stamp - last < (apr_uint32_t)interval) {
+        return 0;
+    }
+    /* of the processes that race here, one wins and logs */
+    return apr_atomic_cas32(&counters->misconfig_logged, stamp, last) == last;
 }
 
 void logto_status_count_verdict(const logto_req_t *rq)
@@ -338,6 +361,7 @@ static void send_json(request_rec *r, const status_counters_t *sc,
     json_object_set_new(doc, "now", json_integer(now));
     json_object_set_new(doc, "since", jtime(sc->since));
     json_object_set_new(doc, "counting", json_boolean(counters != NULL));
+    json_object_set_new(doc, "key_cache", jstr(logto_keys_cache_kind()));
     json_object_set_new(doc, "accepted", json_integer(sc->accepted));
     json_object_set_new(doc, "refusals", json_refusals(sc));
     json_object_set_new(doc, "token_cache_hits", json_integer(sc->cache_hits));
@@ -444,6 +468,7 @@ static void send_text(request_rec *r, const status_counters_t *sc,
     int i;
 
     ap_rputs("mod_auth_logto status\n\n", r);
+    ap_rprintf(r, "key cache:         %s\n", logto_keys_cache_kind());
     text_counters(r, sc, now);
     ap_rprintf(r, "\nkey sets: %d (keys fetched as this process saw them)\n",
                sets->nelts);
@@ -539,8 +564,7 @@ int logto_metadata_handler(request_rec *r)
         r->allowed = AP_METHOD_BIT << M_GET;
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    dflt = ap_get_module_config(r->server->lookup_defaults,
-                                &auth_logto_module);
+    dflt = ap_get_module_config(r->server->lookup_defaults, &auth_logto_module);
     resource = metadata_resource(c);
     resource = resource ? resource : metadata_resource(dflt);
     issuer = c->issuer ? c->issuer : dflt->issuer;

@@ -165,6 +165,7 @@ sub check_conf
         "<IfModule !mod_authz_core.c>",
         "LoadModule authz_core_module $libexec/mod_authz_core.so",
         "</IfModule>",
+        "LoadModule socache_shmcb_module $libexec/mod_socache_shmcb.so",
         "LoadModule auth_logto_module $module",
         "<Location /api>", @lines, "</Location>",
     );
