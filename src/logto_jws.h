@@ -15,18 +15,18 @@
 #define LOGTO_TOKEN_MAX_SIZE (16 * 1024)
 
 typedef struct logto_jws_t {
-    json_t *header;          /* owned by the pool */
-    json_t *payload;         /* owned by the pool; NULL until
-                                logto_jws_parse_payload */
-    const char *payload_b64; /* the payload part, as sent */
+    json_t *header;             /* owned by the pool */
+    json_t *payload;            /* owned by the pool; NULL until
+                                   logto_jws_parse_payload */
+    const char *payload_b64;    /* the payload part, as sent */
     apr_size_t payload_b64_len;
     logto_alg_t alg;
-    const char *alg_name;      /* as the token says it */
-    const char *kid;           /* NULL when absent */
-    const char *typ;           /* NULL when absent */
-    const char *signing_input; /* header '.' payload, as sent */
+    const char *alg_name;       /* as the token says it */
+    const char *kid;            /* NULL when absent */
+    const char *typ;            /* NULL when absent */
+    const char *signing_input;  /* header '.' payload, as sent */
     apr_size_t signing_input_len;
-    const unsigned char *sig; /* decoded signature */
+    const unsigned char *sig;   /* decoded signature */
     apr_size_t sig_len;
 } logto_jws_t;
 
@@ -63,7 +63,7 @@ apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
  * of 0 or >= the group order are refused. Fails with
  * LOGTO_ERR_SIGNATURE. Scratch memory from p. */
 apr_status_t logto_jws_verify_signature(const logto_jws_t *jws,
-                                        const logto_jwk_t *key, apr_pool_t *p,
-                                        logto_err_t *err);
+                                        const logto_jwk_t *key,
+                                        apr_pool_t *p, logto_err_t *err);
 
 #endif /* LOGTO_JWS_H */

@@ -16,12 +16,12 @@
 
 #include "mod_auth_logto.h"
 
-#define LOGTO_DEFAULT_SKEW        60
-#define LOGTO_DEFAULT_REFRESH     300
+#define LOGTO_DEFAULT_SKEW 60
+#define LOGTO_DEFAULT_REFRESH 300
 #define LOGTO_DEFAULT_MIN_REFRESH 30
-#define LOGTO_DEFAULT_MAX_STALE   86400
-#define LOGTO_DEFAULT_TIMEOUT     5
-#define LOGTO_MAX_SECONDS         (366 * 86400)
+#define LOGTO_DEFAULT_MAX_STALE 86400
+#define LOGTO_DEFAULT_TIMEOUT 5
+#define LOGTO_MAX_SECONDS (366 * 86400)
 
 void *logto_create_dir_conf(apr_pool_t *p, char *dir)
 {
@@ -420,38 +420,33 @@ static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg)
     apr_status_t rv;
 
     if (!path) {
-        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: bad path '%s'", arg);
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: bad path '%s'",
+                            arg);
     }
     /* before the file is opened: .htaccess reads only declared files */
     if ((bad = declare_source(cmd, "file", path)) != NULL) {
         return bad;
     }
-    rv =
-        apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, cmd->temp_pool);
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT,
+                       cmd->temp_pool);
     if (rv == APR_SUCCESS) {
         rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
     }
     if (rv != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool,
-                            "AuthLogtoJwksFile: cannot read "
-                            "'%s': %pm",
-                            path, &rv);
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: cannot read "
+                            "'%s': %pm", path, &rv);
     }
     if (fi.size > LOGTO_JWKS_MAX_SIZE) {
-        return apr_psprintf(cmd->pool,
-                            "AuthLogtoJwksFile: '%s' is over "
-                            "%d bytes",
-                            path, LOGTO_JWKS_MAX_SIZE);
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: '%s' is over "
+                            "%d bytes", path, LOGTO_JWKS_MAX_SIZE);
     }
     len = (apr_size_t)fi.size;
     buf = apr_palloc(cmd->temp_pool, len + 1);
     rv = apr_file_read_full(f, buf, len, &len);
     apr_file_close(f);
     if (rv != APR_SUCCESS && rv != APR_EOF) {
-        return apr_psprintf(cmd->pool,
-                            "AuthLogtoJwksFile: cannot read "
-                            "'%s': %pm",
-                            path, &rv);
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: cannot read "
+                            "'%s': %pm", path, &rv);
     }
     if (logto_jwks_parse(&c->file_jwks, cmd->pool, buf, len, &err) !=
         APR_SUCCESS) {
@@ -528,13 +523,11 @@ static const char *set_ca_file(cmd_parms *cmd, void *cfg, const char *arg)
     const char *path = ap_server_root_relative(cmd->pool, arg);
     apr_finfo_t fi;
 
-    if (!path ||
-        apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS ||
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) !=
+                     APR_SUCCESS ||
         fi.filetype != APR_REG) {
-        return apr_psprintf(cmd->pool,
-                            "AuthLogtoCAFile: '%s' is not a "
-                            "readable file",
-                            arg);
+        return apr_psprintf(cmd->pool, "AuthLogtoCAFile: '%s' is not a "
+                            "readable file", arg);
     }
     c->ca_file = path;
     c->set |= LOGTO_SET_CA_FILE;
@@ -563,10 +556,8 @@ static const char *set_claim_header(cmd_parms *cmd, void *cfg,
         return "AuthLogtoClaimHeader: empty claim name";
     }
     if (!is_header_name(header)) {
-        return apr_psprintf(cmd->pool,
-                            "AuthLogtoClaimHeader: '%s' is not "
-                            "a header name",
-                            header);
+        return apr_psprintf(cmd->pool, "AuthLogtoClaimHeader: '%s' is not "
+                            "a header name", header);
     }
     if (is_reserved_header(header_key(cmd->temp_pool, header))) {
         return apr_psprintf(cmd->pool,
@@ -692,7 +683,8 @@ static int location_covers(const char *d, const char *uri)
     if (strncmp(d, uri, len)) {
         return 0;
     }
-    return len == 0 || d[len - 1] == '/' || uri[len] == '/' || uri[len] == '\0';
+    return len == 0 || d[len - 1] == '/' || uri[len] == '/' ||
+           uri[len] == '\0';
 }
 
 /* The settings of a <Location> as a request to it gets them: the
@@ -762,12 +754,14 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     if (!*sc->cache_provider_name) {
         return "AuthLogtoCache: PROVIDER[:ARGS], e.g. shmcb";
     }
-    if (!ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, sc->cache_provider_name,
+    if (!ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
+                            sc->cache_provider_name,
                             AP_SOCACHE_PROVIDER_VERSION)) {
         return apr_psprintf(cmd->pool,
                             "AuthLogtoCache: unknown cache provider '%s' "
                             "(is mod_socache_%s loaded?)",
-                            sc->cache_provider_name, sc->cache_provider_name);
+                            sc->cache_provider_name,
+                            sc->cache_provider_name);
     }
     return NULL;
 }
@@ -802,8 +796,8 @@ const command_rec logto_cmds[] = {
                   "timeout in seconds for discovery and JWKS fetches"),
     AP_INIT_TAKE1("AuthLogtoCAFile", set_ca_file, NULL, DIR_CONF,
                   "CA bundle for https fetches"),
-    AP_INIT_TAKE1("AuthLogtoRemoteUserClaim", set_user_claim, NULL, DIR_CONF,
-                  "claim that becomes REMOTE_USER"),
+    AP_INIT_TAKE1("AuthLogtoRemoteUserClaim", set_user_claim, NULL,
+                  DIR_CONF, "claim that becomes REMOTE_USER"),
     AP_INIT_TAKE2("AuthLogtoClaimHeader", set_claim_header, NULL, DIR_CONF,
                   "CLAIM HEADER: pass a claim to the backend as a header"),
     AP_INIT_TAKE1("AuthLogtoRealm", set_realm, NULL, DIR_CONF,

@@ -44,11 +44,11 @@ typedef struct keys_state_t {
     server_rec *server;
     logto_cache_t cache;
     int have_cache;
-    const char *cache_kind; /* for the status page */
-    apr_pool_t *pool;       /* process lifetime */
+    const char *cache_kind;         /* for the status page */
+    apr_pool_t *pool;               /* process lifetime */
     apr_thread_mutex_t *rings_mutex;
-    apr_hash_t *rings;          /* timing key -> logto_keyring_t */
-    logto_cache_t *local_cache; /* without a shared store */
+    apr_hash_t *rings;              /* timing key -> logto_keyring_t */
+    logto_cache_t *local_cache;     /* without a shared store */
 } keys_state_t;
 
 static keys_state_t state;
@@ -160,8 +160,8 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     const logto_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &auth_logto_module);
-    const char *name =
-        sc->cache_provider_name ? sc->cache_provider_name : "shmcb";
+    const char *name = sc->cache_provider_name ? sc->cache_provider_name
+                                               : "shmcb";
     struct ap_socache_hints hints = {64, 8192, 300};
     const char *err;
     apr_status_t rv;
@@ -179,23 +179,23 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     if (!state.provider) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      LOGTO_LOGNO(00301) "socache provider %s not loaded: "
-                                        "keys are cached per process (load "
-                                        "mod_socache_shmcb to share them)",
-                     name);
+                     "keys are cached per process (load "
+                     "mod_socache_shmcb to share them)", name);
         return OK;
     }
-    err = state.provider->create(&state.instance, sc->cache_args, ptemp, pconf);
+    err = state.provider->create(&state.instance, sc->cache_args, ptemp,
+                                 pconf);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      LOGTO_LOGNO(00302) "AuthLogtoCache %s: %s", name, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rv = state.provider->init(state.instance, "auth_logto", &hints, s, pconf);
+    rv = state.provider->init(state.instance, "auth_logto", &hints, s,
+                              pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      LOGTO_LOGNO(00303) "AuthLogtoCache %s: cannot "
-                                        "initialise",
-                     name);
+                     "initialise", name);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     state.provider_needs_lock =
@@ -209,11 +209,11 @@ static int init_mutexes(apr_pool_t *pconf, server_rec *s)
 {
     apr_status_t rv;
 
-    rv = ap_global_mutex_create(&state.fetch_mutex, NULL, FETCH_MUTEX, NULL, s,
-                                pconf, 0);
+    rv = ap_global_mutex_create(&state.fetch_mutex, NULL, FETCH_MUTEX, NULL,
+                                s, pconf, 0);
     if (rv == APR_SUCCESS && state.provider_needs_lock) {
-        rv = ap_global_mutex_create(&state.cache_mutex, NULL, CACHE_MUTEX, NULL,
-                                    s, pconf, 0);
+        rv = ap_global_mutex_create(&state.cache_mutex, NULL, CACHE_MUTEX,
+                                    NULL, s, pconf, 0);
     }
     return rv == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -276,21 +276,19 @@ static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
     }
     apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
     ring_settings(&timing, &opts, c);
-    if (logto_keyring_create(&kr, ptemp, &state.cache, &opts, &timing, &err) !=
-            APR_SUCCESS ||
+    if (logto_keyring_create(&kr, ptemp, &state.cache, &opts, &timing,
+                             &err) != APR_SUCCESS ||
         logto_keyring_get(&jwks, kr, uri, issuer, NULL,
-                          apr_time_sec(apr_time_now()), NULL,
-                          &err) != APR_SUCCESS) {
+                          apr_time_sec(apr_time_now()), NULL, &err) !=
+            APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      LOGTO_LOGNO(00305) "keys of %s not fetched at startup: "
-                                        "%s",
-                     id, err.text);
+                     "%s", id, err.text);
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  LOGTO_LOGNO(00306) "keys of %s fetched at startup: %d "
-                                    "usable",
-                 id, jwks->keys->nelts);
+                 "usable", id, jwks->keys->nelts);
 }
 
 static void prefetch_sections(apr_pool_t *ptemp, server_rec *s,
@@ -348,7 +346,7 @@ static void prefetch(apr_pool_t *ptemp, server_rec *s)
                 APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          LOGTO_LOGNO(00307) "keys not fetched at startup: "
-                                            "the cache cannot be reached");
+                         "the cache cannot be reached");
             return;
         }
         state.instance = own;
@@ -360,7 +358,8 @@ static void prefetch(apr_pool_t *ptemp, server_rec *s)
     }
 }
 
-int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                           server_rec *s)
 {
     int rv;
 
@@ -368,7 +367,8 @@ int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    apr_pool_cleanup_register(pconf, NULL, forget_state, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pconf, NULL, forget_state,
+                              apr_pool_cleanup_null);
     if (logto_fetch_global_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      LOGTO_LOGNO(00304) "libcurl cannot start");
@@ -455,8 +455,8 @@ int logto_keys_may_refetch(const logto_dir_conf_t *c)
 }
 
 apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
-                            const logto_dir_conf_t *c, const char *unknown_kid,
-                            logto_err_t *err)
+                            const logto_dir_conf_t *c,
+                            const char *unknown_kid, logto_err_t *err)
 {
     logto_keyring_stats_t stats = {0, 0, 0};
     logto_keyring_t *kr;
@@ -532,7 +532,8 @@ void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
     if (state.have_cache && key && thumb) {
         /* Never past the token's exp (the entry dies with the token), nor
          * a day: exp can be far beyond what apr_time_t holds. */
-        cache_set(&state, key, (const unsigned char *)thumb, strlen(thumb) + 1,
-                  apr_time_from_sec(exp < day ? exp : day), r->pool);
+        cache_set(&state, key, (const unsigned char *)thumb,
+                  strlen(thumb) + 1, apr_time_from_sec(exp < day ? exp : day),
+                  r->pool);
     }
 }

@@ -12,7 +12,8 @@
 int logto_keys_pre_config(apr_pool_t *pconf);
 
 /* post_config: create the shared cache and mutex. */
-int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                           server_rec *s);
 
 /* child_init: attach to the mutex and cache. */
 void logto_keys_child_init(apr_pool_t *p, server_rec *s);
@@ -22,8 +23,8 @@ void logto_keys_child_init(apr_pool_t *p, server_rec *s);
  * *pjwks stays valid for the request. Fails with LOGTO_ERR_FETCH or
  * LOGTO_ERR_JWKS when no usable key can be had. */
 apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
-                            const logto_dir_conf_t *c, const char *unknown_kid,
-                            logto_err_t *err);
+                            const logto_dir_conf_t *c,
+                            const char *unknown_kid, logto_err_t *err);
 
 /* Every key set the keyrings of this process know (status page): an
  * array from p of logto_keyring_entry_t *, empty before child_init. */
