@@ -61,29 +61,31 @@ static apr_status_t split_parts(jws_parts_t *parts, const char *token,
     return APR_SUCCESS;
 }
 
-/* Decode len base64url characters at in and parse them as a bounded JSON
- * object; what names the part in the error. */
-static apr_status_t part_object(json_t **pjson, apr_pool_t *p, const char *in,
-                                apr_size_t len, const char *what,
+/* Decode part i of the token and parse it as a bounded JSON object. */
+static apr_status_t part_object(json_t **pjson, apr_pool_t *p,
+                                const jws_parts_t *parts, int i,
                                 logto_reason_t reason, logto_err_t *err)
 {
     unsigned char *buf;
-    apr_size_t n;
+    apr_size_t len;
     logto_err_t why;
 
-    if (logto_b64url_decode(&buf, &n, p, in, len, err) != APR_SUCCESS) {
+    if (logto_b64url_decode(&buf, &len, p, parts->start[i], parts->len[i],
+                            err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (logto_json_parse_object(pjson, p, (const char *)buf, n,
+    if (logto_json_parse_object(pjson, p, (const char *)buf, len,
                                 LOGTO_JSON_MAX_DEPTH, reason,
                                 &why) != APR_SUCCESS) {
-        return logto_err_set(err, reason, "%s: %s", what, why.text);
+        return logto_err_set(err, reason, "%s: %s",
+                             i == 0 ? "header" : "payload", why.text);
     }
     return APR_SUCCESS;
 }
 
 /* The shape of a base64url part without decoding it: the alphabet only,
- * and no length that leaves a single character over. */
+ * and no length that leaves a single character over. The payload is
+ * checked so at parse time, decoded only once its signature verified. */
 static apr_status_t check_b64url_shape(const char *in, apr_size_t len,
                                        logto_err_t *err)
 {
@@ -164,9 +166,10 @@ apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
     jws = apr_pcalloc(p, sizeof(*jws));
     if (logto_b64url_decode(&sig, &jws->sig_len, p, parts.start[2],
                             parts.len[2], err) != APR_SUCCESS ||
-        part_object(&jws->header, p, parts.start[0], parts.len[0], "header",
-                    LOGTO_ERR_HEADER, err) != APR_SUCCESS ||
-        check_b64url_shape(parts.start[1], parts.len[1], err) != APR_SUCCESS ||
+        part_object(&jws->header, p, &parts, 0, LOGTO_ERR_HEADER, err) !=
+            APR_SUCCESS ||
+        check_b64url_shape(parts.start[1], parts.len[1], err) !=
+            APR_SUCCESS ||
         check_header(jws, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -182,11 +185,12 @@ apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
 apr_status_t logto_jws_parse_payload(logto_jws_t *jws, apr_pool_t *p,
                                      logto_err_t *err)
 {
-    if (jws->payload != NULL) {
-        return APR_SUCCESS;
-    }
-    return part_object(&jws->payload, p, jws->payload_b64, jws->payload_b64_len,
-                       "payload", LOGTO_ERR_PAYLOAD, err);
+    jws_parts_t parts;
+
+    memset(&parts, 0, sizeof(parts));
+    parts.start[1] = jws->payload_b64;
+    parts.len[1] = jws->payload_b64_len;
+    return part_object(&jws->payload, p, &parts, 1, LOGTO_ERR_PAYLOAD, err);
 }
 
 /* The token's alg must be known, never forbidden and configured. */
