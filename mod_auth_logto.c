@@ -132,10 +132,7 @@ static logto_verdict_t bad_request(logto_req_t *rq, const char *desc)
 
 /* The authentication schemes a token is read from. Any other scheme is a
  * request without credentials of ours (RFC 6750 section 3.1). */
-typedef enum {
-    LOGTO_SCHEME_OTHER = 0,
-    LOGTO_SCHEME_BEARER
-} logto_scheme_t;
+typedef enum { LOGTO_SCHEME_OTHER = 0, LOGTO_SCHEME_BEARER } logto_scheme_t;
 
 static const struct {
     const char *name;
@@ -444,8 +441,8 @@ static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
     set_claim_env(r, "LOGTO_ORGANIZATION_ID", "organization_id",
                   cl->organization_id);
     set_claim_env(r, "LOGTO_JTI", "jti", cl->jti);
-    set_env(r, "LOGTO_EXP", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                         cl->exp));
+    set_env(r, "LOGTO_EXP",
+            apr_psprintf(r->pool, "%" APR_INT64_T_FMT, cl->exp));
     set_claim_headers(r, c, cl);
 }
 
@@ -538,12 +535,10 @@ static void log_misconfig(request_rec *r, const logto_dir_conf_t *c)
     if (!logto_status_misconfig_log_due(LOGTO_MISCONFIG_LOG_INTERVAL)) {
         return;
     }
-    ap_log_rerror(
-        APLOG_MARK, APLOG_ERR, 0, r,
-        LOGTO_LOGNO(
-            00105) "AuthType Logto without %s for %s: "
-                   "refusing every request with 500 (said once a minute)",
-        missing_directives(c), r->filename ? r->filename : r->uri);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  LOGTO_LOGNO(00105) "AuthType Logto without %s for %s: "
+                                     "every request refused with 500",
+                  missing_directives(c), r->filename ? r->filename : r->uri);
 }
 
 /* Turn the verdict into the hook's answer: DECLINED lets mod_authz_core

@@ -168,8 +168,7 @@ apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
                             parts.len[2], err) != APR_SUCCESS ||
         part_object(&jws->header, p, &parts, 0, LOGTO_ERR_HEADER, err) !=
             APR_SUCCESS ||
-        check_b64url_shape(parts.start[1], parts.len[1], err) !=
-            APR_SUCCESS ||
+        check_b64url_shape(parts.start[1], parts.len[1], err) != APR_SUCCESS ||
         check_header(jws, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }

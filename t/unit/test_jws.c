@@ -812,9 +812,8 @@ START_TEST(payload_is_read_only_after_the_signature)
     logto_err_t err;
 
     logto_err_clear(&err);
-    ck_assert_int_eq(
-        logto_jws_parse(&jws, pool, forged, strlen(forged), &err),
-        APR_SUCCESS);
+    ck_assert_int_eq(logto_jws_parse(&jws, pool, forged, strlen(forged), &err),
+                     APR_SUCCESS);
     ck_assert_ptr_null(jws->payload);
     verify_refused(jws, select_ok(jws, jwks), LOGTO_ERR_SIGNATURE);
     parse_refused(apr_pstrcat(pool, head, "e30*", strrchr(t, '.'), NULL),
