@@ -6,6 +6,9 @@
  * - AuthType Logto in a section of the server configuration where no
  *   AuthLogtoIssuer or no AuthLogtoAudience can be in effect: every
  *   request there would be refused with a 500.
+ * - A plain-http AuthLogtoJwksUri where an https AuthLogtoIssuer is in
+ *   effect through an enclosing section (one section alone is checked by
+ *   the directives themselves).
  * - No shared cache: AuthLogtoCache unset and mod_socache_shmcb not
  *   loaded would leave every child with its own keys and token cache.
  *
@@ -41,6 +44,8 @@ typedef struct section_t {
     const ap_directive_t *authtype; /* its AuthType Logto, if it is last */
     int has_issuer;
     int has_audience;
+    const ap_directive_t *issuer; /* its last AuthLogtoIssuer */
+    const ap_directive_t *jwks;   /* its last AuthLogtoJwksUri/File */
 } section_t;
 
 typedef struct {
@@ -143,6 +148,11 @@ static void walk(walk_t *w, const ap_directive_t *d, section_t *sec)
         }
         else if (!strcasecmp(d->directive, "AuthLogtoIssuer")) {
             sec->has_issuer = 1;
+            sec->issuer = d;
+        }
+        else if (!strcasecmp(d->directive, "AuthLogtoJwksUri") ||
+                 !strcasecmp(d->directive, "AuthLogtoJwksFile")) {
+            sec->jwks = d;
         }
         else if (!strcasecmp(d->directive, "AuthLogtoAudience")) {
             sec->has_audience = 1;
@@ -235,6 +245,90 @@ static const char *section_name(apr_pool_t *p, const section_t *s)
     return apr_pstrcat(p, s->node->directive, " ", args, NULL);
 }
 
+static int is_plain_http(const ap_directive_t *d)
+{
+    return d && d->args && !strncasecmp(d->args, "http://", 7);
+}
+
+/* The directive of s or of the nearest section s is written in (then the
+ * main server) that sets it: what s inherits, when nothing else can be
+ * merged in between. */
+static const ap_directive_t *
+inherited(const walk_t *w, const section_t *s,
+          const ap_directive_t *(*get)(const section_t *))
+{
+    const section_t *up;
+
+    for (up = s; up; up = up->parent) {
+        if (get(up)) {
+            return get(up);
+        }
+    }
+    s = APR_ARRAY_IDX(w->sections, 0, section_t *); /* the main server */
+    return get(s);
+}
+
+static const ap_directive_t *get_issuer_line(const section_t *s)
+{
+    return s->issuer;
+}
+
+static const ap_directive_t *get_jwks_line(const section_t *s)
+{
+    return s->jwks;
+}
+
+/* Whether another section could merge an issuer of its own into s: then
+ * which issuer s ends with is not known here, and the check stands back. */
+static int other_issuer_may_reach(const walk_t *w, const section_t *s)
+{
+    int i;
+
+    for (i = 0; i < w->sections->nelts; i++) {
+        const section_t *t = APR_ARRAY_IDX(w->sections, i, section_t *);
+        const section_t *up;
+
+        for (up = s; up && up != t; up = up->parent) {
+        }
+        if (!up && t->issuer && may_reach(t, s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Keys for an https issuer come over https, also when the issuer and the
+ * JWKS URI are written in different sections. */
+static int check_jwks_schemes(const walk_t *w, server_rec *s)
+{
+    int i, bad = 0;
+
+    for (i = 0; i < w->sections->nelts; i++) {
+        const section_t *sec = APR_ARRAY_IDX(w->sections, i, section_t *);
+        const ap_directive_t *iss, *jwks;
+
+        if (!sec->issuer && !sec->jwks) {
+            continue;
+        }
+        iss = inherited(w, sec, get_issuer_line);
+        jwks = inherited(w, sec, get_jwks_line);
+        if (!iss || is_plain_http(iss) || !is_plain_http(jwks) ||
+            !strcasecmp(jwks->directive, "AuthLogtoJwksFile") ||
+            (sec->issuer && sec->jwks) || other_issuer_may_reach(w, sec)) {
+            continue; /* one section alone: its directives checked it */
+        }
+        ap_log_error(
+            APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+            LOGTO_LOGNO(
+                01212) "AuthLogtoJwksUri on line %d of %s "
+                       "is plain http for the https issuer of line %d of %s: "
+                       "keys must come over https",
+            jwks->line_num, jwks->filename, iss->line_num, iss->filename);
+        bad = 1;
+    }
+    return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
 static int check_sections(apr_pool_t *ptemp, server_rec *s)
 {
     walk_t w;
@@ -268,6 +362,9 @@ static int check_sections(apr_pool_t *ptemp, server_rec *s)
                        "there or in a section around it",
             sec->authtype->line_num, sec->authtype->filename,
             section_name(ptemp, sec), missing);
+        bad = 1;
+    }
+    if (check_jwks_schemes(&w, s) != OK) {
         bad = 1;
     }
     return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;

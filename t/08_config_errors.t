@@ -217,6 +217,14 @@ my @good_sections = (
         'AuthLogtoIssuer https://tenant.logto.app/oidc',
         'AuthLogtoAudience https://api.example.com/products',
         'Require valid-user', '</Location>', '</IfModule>']],
+    ['an http issuer around the http AuthLogtoJwksUri', [
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '<Location /dev>', 'AuthLogtoIssuer http://127.0.0.1:3001/oidc',
+        '</Location>',
+        '<Location /dev/api>', 'AuthType Logto',
+        'AuthLogtoJwksUri http://127.0.0.1:3001/oidc/jwks',
+        'Require valid-user', '</Location>']],
     ['AuthType Logto replaced by another AuthType', [
         '<Location /api>', 'AuthType Logto', 'AuthType None',
         'Require all granted', '</Location>']],
@@ -247,6 +255,14 @@ my @bad_sections = (
         '<VirtualHost 127.0.0.2:1>', '<Location /api>', 'AuthType Logto',
         'Require valid-user', '</Location>', '</VirtualHost>'], 7,
      qr{<Location /api>}],
+    ['an http AuthLogtoJwksUri under an https issuer of the server', [
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '<Location /api>', 'AuthType Logto',
+        'AuthLogtoJwksUri http://tenant.logto.app/oidc/jwks',
+        'Require valid-user', '</Location>'], 5,
+     qr{AuthLogtoJwksUri on line \d+ .*plain http for the https issuer of line \d+},
+     'AuthLogtoJwksUri'],
     ['a <Directory> with nothing around it', [
         "<Directory $dir/api>", 'AuthType Logto', 'Require valid-user',
         '</Directory>'], 2, qr{<Directory \Q$dir\E/api>}],
@@ -292,12 +308,13 @@ for my $g (@good_sections) {
 }
 
 for my $b (@bad_sections) {
-    my ($name, $lines, $index, $section) = @$b;
+    my ($name, $lines, $index, $section, $what) = @$b;
+    $what //= 'AuthType Logto';
     my ($rc, $out, $file) = check_conf(@$lines);
     my $line = @HEAD + $index;
     isnt($rc, 0, "$name: refused") or diag($out);
-    like($out, qr/AuthType Logto on line \Q$line\E of \Q$file\E/,
-         "$name: file and line of the AuthType") or diag($out);
+    like($out, qr/\Q$what\E on line \Q$line\E of \Q$file\E/,
+         "$name: file and line of the $what") or diag($out);
     like($out, $section, "$name: names the section") or diag($out);
 }
 
