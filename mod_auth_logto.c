@@ -27,6 +27,7 @@
 #include <ap_expr.h>
 
 #include "mod_auth_logto.h"
+#include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
 #include "mod_auth_logto_tokens.h"
@@ -76,12 +77,12 @@ static const char *quotable(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* Set the Bearer challenge; error, description and scope may be NULL. */
-static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
-                          const char *error, const char *desc,
-                          const char *scope)
+const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
+                            const char *scheme, const char *error,
+                            const char *desc, const char *scope,
+                            const char *extra)
 {
-    const char *v = apr_psprintf(r->pool, "Bearer realm=\"%s\"",
+    const char *v = apr_psprintf(r->pool, "%s realm=\"%s\"", scheme,
                                  quotable(r->pool, logto_conf_realm(c, r)));
 
     if (error) {
@@ -102,7 +103,20 @@ static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
                      ap_construct_url(r->pool, c->resource_metadata, r)),
             "\"", NULL);
     }
-    apr_table_setn(r->err_headers_out, "WWW-Authenticate", v);
+    return extra ? apr_pstrcat(r->pool, v, ", ", extra, NULL) : v;
+}
+
+/* Set the Bearer challenge; error, description and scope may be NULL. */
+static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
+                          const char *error, const char *desc,
+                          const char *scope)
+{
+    /* DPoP's challenges where the request concerns DPoP (RFC 9449 7.1) */
+    if (logto_dpop_challenge(r, c, error, desc, scope)) {
+        return;
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   logto_challenge(r, c, "Bearer", error, desc, scope, NULL));
 }
 
 /* ------------------------------------------------------ token extraction */
@@ -130,15 +144,22 @@ static logto_verdict_t bad_request(logto_req_t *rq, const char *desc)
     return LOGTO_V_BAD_REQUEST;
 }
 
-/* The authentication schemes a token is read from. Any other scheme is a
- * request without credentials of ours (RFC 6750 section 3.1). */
-typedef enum { LOGTO_SCHEME_OTHER = 0, LOGTO_SCHEME_BEARER } logto_scheme_t;
+/* The authentication schemes a token is read from: Bearer (RFC 6750) and
+ * DPoP (RFC 9449, whose proof is checked once the token verified). Any
+ * other scheme is a request without credentials of ours (RFC 6750
+ * section 3.1). */
+typedef enum {
+    LOGTO_SCHEME_OTHER = 0,
+    LOGTO_SCHEME_BEARER,
+    LOGTO_SCHEME_DPOP
+} logto_scheme_t;
 
 static const struct {
     const char *name;
     logto_scheme_t scheme;
 } logto_schemes[] = {
     {"Bearer", LOGTO_SCHEME_BEARER},
+    {"DPoP", LOGTO_SCHEME_DPOP},
 };
 
 /* The scheme of an Authorization value, and in *pcred what follows it
@@ -168,7 +189,8 @@ static logto_verdict_t no_token(const request_rec *r, logto_req_t *rq)
                : LOGTO_V_NONE;
 }
 
-/* The one token of a Bearer credential: a single word, nothing after. */
+/* The one token of a Bearer (or DPoP) credential: a single word, nothing
+ * after. */
 static logto_verdict_t bearer_token(const request_rec *r, logto_req_t *rq,
                                     const char *t, const char **ptoken,
                                     apr_size_t *plen)
@@ -192,8 +214,9 @@ static logto_verdict_t bearer_token(const request_rec *r, logto_req_t *rq,
     return LOGTO_V_VALID;
 }
 
-/* Find the token: "Authorization: Bearer <token>" and nowhere else. Sizes
- * are checked before anything is parsed. */
+/* Find the token: "Authorization: Bearer <token>" or "DPoP <token>"
+ * (rq->dpop set) and nowhere else. Sizes are checked before anything is
+ * parsed. */
 static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
                                      const char **ptoken, apr_size_t *plen)
 {
@@ -207,6 +230,9 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
         return bad_request(rq, "Authorization header too large");
     }
     switch (auth_scheme(auth, &cred)) {
+        case LOGTO_SCHEME_DPOP:
+            rq->dpop = 1;
+            return bearer_token(r, rq, cred, ptoken, plen);
         case LOGTO_SCHEME_BEARER:
             return bearer_token(r, rq, cred, ptoken, plen);
         case LOGTO_SCHEME_OTHER:
@@ -309,7 +335,9 @@ static int same_decider(request_rec *r, const logto_req_t *rq,
         return 1;
     }
     pol = logto_conf_policy(r, c);
-    return rq->policy == pol || !strcmp(rq->policy->cache_id, pol->cache_id);
+    return (rq->policy == pol ||
+            !strcmp(rq->policy->cache_id, pol->cache_id)) &&
+           logto_dpop_same_settings(rq->conf, c);
 }
 
 /* Verify with c, into a fresh answer remembered for the request. */
@@ -329,6 +357,10 @@ static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
     rq->verdict = extract_token(r, rq, &token, &len);
     if (rq->verdict == LOGTO_V_VALID) {
         rq->verdict = verify(r, c, rq, token, len);
+        /* sender constraints: DPoP proof, client certificate */
+        if (rq->verdict == LOGTO_V_VALID) {
+            rq->verdict = logto_dpop_enforce(r, c, rq, token, len);
+        }
     }
     else if (rq->verdict == LOGTO_V_BAD_REQUEST) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -443,6 +475,7 @@ static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
     set_claim_env(r, "LOGTO_JTI", "jti", cl->jti);
     set_env(r, "LOGTO_EXP",
             apr_psprintf(r->pool, "%" APR_INT64_T_FMT, cl->exp));
+    set_env(r, "LOGTO_CNF_JKT", rq->cnf_jkt);
     set_claim_headers(r, c, cl);
 }
 
@@ -762,4 +795,5 @@ static void logto_register_hooks(apr_pool_t *p)
     ap_hook_handler(logto_metadata_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(logto_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     logto_register_authz(p);
+    logto_dpop_register_hooks(p);
 }
