@@ -146,38 +146,59 @@ static logto_verdict_t bad_request(logto_req_t *rq, const char *desc)
     return LOGTO_V_BAD_REQUEST;
 }
 
-/* Find the token: "Authorization: Bearer <token>" or "DPoP <token>"
- * (RFC 9449, rq->dpop set) and nowhere else. Sizes are checked before
- * anything is parsed. */
-static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
-                                     const char **ptoken, apr_size_t *plen)
-{
-    const char *auth = apr_table_get(r->headers_in, "Authorization");
-    const char *t;
-    apr_size_t n, scheme;
+/* The authentication schemes a token is read from: Bearer (RFC 6750) and
+ * DPoP (RFC 9449, whose proof is checked once the token verified). Any
+ * other scheme is a request without credentials of ours (RFC 6750
+ * section 3.1). */
+typedef enum {
+    LOGTO_SCHEME_OTHER = 0,
+    LOGTO_SCHEME_BEARER,
+    LOGTO_SCHEME_DPOP
+} logto_scheme_t;
 
-    if (!auth) {
-        return query_has_token(r)
-                   ? bad_request(rq, "access_token in the URL is not "
-                                     "accepted, use the Authorization header")
-                   : LOGTO_V_NONE;
+static const struct {
+    const char *name;
+    logto_scheme_t scheme;
+} logto_schemes[] = {
+    {"Bearer", LOGTO_SCHEME_BEARER},
+    {"DPoP", LOGTO_SCHEME_DPOP},
+};
+
+/* The scheme of an Authorization value, and in *pcred what follows it
+ * (leading blanks skipped). */
+static logto_scheme_t auth_scheme(const char *auth, const char **pcred)
+{
+    apr_size_t n = strcspn(auth, " \t");
+    apr_size_t i;
+
+    for (*pcred = auth + n; **pcred == ' ' || **pcred == '\t'; (*pcred)++) {
     }
-    if (strlen(auth) > LOGTO_TOKEN_MAX_SIZE) {
-        return bad_request(rq, "Authorization header too large");
-    }
-    /* the DPoP scheme: its proof is checked once the token verified */
-    scheme = logto_dpop_scheme_len(auth);
-    rq->dpop = scheme != 0;
-    if (!rq->dpop) {
-        if (strncasecmp(auth, "Bearer", 6) ||
-            (auth[6] != ' ' && auth[6] != '\t' && auth[6] != '\0')) {
-            return bad_request(rq, "Authorization is not Bearer <token>");
+    for (i = 0; i < sizeof(logto_schemes) / sizeof(logto_schemes[0]); i++) {
+        if (strlen(logto_schemes[i].name) == n &&
+            !strncasecmp(auth, logto_schemes[i].name, n)) {
+            return logto_schemes[i].scheme;
         }
-        scheme = 6;
     }
-    for (t = auth + scheme; *t == ' ' || *t == '\t'; t++) {
-    }
-    n = strlen(t);
+    return LOGTO_SCHEME_OTHER;
+}
+
+/* With no credentials of ours, only a token in the URL is an error. */
+static logto_verdict_t no_token(const request_rec *r, logto_req_t *rq)
+{
+    return query_has_token(r)
+               ? bad_request(rq, "access_token in the URL is not "
+                                 "accepted, use the Authorization header")
+               : LOGTO_V_NONE;
+}
+
+/* The one token of a Bearer (or DPoP) credential: a single word, nothing
+ * after. */
+static logto_verdict_t bearer_token(const request_rec *r, logto_req_t *rq,
+                                    const char *t, const char **ptoken,
+                                    apr_size_t *plen)
+{
+    apr_size_t n = strlen(t);
+
     while (n && (t[n - 1] == ' ' || t[n - 1] == '\t')) {
         n--;
     }
@@ -193,6 +214,33 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
     *ptoken = t;
     *plen = n;
     return LOGTO_V_VALID;
+}
+
+/* Find the token: "Authorization: Bearer <token>" or "DPoP <token>"
+ * (rq->dpop set) and nowhere else. Sizes are checked before anything is
+ * parsed. */
+static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
+                                     const char **ptoken, apr_size_t *plen)
+{
+    const char *auth = apr_table_get(r->headers_in, "Authorization");
+    const char *cred;
+
+    if (!auth) {
+        return no_token(r, rq);
+    }
+    if (strlen(auth) > LOGTO_TOKEN_MAX_SIZE) {
+        return bad_request(rq, "Authorization header too large");
+    }
+    switch (auth_scheme(auth, &cred)) {
+        case LOGTO_SCHEME_DPOP:
+            rq->dpop = 1;
+            return bearer_token(r, rq, cred, ptoken, plen);
+        case LOGTO_SCHEME_BEARER:
+            return bearer_token(r, rq, cred, ptoken, plen);
+        case LOGTO_SCHEME_OTHER:
+        default:
+            return no_token(r, rq);
+    }
 }
 
 /* ----------------------------------------------------------- verification */
@@ -352,13 +400,6 @@ static logto_req_t *request_verdict(request_rec *r, const logto_dir_conf_t *c)
 
 /* ------------------------------------------------------------ publishing */
 
-static void set_env(request_rec *r, const char *name, const char *value)
-{
-    if (value) {
-        apr_table_setn(r->subprocess_env, name, value);
-    }
-}
-
 /* A header value must not be able to split or confuse the request it is
  * put in: no control characters but tab, no DEL. */
 static int header_safe(const char *v)
@@ -370,6 +411,28 @@ static int header_safe(const char *v)
         }
     }
     return 1;
+}
+
+static void set_env(request_rec *r, const char *name, const char *value)
+{
+    if (value) {
+        apr_table_setn(r->subprocess_env, name, value);
+    }
+}
+
+/* A variable made of claim text: like a claim header, never with a
+ * control character (RequestHeader and rewrites copy it on). */
+static void set_claim_env(request_rec *r, const char *name, const char *claim,
+                          const char *value)
+{
+    if (value && !header_safe(value)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      LOGTO_LOGNO(01202) "claim %s not exported as %s: "
+                                         "control characters",
+                      claim, name);
+        return;
+    }
+    set_env(r, name, value);
 }
 
 static void set_claim_headers(request_rec *r, const logto_dir_conf_t *c,
@@ -410,12 +473,14 @@ static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
     user_of(&user, cl, c, &rq->err);
     r->user = apr_pstrdup(r->pool, user);
     r->ap_auth_type = LOGTO_AUTH_TYPE;
-    set_env(r, "LOGTO_SUB", cl->sub);
-    set_env(r, "LOGTO_CLIENT_ID", cl->client_id);
-    set_env(r, "LOGTO_SCOPE", cl->scope ? cl->scope : "");
-    set_env(r, "LOGTO_AUD", apr_array_pstrcat(r->pool, cl->aud, ' '));
-    set_env(r, "LOGTO_ORGANIZATION_ID", cl->organization_id);
-    set_env(r, "LOGTO_JTI", cl->jti);
+    set_claim_env(r, "LOGTO_SUB", "sub", cl->sub);
+    set_claim_env(r, "LOGTO_CLIENT_ID", "client_id", cl->client_id);
+    set_claim_env(r, "LOGTO_SCOPE", "scope", cl->scope ? cl->scope : "");
+    set_claim_env(r, "LOGTO_AUD", "aud",
+                  apr_array_pstrcat(r->pool, cl->aud, ' '));
+    set_claim_env(r, "LOGTO_ORGANIZATION_ID", "organization_id",
+                  cl->organization_id);
+    set_claim_env(r, "LOGTO_JTI", "jti", cl->jti);
     set_env(r, "LOGTO_EXP",
             apr_psprintf(r->pool, "%" APR_INT64_T_FMT, cl->exp));
     set_env(r, "LOGTO_CNF_JKT", rq->cnf_jkt);
@@ -502,6 +567,21 @@ static const char *missing_directives(const logto_dir_conf_t *c)
     return !c->issuer ? "AuthLogtoIssuer" : "AuthLogtoAudience";
 }
 
+/* A section the startup check cannot see (.htaccess) lacks what it needs:
+ * said once a minute, not once per request. */
+#define LOGTO_MISCONFIG_LOG_INTERVAL 60
+
+static void log_misconfig(request_rec *r, const logto_dir_conf_t *c)
+{
+    if (!logto_status_misconfig_log_due(LOGTO_MISCONFIG_LOG_INTERVAL)) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  LOGTO_LOGNO(00105) "AuthType Logto without %s for %s: "
+                                     "every request refused with 500",
+                  missing_directives(c), r->filename ? r->filename : r->uri);
+}
+
 /* Turn the verdict into the hook's answer: DECLINED lets mod_authz_core
  * decide, anything else ends the request with that status. */
 static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
@@ -527,10 +607,7 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
             return HTTP_SERVICE_UNAVAILABLE;
         case LOGTO_V_MISCONFIG:
         default:
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          LOGTO_LOGNO(00105) "AuthType Logto without %s: "
-                                             "refusing every request",
-                          missing_directives(c));
+            log_misconfig(r, c);
             return HTTP_INTERNAL_SERVER_ERROR;
     }
 }
@@ -556,6 +633,30 @@ static int logto_check_access(request_rec *r)
     }
     /* 3. verify the token once; 4. answer or hand over to authorization */
     return answer(r, c, request_verdict(r, c), 0);
+}
+
+/* After mod_authz_core's access pass, which declines only when a rule
+ * asked for a user it did not see (AUTHZ_DENIED_NO_USER): with a verified
+ * token the user was known all along, so the denial is final. Letting it
+ * go on to authentication would make httpd answer 401, and a client
+ * answered 401 throws a good token away (a failed `Require expr` naming
+ * REMOTE_USER always reports itself so). */
+static int logto_deny_known_user(request_rec *r)
+{
+    const logto_req_t *rq;
+
+    if (!is_logto(r) || !r->user) {
+        return DECLINED;
+    }
+    rq = logto_request_get(r);
+    if (!rq || rq->verdict != LOGTO_V_VALID || !rq->published) {
+        return DECLINED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  LOGTO_LOGNO(01201) "user %s: authorization denied for %s "
+                                     "(jti=%s)",
+                  r->user, r->uri, rq->claims->jti ? rq->claims->jti : "-");
+    return HTTP_FORBIDDEN;
 }
 
 /* Authentication proper: only reached when authorization needs a user
@@ -631,6 +732,13 @@ static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx, const void *data,
         return "";
     }
     v = logto_json_as_text(r->pool, logto_claims_get(rq->claims, arg));
+    if (v && !header_safe(v)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      LOGTO_LOGNO(01203) "claim %s not given to "
+                                         "logto_claim(): control characters",
+                      arg);
+        return "";
+    }
     return v ? v : "";
 }
 
@@ -651,6 +759,7 @@ static int logto_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp)
 {
     logto_p384_set_enabled(1); /* AuthLogtoFastP384's default */
+    logto_conf_sources_reset(pconf);
     return logto_keys_pre_config(pconf);
 }
 
@@ -675,14 +784,17 @@ static void logto_child_init(apr_pool_t *p, server_rec *s)
 
 static void logto_register_hooks(apr_pool_t *p)
 {
-    static const char *const before_authz[] = {"mod_authz_core.c", NULL};
+    static const char *const authz_core[] = {"mod_authz_core.c", NULL};
 
     ap_hook_pre_config(logto_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(logto_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_header_parser(logto_header_parser, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_check_access_ex(logto_check_access, NULL, before_authz,
+    ap_hook_check_access_ex(logto_check_access, NULL, authz_core,
                             APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_access_ex(logto_deny_known_user, authz_core, NULL,
+                            APR_HOOK_LAST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authn(logto_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(logto_note_auth_failure, NULL, NULL,

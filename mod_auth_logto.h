@@ -132,6 +132,7 @@ typedef struct logto_jwks_file_t {
 
 typedef struct logto_srv_conf_t {
     const char *cache_spec; /* AuthLogtoCache as written */
+    int cache_none;         /* AuthLogtoCache none: per process */
     const char *cache_provider_name;
     const char *cache_args;
     apr_array_header_t *metadata;   /* of logto_metadata_t */
@@ -193,6 +194,13 @@ void logto_conf_build_policies(apr_pool_t *p, server_rec *s);
 /* The token table's size: the largest ENTRIES configured, else the
  * default. */
 int logto_conf_token_entries(server_rec *s);
+/* Forget the key sources of the previous configuration read (pre_config):
+ * .htaccess may name only those the server configuration declares. */
+void logto_conf_sources_reset(apr_pool_t *pconf);
+/* check_config: the cross-directive errors a single directive cannot see
+ * (mod_auth_logto_check.c), each reported with its file and line. */
+int logto_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                       server_rec *s);
 
 /* mod_auth_logto.c */
 /* The request's remembered verification, or NULL when none ran. */

@@ -84,6 +84,29 @@ static apr_status_t part_object(json_t **pjson, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+/* The shape of a base64url part without decoding it: the alphabet only,
+ * and no length that leaves a single character over. The payload is
+ * checked so at parse time, decoded only once its signature verified. */
+static apr_status_t check_b64url_shape(const char *in, apr_size_t len,
+                                       logto_err_t *err)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "abcdefghijklmnopqrstuvwxyz0123456789-_";
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (in[i] == '\0' || !strchr(alphabet, in[i])) {
+            return logto_err_set(err, LOGTO_ERR_MALFORMED,
+                                 "invalid base64url character");
+        }
+    }
+    if (len % 4 == 1) {
+        return logto_err_set(err, LOGTO_ERR_MALFORMED,
+                             "invalid base64url length");
+    }
+    return APR_SUCCESS;
+}
+
 /* Whether typ names the media type want ("at+jwt": a JWT access token,
  * RFC 9068 section 2.1), with or without its "application/" prefix, in
  * any case (RFC 7515 section 4.1.9). */
@@ -162,6 +185,7 @@ apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
                             parts.len[2], err) != APR_SUCCESS ||
         part_object(&jws->header, p, &parts, 0, LOGTO_ERR_HEADER, err) !=
             APR_SUCCESS ||
+        check_b64url_shape(parts.start[1], parts.len[1], err) != APR_SUCCESS ||
         check_header(jws, typ, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }

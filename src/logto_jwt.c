@@ -197,7 +197,8 @@ static apr_status_t get_string(const char **pv, const json_t *payload,
 }
 
 static apr_status_t get_strings(logto_claims_t *c, apr_pool_t *p,
-                                const json_t *payload, logto_err_t *err)
+                                const json_t *payload,
+                                const logto_policy_t *pol, logto_err_t *err)
 {
     const char *org;
     int i;
@@ -211,9 +212,14 @@ static apr_status_t get_strings(logto_claims_t *c, apr_pool_t *p,
     }
     c->scopes = logto_scope_split(p, c->scope);
     /* An organization token names its organization in the claim, or only
-     * in its audience (urn:logto:organization:<id>). */
+     * in its audience (urn:logto:organization:<id>): in one this
+     * configuration accepted, never in another entry of the list. */
     for (i = 0; !org && i < c->aud->nelts; i++) {
-        org = org_id_of_aud(APR_ARRAY_IDX(c->aud, i, const char *));
+        const char *aud = APR_ARRAY_IDX(c->aud, i, const char *);
+
+        if (aud_accepted(pol, aud)) {
+            org = org_id_of_aud(aud);
+        }
     }
     c->organization_id = org;
     return APR_SUCCESS;
@@ -237,7 +243,7 @@ apr_status_t logto_claims_check(logto_claims_t **pclaims, apr_pool_t *p,
     if (check_issuer(c->payload, pol, err) != APR_SUCCESS ||
         check_audience(&c->aud, p, c->payload, pol, err) != APR_SUCCESS ||
         check_times(c, c->payload, pol, now, err) != APR_SUCCESS ||
-        get_strings(c, p, c->payload, err) != APR_SUCCESS) {
+        get_strings(c, p, c->payload, pol, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     *pclaims = c;

@@ -132,6 +132,7 @@ void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->cache_spec = base->cache_spec;
     sc->cache_provider_name = base->cache_provider_name;
     sc->cache_args = base->cache_args;
+    sc->cache_none = base->cache_none;
     sc->metadata = apr_array_append(p, base->metadata, add->metadata);
     sc->jwks_files = apr_array_append(p, base->jwks_files, add->jwks_files);
     sc->token_cache_entries =
@@ -153,7 +154,11 @@ logto_algset_t logto_conf_algs(const logto_dir_conf_t *c)
 
 const char *logto_conf_realm(const logto_dir_conf_t *c, request_rec *r)
 {
-    return c->realm ? c->realm : ap_get_server_name(r);
+    /* Never the client's Host: a realm is the server's to name. */
+    if (c->realm) {
+        return c->realm;
+    }
+    return r->server->server_hostname ? r->server->server_hostname : "";
 }
 
 const char *logto_conf_user_claim(const logto_dir_conf_t *c)
@@ -274,6 +279,95 @@ static int is_quotable(const char *s)
     return 1;
 }
 
+/* Whether the directive is read from .htaccess (per request, from the
+ * request's pool) rather than from the server configuration. */
+static int in_htaccess(const cmd_parms *cmd)
+{
+    return cmd->pool != cmd->server->process->pconf;
+}
+
+/* Key sources the server configuration names anywhere ("iss:", "uri:",
+ * "file:" and the value): .htaccess, which people who must not steer the
+ * server's outbound requests or file reads may write, can only pick
+ * among them. Filled while the server configuration is read. */
+static apr_array_header_t *declared_sources;
+
+void logto_conf_sources_reset(apr_pool_t *pconf)
+{
+    declared_sources = apr_array_make(pconf, 8, sizeof(const char *));
+}
+
+/* In the server configuration, declare kind:value; in .htaccess, refuse
+ * it unless declared. */
+static const char *declare_source(cmd_parms *cmd, const char *kind,
+                                  const char *value)
+{
+    const char *entry = apr_pstrcat(cmd->pool, kind, ":", value, NULL);
+    int i;
+
+    if (!in_htaccess(cmd)) {
+        if (declared_sources) {
+            APR_ARRAY_PUSH(declared_sources, const char *) =
+                apr_pstrdup(declared_sources->pool, entry);
+        }
+        return NULL;
+    }
+    for (i = 0; declared_sources && i < declared_sources->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(declared_sources, i, const char *), entry)) {
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool,
+                        "%s: '%s' is not named in the server "
+                        "configuration; .htaccess may only use key sources "
+                        "the server configuration declares",
+                        cmd->cmd->name, value);
+}
+
+static int is_plain_http(const char *url)
+{
+    return url && !strncasecmp(url, "http://", 7);
+}
+
+/* Keys for an https issuer come over https: a plain-http JWKS would let
+ * anyone on the path hand the server its own keys. Plain http only when
+ * the issuer itself is plain http (local development). */
+static const char *check_jwks_scheme(cmd_parms *cmd, const char *issuer,
+                                     const char *jwks_uri)
+{
+    if (!issuer || !jwks_uri || !is_plain_http(jwks_uri) ||
+        is_plain_http(issuer)) {
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool,
+                        "%s: the JWKS URI '%s' is plain http for the https "
+                        "issuer '%s'; keys must come over https",
+                        cmd->cmd->name, jwks_uri, issuer);
+}
+
+/* Headers that the framing or routing of the request depends on: a
+ * claim must never replace them, and the client's own copy must never be
+ * stripped (lower case, as header_key gives them). */
+static int is_reserved_header(const char *key)
+{
+    static const char *const reserved[] = {
+        "authorization",     "host",       "content-length",
+        "transfer-encoding", "connection", "expect",
+        "upgrade",           "cookie",     "te",
+        "trailer",           NULL};
+    int i;
+
+    if (!strncmp(key, "proxy-", 6)) {
+        return 1;
+    }
+    for (i = 0; reserved[i]; i++) {
+        if (!strcmp(key, reserved[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- setters */
 
 static const char *set_issuer(cmd_parms *cmd, void *cfg, const char *arg)
@@ -281,6 +375,12 @@ static const char *set_issuer(cmd_parms *cmd, void *cfg, const char *arg)
     logto_dir_conf_t *c = cfg;
     const char *bad = check_url(cmd, arg);
 
+    if (!bad) {
+        bad = declare_source(cmd, "iss", arg);
+    }
+    if (!bad) {
+        bad = check_jwks_scheme(cmd, arg, c->jwks_uri);
+    }
     if (bad) {
         return bad;
     }
@@ -317,6 +417,12 @@ static const char *set_jwks_uri(cmd_parms *cmd, void *cfg, const char *arg)
     logto_dir_conf_t *c = cfg;
     const char *bad = check_url(cmd, arg);
 
+    if (!bad) {
+        bad = declare_source(cmd, "uri", arg);
+    }
+    if (!bad) {
+        bad = check_jwks_scheme(cmd, c->issuer, arg);
+    }
     if (bad) {
         return bad;
     }
@@ -354,10 +460,15 @@ static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg)
     apr_size_t len;
     char *buf;
     logto_err_t err;
+    const char *bad;
     apr_status_t rv;
 
     if (!path) {
         return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: bad path '%s'", arg);
+    }
+    /* before the file is opened: .htaccess reads only declared files */
+    if ((bad = declare_source(cmd, "file", path)) != NULL) {
+        return bad;
     }
     rv =
         apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, cmd->temp_pool);
@@ -506,6 +617,13 @@ static const char *set_claim_header(cmd_parms *cmd, void *cfg,
         return apr_psprintf(cmd->pool,
                             "AuthLogtoClaimHeader: '%s' is not "
                             "a header name",
+                            header);
+    }
+    if (is_reserved_header(header_key(cmd->temp_pool, header))) {
+        return apr_psprintf(cmd->pool,
+                            "AuthLogtoClaimHeader: '%s' is a "
+                            "header the request's framing or routing "
+                            "depends on; name another header",
                             header);
     }
     /* Repeatable: the first line in a scope starts its own list, so an
@@ -801,6 +919,14 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     if (bad) {
         return bad;
     }
+    sc->cache_none = !strcasecmp(arg, "none");
+    if (sc->cache_none) {
+        /* per-process caches, chosen knowingly */
+        sc->cache_spec = arg;
+        sc->cache_provider_name = NULL;
+        sc->cache_args = NULL;
+        return NULL;
+    }
     colon = ap_strchr_c(arg, ':');
     sc->cache_spec = arg;
     sc->cache_provider_name =
@@ -887,7 +1013,7 @@ const command_rec logto_cmds[] = {
     AP_INIT_FLAG("AuthLogtoDPoPNonce", set_dpop_nonce, NULL, DIR_CONF,
                  "require server-provided DPoP nonces (On|Off)"),
     AP_INIT_TAKE1("AuthLogtoCache", set_cache, NULL, RSRC_CONF,
-                  "mod_socache provider for keys and tokens"),
+                  "mod_socache provider for keys and tokens, or none"),
     AP_INIT_FLAG("AuthLogtoFastP384", set_fast_p384, NULL, RSRC_CONF,
                  "ES384 through per-key precomputed tables (On) or "
                  "OpenSSL alone (Off)"),

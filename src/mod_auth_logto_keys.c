@@ -52,7 +52,8 @@ typedef struct keys_state_t {
     server_rec *server;
     logto_cache_t cache;
     int have_cache;
-    apr_pool_t *pool; /* process lifetime */
+    const char *cache_kind; /* for the status page */
+    apr_pool_t *pool;       /* process lifetime */
     apr_thread_mutex_t *rings_mutex;
     apr_hash_t *rings;          /* timing key -> logto_keyring_t */
     logto_cache_t *local_cache; /* without a shared store */
@@ -176,6 +177,14 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     const char *err;
     apr_status_t rv;
 
+    state.cache_kind = "per process";
+    if (sc->cache_none) {
+        state.cache_kind = "per process (AuthLogtoCache none)";
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     LOGTO_LOGNO(01220) "AuthLogtoCache none: keys and "
+                                        "tokens are cached per process");
+        return OK;
+    }
     state.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
                                         AP_SOCACHE_PROVIDER_VERSION);
     if (!state.provider) {
@@ -204,6 +213,7 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     state.provider_needs_lock =
         (state.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
     state.have_cache = 1;
+    state.cache_kind = apr_pstrcat(pconf, "shared (", name, ")", NULL);
     return OK;
 }
 
@@ -509,6 +519,11 @@ apr_array_header_t *logto_keys_status(apr_pool_t *p)
     }
     apr_thread_mutex_unlock(state.rings_mutex);
     return all;
+}
+
+const char *logto_keys_cache_kind(void)
+{
+    return state.cache_kind ? state.cache_kind : "per process";
 }
 
 /* ---------------------------------------------------------- key sources */

@@ -57,4 +57,8 @@ apr_status_t logto_replay_first_use(request_rec *r, const char *key,
  * every host. */
 void logto_nonce_secret(request_rec *r, unsigned char *out);
 
+/* What holds the key sets, for the status page: "shared (PROVIDER)" or
+ * "per process (...)". Static or from the configuration. */
+const char *logto_keys_cache_kind(void);
+
 #endif /* MOD_AUTH_LOGTO_KEYS_H */

@@ -48,6 +48,7 @@ typedef struct status_counters_t {
     apr_uint32_t fetch_failures;
     apr_uint32_t es384_tables;  /* ES384 signatures checked with tables */
     apr_uint32_t es384_openssl; /* ... and by OpenSSL alone */
+    apr_uint32_t misconfig_logged; /* seconds after `since`, 0: never */
 } status_counters_t;
 
 /* NULL until post_config, or when no segment could be had: counting is
@@ -165,6 +166,28 @@ static void count_p384_path(logto_p384_path_t path)
     else {
         BUMP(es384_openssl);
     }
+}
+
+int logto_status_misconfig_log_due(int interval)
+{
+    static apr_int64_t local_last; /* without the segment: per process */
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    apr_uint32_t last, stamp;
+
+    if (!counters) {
+        if (local_last && now - local_last < interval) {
+            return 0;
+        }
+        local_last = now;
+        return 1;
+    }
+    stamp = (apr_uint32_t)(now - counters->since) + 1;
+    last = apr_atomic_read32(&counters->misconfig_logged);
+    if (last && stamp - last < (apr_uint32_t)interval) {
+        return 0;
+    }
+    /* of the processes that race here, one wins and logs */
+    return apr_atomic_cas32(&counters->misconfig_logged, stamp, last) == last;
 }
 
 void logto_status_count_verdict(const logto_req_t *rq)
@@ -393,6 +416,7 @@ static void send_json(request_rec *r, const status_counters_t *sc,
     json_object_set_new(doc, "now", json_integer(now));
     json_object_set_new(doc, "since", jtime(sc->since));
     json_object_set_new(doc, "counting", json_boolean(counters != NULL));
+    json_object_set_new(doc, "key_cache", jstr(logto_keys_cache_kind()));
     json_object_set_new(doc, "accepted", json_integer(sc->accepted));
     json_object_set_new(doc, "refusals", json_refusals(sc));
     json_object_set_new(doc, "token_cache_hits", json_integer(sc->cache_hits));
@@ -514,6 +538,7 @@ static void send_text(request_rec *r, const status_counters_t *sc,
     int i;
 
     ap_rputs("mod_auth_logto status\n\n", r);
+    ap_rprintf(r, "key cache:         %s\n", logto_keys_cache_kind());
     text_counters(r, sc, now);
     ap_rprintf(r, "\nkey sets: %d (keys fetched as this process saw them)\n",
                sets->nelts);

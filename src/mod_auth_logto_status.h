@@ -32,6 +32,10 @@ void logto_status_count_cache_hit(void);
 /* A key set fetch was attempted; ok tells whether it succeeded. */
 void logto_status_count_fetch(int ok);
 
+/* Whether the run-time misconfiguration line is due: at most once per
+ * interval seconds across all child processes. */
+int logto_status_misconfig_log_due(int interval);
+
 /* Count what logto_request_verify decided for rq, once per request. */
 void logto_status_count_verdict(const logto_req_t *rq);
 

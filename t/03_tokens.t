@@ -72,10 +72,24 @@ case('two parts only', 'Bearer ' . join('.', (split /\./, token())[0, 1]),
      401, 'invalid_token');
 case('opaque token', 'Bearer ' . 'x' x 43, 401, 'invalid_token');
 
-# Malformed requests: 400 invalid_request.
-case('Basic credentials', 'Basic dXNlcjpwYXNz', 400, 'invalid_request');
+# Credentials of another scheme are no token (RFC 6750 section 3.1): the
+# bare challenge, no error attribute.
+case('Basic credentials', 'Basic dXNlcjpwYXNz', 401, undef);
+case('Digest credentials', 'Digest username="u", realm="r", nonce="n"',
+     401, undef);
+case('Negotiate credentials', 'Negotiate YIIBhgYGKwYBBQUCoIIBejCCAXag',
+     401, undef);
+case('an unknown scheme', 'Token abc', 401, undef);
+case('a scheme that only starts like Bearer', 'Bearerx ' . token(), 401,
+     undef);
+
+# Malformed Bearer requests: 400 invalid_request.
 case('Bearer without a token', 'Bearer', 400, 'invalid_request');
 case('Bearer and a space only', 'Bearer ', 400, 'invalid_request');
+case('Bearer with two tokens', 'Bearer ' . token() . ' ' . token(), 400,
+     'invalid_request');
+case('Bearer with a comma-separated second token',
+     'Bearer ' . token() . ',' . token(), 400, 'invalid_request');
 
 # A valid token without the required scope: 403 insufficient_scope.
 case('scope lacking read:products',
@@ -94,7 +108,7 @@ case('Authorization header over 16 KiB',
 # Checks per case: status, then, for refusals, the challenge.
 my $tests = 0;
 $tests += $_->[2] == 200 ? 2 : 3 for @cases;
-plan tests => $tests + 6;
+plan tests => $tests + 8;
 
 for my $c (@cases) {
     my ($name, $authz, $status, $error) = @$c;
@@ -108,7 +122,8 @@ for my $c (@cases) {
     my $ch = challenge($res) || {};
     is($ch->{scheme}, 'Bearer', "$name: Bearer challenge")
         or diag($res->headers->as_string);
-    is($ch->{error}, $error, "$name: error=\"$error\"");
+    is($ch->{error}, $error, "$name: error=\"" . ($error // '') . '"')
+        or diag($ch->{raw});
 }
 
 # The challenge of an expired token: a description that names the failure
@@ -122,6 +137,15 @@ like($ch->{error_description} // '', qr/expired/i,
      'expired: error_description says expired');
 my $sig = (split /\./, $expired)[2];
 unlike($ch->{raw} // '', qr/\Q$sig\E/, 'challenge does not echo the token');
+
+# A payload altered into something that is not JSON: the signature is
+# checked first, so the answer names the signature.
+my ($h, undef, $s) = split /\./, token();
+$ch = challenge(get_bearer($URL, "$h." . b64url('{not json') . ".$s")) || {};
+is($ch->{error}, 'invalid_token', 'altered payload: invalid_token');
+is($ch->{error_description}, 'signature invalid',
+   'altered payload: error_description="signature invalid"')
+    or diag($ch->{raw});
 
 # The insufficient_scope challenge names the missing scope.
 $ch = challenge(get_bearer($URL,

@@ -123,10 +123,53 @@ my @bad = (
      qr/logto-claim/],
     ['Require logto-scope without a scope',
      ['AuthType Logto', 'Require logto-scope'], 2, qr/logto-scope/],
+    # Keys for an https issuer come over https, in either order.
+    ['http AuthLogtoJwksUri for an https issuer',
+     ['AuthLogtoIssuer https://tenant.logto.app/oidc',
+      'AuthLogtoJwksUri http://tenant.logto.app/oidc/jwks'], 2,
+     qr/AuthLogtoJwksUri: .*plain http.*https/],
+    ['https issuer after an http AuthLogtoJwksUri',
+     ['AuthLogtoJwksUri http://tenant.logto.app/oidc/jwks',
+      'AuthLogtoIssuer https://tenant.logto.app/oidc'], 2,
+     qr/AuthLogtoIssuer: .*plain http.*https/],
+    # AuthType Logto where no issuer or audience can be in effect: the
+    # AuthType line and the section are named.
+    ['AuthType Logto without AuthLogtoIssuer',
+     ['AuthType Logto', 'AuthLogtoAudience https://api.example.com/products',
+      'Require valid-user'], 1,
+     qr{<Location /api>.*no AuthLogtoIssuer in effect}],
+    ['AuthType Logto without AuthLogtoAudience',
+     ['AuthType Logto', 'AuthLogtoIssuer https://tenant.logto.app/oidc',
+      'Require valid-user'], 1,
+     qr{<Location /api>.*no AuthLogtoAudience in effect}],
+    ['AuthType Logto without either',
+     ['Require valid-user', 'AuthType Logto'], 2,
+     qr{no AuthLogtoIssuer and AuthLogtoAudience in effect}],
 );
+
+# AuthLogtoClaimHeader may not name a header the request's framing or
+# routing depends on (any case, '_' for '-').
+for my $h (qw(Authorization Host Content-Length Transfer-Encoding Connection
+              Expect Upgrade Cookie TE Trailer Proxy-Authorization
+              proxy-connection content_length)) {
+    push @bad, ["AuthLogtoClaimHeader sub $h",
+                ["AuthLogtoClaimHeader sub $h"], 1,
+                qr/AuthLogtoClaimHeader: '\Q$h\E' is a header the request/];
+}
 
 # The SPEC's example, and the rest of the directives with good values.
 my @good = (
+    ['plain http keys for a plain http issuer', [
+        'AuthType Logto',
+        'AuthLogtoIssuer http://127.0.0.1:3001/oidc',
+        'AuthLogtoJwksUri http://127.0.0.1:3001/oidc/jwks',
+        'AuthLogtoAudience https://api.example.com/products',
+        'Require valid-user',
+     ]],
+    ['a claim header named like a reserved one but longer', [
+        'AuthLogtoClaimHeader sub X-Host',
+        'AuthLogtoClaimHeader sub Cookie-Name',
+     ]],
     ['the SPEC example', [
         'AuthType Logto',
         'AuthLogtoIssuer   https://tenant.logto.app/oidc',
@@ -168,7 +211,91 @@ my @good = (
      ]],
 );
 
-plan tests => 3 * @bad + 2 * @good + 4 + 5;
+# [name, whole configuration after HEAD]: where issuer and audience may
+# come from a section around the AuthType Logto one, it starts.
+my @good_sections = (
+    ['issuer and audience at server level', [
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '<Location /api>', 'AuthType Logto', 'Require valid-user',
+        '</Location>']],
+    ['an inner <Location> inherits from an outer one', [
+        '<Location /api>',
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '</Location>',
+        '<Location /api/orders>', 'AuthType Logto', 'Require valid-user',
+        '</Location>']],
+    ['issuer in a <Directory>, AuthType in a <Location>', [
+        "<Directory $dir>",
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '</Directory>',
+        '<Location /api>', 'AuthType Logto', 'Require valid-user',
+        '</Location>']],
+    ['a virtual host inherits the main server\'s settings', [
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '<VirtualHost 127.0.0.1:1>', '<Location /api>', 'AuthType Logto',
+        'Require valid-user', '</Location>', '</VirtualHost>']],
+    ['inside <IfModule>', [
+        '<IfModule mod_auth_logto.c>', '<Location /api>', 'AuthType Logto',
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        'Require valid-user', '</Location>', '</IfModule>']],
+    ['an http issuer around the http AuthLogtoJwksUri', [
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '<Location /dev>', 'AuthLogtoIssuer http://127.0.0.1:3001/oidc',
+        '</Location>',
+        '<Location /dev/api>', 'AuthType Logto',
+        'AuthLogtoJwksUri http://127.0.0.1:3001/oidc/jwks',
+        'Require valid-user', '</Location>']],
+    ['AuthType Logto replaced by another AuthType', [
+        '<Location /api>', 'AuthType Logto', 'AuthType None',
+        'Require all granted', '</Location>']],
+);
+
+# [name, configuration after HEAD, line of the AuthType within it, the
+#  section the message must name]
+my @bad_sections = (
+    ['a sibling <Location> does not reach', [
+        '<Location /other>',
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '</Location>',
+        '<Location /api>', 'AuthType Logto', 'Require valid-user',
+        '</Location>'], 6, qr{<Location /api>}],
+    ['a deeper <Location> does not reach up', [
+        '<Location /api/orders>',
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '</Location>',
+        '<Location /api>', 'AuthType Logto', 'Require valid-user',
+        '</Location>'], 6, qr{<Location /api>}],
+    ['another virtual host does not reach', [
+        '<VirtualHost 127.0.0.1:1>',
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '</VirtualHost>',
+        '<VirtualHost 127.0.0.2:1>', '<Location /api>', 'AuthType Logto',
+        'Require valid-user', '</Location>', '</VirtualHost>'], 7,
+     qr{<Location /api>}],
+    ['an http AuthLogtoJwksUri under an https issuer of the server', [
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        '<Location /api>', 'AuthType Logto',
+        'AuthLogtoJwksUri http://tenant.logto.app/oidc/jwks',
+        'Require valid-user', '</Location>'], 5,
+     qr{AuthLogtoJwksUri on line \d+ .*plain http for the https issuer of line \d+},
+     'AuthLogtoJwksUri'],
+    ['a <Directory> with nothing around it', [
+        "<Directory $dir/api>", 'AuthType Logto', 'Require valid-user',
+        '</Directory>'], 2, qr{<Directory \Q$dir\E/api>}],
+);
+
+plan tests => 3 * @bad + 2 * @good + 2 * @good_sections
+    + 3 * @bad_sections + 4 + 7 + 5;
 
 for my $b (@bad) {
     my ($name, $lines, $index, $says) = @$b;
@@ -210,3 +337,46 @@ like($out, qr/AuthLogtoFastP384/, 'AuthLogtoFastP384: named') or diag($out);
 ($rc, $out) = check_conf('<Location /api>', 'AuthLogtoFastP384 Off',
                          '</Location>');
 isnt($rc, 0, 'AuthLogtoFastP384 inside <Location>: refused') or diag($out);
+for my $g (@good_sections) {
+    my ($name, $lines) = @$g;
+    my ($rc, $out) = check_conf(@$lines);
+    is($rc, 0, "$name: accepted") or diag($out);
+    like($out, qr/Syntax OK/, "$name: Syntax OK") or diag($out);
+}
+
+for my $b (@bad_sections) {
+    my ($name, $lines, $index, $section, $what) = @$b;
+    $what //= 'AuthType Logto';
+    my ($rc, $out, $file) = check_conf(@$lines);
+    my $line = @HEAD + $index;
+    isnt($rc, 0, "$name: refused") or diag($out);
+    like($out, qr/\Q$what\E on line \Q$line\E of \Q$file\E/,
+         "$name: file and line of the $what") or diag($out);
+    like($out, $section, "$name: names the section") or diag($out);
+}
+
+# No shared cache: without mod_socache_shmcb and without AuthLogtoCache,
+# startup fails naming the LoadModule line to add; AuthLogtoCache none
+# chooses per-process caches knowingly.
+{
+    my @saved = @HEAD;
+    @HEAD = grep { !/socache_shmcb/ } @HEAD;
+    my ($rc, $out) = check_conf('<Location /api>',
+        'AuthType Logto', 'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        'Require valid-user', '</Location>');
+    isnt($rc, 0, 'no shmcb, no AuthLogtoCache: refused') or diag($out);
+    like($out, qr/LoadModule socache_shmcb_module/,
+         'no shmcb: names the LoadModule line to add') or diag($out);
+    like($out, qr/AuthLogtoCache is not set/,
+         'no shmcb: says why') or diag($out);
+    like($out, qr/AuthLogtoCache none/, 'no shmcb: names the way out')
+        or diag($out);
+    ($rc, $out) = check_conf('AuthLogtoCache none');
+    is($rc, 0, 'no shmcb, AuthLogtoCache none: accepted') or diag($out);
+    like($out, qr/Syntax OK/, 'AuthLogtoCache none: Syntax OK') or diag($out);
+    @HEAD = @saved;
+    ($rc, $out) = check_conf('AuthLogtoCache none');
+    is($rc, 0, 'AuthLogtoCache none with shmcb loaded: accepted')
+        or diag($out);
+}

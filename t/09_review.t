@@ -15,7 +15,7 @@ use File::Spec::Functions qw(catfile rel2abs);
 use File::Temp qw(tempdir);
 use LogtoTest;
 
-plan tests => 36;
+plan tests => 43;
 
 my $res;
 my %env;
@@ -125,6 +125,29 @@ ok(!exists $env{HTTP_X_USER}, 'control character: \x01 not forwarded')
     or diag('X-User: '
             . ($env{HTTP_X_USER} =~ s/([^ -~])/sprintf '\\x%02x', ord $1/ger));
 
+# ... nor into the environment, nor out of logto_claim(), and the error
+# log names the claim.
+ok(!exists $env{LOGTO_SUB}, 'control character: LOGTO_SUB not exported')
+    or diag('LOGTO_SUB: '
+            . ($env{LOGTO_SUB} =~ s/([^ -~])/sprintf '\\x%02x', ord $1/ger));
+ok(!exists $env{LOGTO_TEST_SUB_SEEN},
+   'control character: logto_claim(\'sub\') is empty');
+is($env{LOGTO_CLIENT_ID}, 'client-1',
+   'control character: the other claims still exported');
+my $log = do {
+    open my $fh, '<', Apache::Test::vars('t_logs') . '/error_log' or die;
+    local $/;
+    <$fh>;
+};
+like($log, qr/claim sub not exported as LOGTO_SUB: control characters/,
+     'control character: the log names the claim and the variable');
+like($log, qr/claim sub not given to logto_claim\(\): control characters/,
+     'control character: the log names the claim for logto_claim()');
+$res = get_bearer('/rv6/', token());
+%env = cgi_env($res);
+is($env{LOGTO_SUB}, 'user-1', 'plain sub: LOGTO_SUB exported');
+is($env{LOGTO_TEST_SUB_SEEN}, '1', 'plain sub: logto_claim(\'sub\') seen');
+
 $res = get_bearer('/rv6/',
                   token(claims => { custom => { note => "a\x7fb" } }));
 is($res->code, 200, 'DEL: 200');
@@ -166,6 +189,7 @@ sub check_conf
         "<IfModule !mod_authz_core.c>",
         "LoadModule authz_core_module $libexec/mod_authz_core.so",
         "</IfModule>",
+        "LoadModule socache_shmcb_module $libexec/mod_socache_shmcb.so",
         "LoadModule auth_logto_module $module",
         "<Location /api>", @lines, "</Location>",
     );

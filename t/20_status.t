@@ -15,7 +15,7 @@ my $URL = '/api/products/';
 my $STATUS = '/logto-status';
 my $ACCEPTED = 12;    # valid tokens sent, one connection each
 
-plan tests => 32;
+plan tests => 33;
 
 # The JSON page as a hash (empty when it is not JSON).
 sub status_json
@@ -37,7 +37,8 @@ for (1 .. $ACCEPTED) {
 }
 my $expired = token(claims => { iat => $now - 7200, exp => $now - 3600 });
 is(get_bearer($URL, $expired)->code, 401, 'expired token refused');
-is(get_auth($URL, 'Basic dXNlcjpwYXNz')->code, 400, 'Basic: bad request');
+is(get_auth($URL, 'Bearer a b')->code, 400, 'two tokens: bad request');
+is(get_auth($URL, 'Basic dXNlcjpwYXNz')->code, 401, 'Basic: no token, 401');
 is(GET($URL)->code, 401, 'no token: 401');
 my $again = token(kid => 'rs256-1');
 is(get_bearer($URL, $again)->code, 200, 'a token, first time');
@@ -62,9 +63,9 @@ is(delta(sub { $_[0]{refusals}{token_expired} }), 1,
 cmp_ok($after->{refusals}{token_expired} // 0, '>=', 1,
        'refusals.token_expired >= 1');
 is(delta(sub { $_[0]{refusals}{bad_request} }), 1,
-   'refusals.bad_request counts the Basic credentials');
-is(delta(sub { $_[0]{refusals}{no_token} }), 1,
-   'refusals.no_token counts the request without a token');
+   'refusals.bad_request counts the two tokens');
+is(delta(sub { $_[0]{refusals}{no_token} }), 2,
+   'refusals.no_token counts the requests without a token, Basic too');
 is(delta(sub { $_[0]{refusals}{signature_invalid} }), 0,
    'no other refusal counted');
 is(delta(sub { $_[0]{token_cache_hits} }), 1,

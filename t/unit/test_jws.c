@@ -797,6 +797,30 @@ START_TEST(altered_payload_is_refused)
 }
 END_TEST
 
+/* Parsing reads the header only: a payload that is not JSON (altered in
+ * transit) is no parse error, and the signature over it then fails;
+ * characters outside base64url stay a shape error of the parse. */
+START_TEST(payload_is_read_only_after_the_signature)
+{
+    const logto_jwks_t *jwks = jwks_of(mint_get("jwks"));
+    const char *t = mint_get("token_es384");
+    const char *dot = strchr(t, '.');
+    const char *head = apr_pstrndup(pool, t, (apr_size_t)(dot - t + 1));
+    const char *forged =
+        apr_pstrcat(pool, head, b64u("{not json", 9), strrchr(t, '.'), NULL);
+    logto_jws_t *jws = NULL;
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    ck_assert_int_eq(logto_jws_parse(&jws, pool, forged, strlen(forged), &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(jws->payload);
+    verify_refused(jws, select_ok(jws, jwks), LOGTO_ERR_SIGNATURE);
+    parse_refused(apr_pstrcat(pool, head, "e30*", strrchr(t, '.'), NULL),
+                  LOGTO_ERR_MALFORMED);
+}
+END_TEST
+
 START_TEST(verify_rechecks_that_the_key_fits)
 {
     const logto_jws_t *jws = parse_ok(mint_get("token_rs256"));
@@ -879,6 +903,7 @@ static Suite *suite(void)
     tcase_add_test(sigs, s_plus_order_is_refused);
     tcase_add_test(sigs, signature_of_another_alg_is_refused);
     tcase_add_test(sigs, altered_payload_is_refused);
+    tcase_add_test(sigs, payload_is_read_only_after_the_signature);
     tcase_add_test(sigs, verify_rechecks_that_the_key_fits);
     tcase_add_test(sigs, error_texts_carry_no_token_material);
     suite_add_tcase(s, sigs);

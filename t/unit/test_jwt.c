@@ -472,13 +472,30 @@ START_TEST(organization_id_claim_wins)
 }
 END_TEST
 
-START_TEST(organization_id_derived_from_any_aud)
+START_TEST(organization_id_derived_from_the_accepted_aud)
 {
+    logto_claims_t *c = assert_accepted(
+        payload_over("\"aud\":[\"" API "\",\"urn:logto:organization:o7\"]"),
+        policy(API, LOGTO_ORG_AUD_WILDCARD));
+
+    ck_assert_str_eq(c->organization_id, "o7");
+}
+END_TEST
+
+START_TEST(organization_id_never_from_an_aud_not_accepted)
+{
+    /* The token is accepted for the API; an organization audience beside
+     * it that this configuration does not accept names no organization. */
     logto_claims_t *c = assert_accepted(
         payload_over("\"aud\":[\"" API "\",\"urn:logto:organization:o7\"]"),
         policy(API, NULL));
 
-    ck_assert_str_eq(c->organization_id, "o7");
+    ck_assert_ptr_null(c->organization_id);
+    c = assert_accepted(
+        payload_over("\"aud\":[\"urn:logto:organization:o8\",\"" API "\","
+                     "\"urn:logto:organization:o9\"]"),
+        policy(API, "urn:logto:organization:o9"));
+    ck_assert_str_eq(c->organization_id, "o9");
 }
 END_TEST
 
@@ -597,7 +614,8 @@ static Suite *jwt_suite(void)
     tcase_add_test(tc, org_wildcard_needs_an_id);
     tcase_add_test(tc, org_audience_is_exact_without_wildcard);
     tcase_add_test(tc, organization_id_claim_wins);
-    tcase_add_test(tc, organization_id_derived_from_any_aud);
+    tcase_add_test(tc, organization_id_derived_from_the_accepted_aud);
+    tcase_add_test(tc, organization_id_never_from_an_aud_not_accepted);
     tcase_add_test(tc, get_follows_dotted_paths);
     tcase_add_test(tc, match_compares_strings_exactly);
     tcase_add_test(tc, match_compares_numbers_and_booleans_by_text);
