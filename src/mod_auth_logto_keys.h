@@ -12,8 +12,7 @@
 int logto_keys_pre_config(apr_pool_t *pconf);
 
 /* post_config: create the shared cache and mutex. */
-int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
-                           server_rec *s);
+int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
 /* child_init: attach to the mutex and cache. */
 void logto_keys_child_init(apr_pool_t *p, server_rec *s);
@@ -23,8 +22,15 @@ void logto_keys_child_init(apr_pool_t *p, server_rec *s);
  * *pjwks stays valid for the request. Fails with LOGTO_ERR_FETCH or
  * LOGTO_ERR_JWKS when no usable key can be had. */
 apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
-                            const logto_dir_conf_t *c,
-                            const char *unknown_kid, logto_err_t *err);
+                            const logto_dir_conf_t *c, const char *unknown_kid,
+                            logto_err_t *err);
+
+/* The record stored under key in the shared cache, opened (its seal
+ * checked): *pval from p. APR_NOTFOUND when there is none, or it fails
+ * its check, or there is no shared cache. Key sets are under
+ * logto_keyring_record_key(). */
+apr_status_t logto_keys_shared_get(const char *key, unsigned char **pval,
+                                   apr_size_t *plen, apr_pool_t *p);
 
 /* Every key set the keyrings of this process know (status page): an
  * array from p of logto_keyring_entry_t *, empty before child_init. */
