@@ -230,7 +230,8 @@ sub httpd_sh
 
 # Start httpd with the given MPM and extra configuration (after the
 # module's LoadModule and the MPM settings; PORT in it becomes the port,
-# DIR its ServerRoot). A hash with dir, port, url.
+# DIR its ServerRoot). before_start, a sub, is called with the port just
+# before the start. A hash with dir, port, url.
 sub start_httpd
 {
     my (%o) = @_;
@@ -249,6 +250,7 @@ sub start_httpd
         "KeepAlive Off\n",
         $conf;
     close $fh or die "$extra: $!\n";
+    $o{before_start}->($port) if $o{before_start};
     my $h = { dir => $dir, port => $port, url => "http://127.0.0.1:$port",
               mpm => $o{mpm} };
     push @httpds, $h;
