@@ -655,15 +655,19 @@ static apr_status_t fetch_generation(generation_t **pgen, const char **puri,
 /* What a failed attempt leaves in rec: the error, the streak, and when
  * the next attempt may come. The very first attempt the refresher makes
  * for a key set nobody has keys of (at startup, when the issuer may be
- * this very server, still starting) holds nobody back: the first request
- * tries again at once. */
+ * this very server, still starting), if it failed quickly, holds nobody
+ * back: the first request tries again at once. */
 static void record_failure(const logto_keyring_t *kr, record_t *rec,
-                           const char *why, int background, apr_pool_t *tmp)
+                           const char *why, int background,
+                           apr_interval_time_t took, apr_pool_t *tmp)
 {
     rec->failures++;
     rec->fail_streak++;
     rec->error = apr_pstrdup(tmp, why);
-    if (background && rec->body == NULL && rec->fetches == 1) {
+    /* Only a quick failure (refused, an error status): after a timeout, a
+     * request retrying at once would only wait a timeout itself. */
+    if (background && rec->body == NULL && rec->fetches == 1 &&
+        took < apr_time_from_sec(backoff_base(kr)) / 2) {
         rec->retry_at = rec->last_attempt_at;
     }
     else {
@@ -708,7 +712,8 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
         state_save(kr, l, rec, tmp);
     }
     else {
-        record_failure(kr, rec, ferr.text, background, tmp);
+        record_failure(kr, rec, ferr.text, background,
+                       apr_time_now() - started, tmp);
         if (kr->state_dir != NULL && !l->state_tried &&
             (rec->body == NULL ||
              now - rec->fetched_at > kr->timing.max_stale)) {

@@ -821,6 +821,26 @@ static logto_keyring_t *ring_with_state(const char *dir, apr_int64_t max_stale)
 
 static int events[8];
 
+/* Remove a state directory and its files (the issuer's directory must be
+ * empty when it stops). */
+static void remove_state(const char *dir)
+{
+    apr_dir_t *d;
+    apr_finfo_t info;
+
+    if (apr_dir_open(&d, dir, pool) != APR_SUCCESS) {
+        return;
+    }
+    while (apr_dir_read(&info, APR_FINFO_NAME | APR_FINFO_TYPE, d) ==
+           APR_SUCCESS) {
+        if (info.filetype == APR_REG) {
+            apr_file_remove(apr_pstrcat(pool, dir, "/", info.name, NULL), pool);
+        }
+    }
+    apr_dir_close(d);
+    apr_dir_remove(dir, pool);
+}
+
 static void count_event(void *baton, logto_keyring_event_t ev,
                         const char *source, apr_status_t rv, const char *text)
 {
@@ -874,6 +894,7 @@ START_TEST(last_good_keys_outlive_a_restart_within_max_stale)
     ck_assert_int_eq(events[LOGTO_KEYRING_STATE_IGNORED], 1);
     ck_assert_int_eq(events[LOGTO_KEYRING_STATE_USED], 0);
     mode("ok");
+    remove_state(dir);
 }
 END_TEST
 
@@ -903,6 +924,7 @@ START_TEST(a_state_file_of_another_source_is_not_used)
         logto_keyring_get(&jwks, kr, other, NULL, NULL, T0 + 5, &st, &err),
         APR_SUCCESS);
     ck_assert_int_eq(events[LOGTO_KEYRING_STATE_IGNORED], 1);
+    remove_state(dir);
 }
 END_TEST
 
