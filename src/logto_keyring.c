@@ -712,8 +712,8 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
         state_save(kr, l, rec, tmp);
     }
     else {
-        record_failure(kr, rec, ferr.text, background,
-                       apr_time_now() - started, tmp);
+        record_failure(kr, rec, ferr.text, background, apr_time_now() - started,
+                       tmp);
         if (kr->state_dir != NULL && !l->state_tried &&
             (rec->body == NULL ||
              now - rec->fetched_at > kr->timing.max_stale)) {

@@ -652,19 +652,26 @@ static void restore_last_good(apr_pool_t *ptemp, server_rec *s)
                  n);
 }
 
+int logto_keys_check_config(apr_pool_t *pconf, server_rec *s)
+{
+    const logto_srv_conf_t *sc =
+        ap_get_module_config(s->module_config, &auth_logto_module);
+
+    return choose_secret(
+        s, sc->cache_provider_name ? sc->cache_provider_name : "shmcb", 1);
+}
+
 int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     const logto_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &auth_logto_module);
     const char *name =
         sc->cache_provider_name ? sc->cache_provider_name : "shmcb";
-    int first = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
     int rv;
 
-    rv = choose_secret(s, name, first);
     /* The first pass only checks the configuration. */
-    if (rv != OK || first) {
-        return rv;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
     }
     apr_pool_cleanup_register(pconf, NULL, forget_state, apr_pool_cleanup_null);
     if (logto_fetch_global_init() != APR_SUCCESS) {
