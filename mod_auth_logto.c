@@ -38,9 +38,15 @@ static void logto_register_hooks(apr_pool_t *p);
 
 /* APLOG_USE_MODULE is in mod_auth_logto.h, so not AP_DECLARE_MODULE. */
 module AP_MODULE_DECLARE_DATA auth_logto_module = {
-    STANDARD20_MODULE_STUFF, logto_create_dir_conf,      logto_merge_dir_conf,
-    logto_create_srv_conf,   logto_merge_srv_conf,       logto_cmds,
-    logto_register_hooks,    AP_MODULE_FLAG_ALWAYS_MERGE};
+    STANDARD20_MODULE_STUFF,
+    logto_create_dir_conf,
+    logto_merge_dir_conf,
+    logto_create_srv_conf,
+    logto_merge_srv_conf,
+    logto_cmds,
+    logto_register_hooks,
+    AP_MODULE_FLAG_ALWAYS_MERGE
+};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -95,11 +101,11 @@ static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
                         "\"", NULL);
     }
     if (c->resource_metadata) {
-        v = apr_pstrcat(
-            r->pool, v, ", resource_metadata=\"",
-            quotable(r->pool,
-                     ap_construct_url(r->pool, c->resource_metadata, r)),
-            "\"", NULL);
+        v = apr_pstrcat(r->pool, v, ", resource_metadata=\"",
+                        quotable(r->pool, ap_construct_url(
+                                              r->pool, c->resource_metadata,
+                                              r)),
+                        "\"", NULL);
     }
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", v);
 }
@@ -147,8 +153,8 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
     if (strlen(auth) > LOGTO_TOKEN_MAX_SIZE) {
         return bad_request(rq, "Authorization header too large");
     }
-    if (strncasecmp(auth, "Bearer", 6) ||
-        (auth[6] != ' ' && auth[6] != '\t' && auth[6] != '\0')) {
+    if (strncasecmp(auth, "Bearer", 6) || (auth[6] != ' ' && auth[6] != '\t'
+                                           && auth[6] != '\0')) {
         return bad_request(rq, "Authorization is not Bearer <token>");
     }
     for (t = auth + 6; *t == ' ' || *t == '\t'; t++) {
@@ -242,8 +248,8 @@ static apr_status_t user_of(const char **puser, const logto_claims_t *cl,
     const json_t *v = logto_claims_get(cl, name);
 
     if (!json_is_string(v) || !*json_string_value(v)) {
-        return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE, "token has no %s claim",
-                             name);
+        return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE,
+                             "token has no %s claim", name);
     }
     *puser = json_string_value(v);
     return APR_SUCCESS;
@@ -256,14 +262,15 @@ static void log_refusal(request_rec *r, const logto_req_t *rq,
 
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   LOGTO_LOGNO(00101) "token refused: %s (reason=%s, kid=%s, "
-                                     "jti=%s)",
+                  "jti=%s)",
                   rq->err.text, logto_reason_name(rq->err.reason),
                   jws && jws->kid ? jws->kid : "-", jti ? jti : "-");
 }
 
 /* The token cache: the key that verified this exact token under this
  * configuration before, if it is still in the key set. */
-static const logto_jwk_t *cached_key(request_rec *r, const logto_dir_conf_t *c,
+static const logto_jwk_t *cached_key(request_rec *r,
+                                     const logto_dir_conf_t *c,
                                      const char *cache_key)
 {
     const char *thumb = logto_tokens_get(r, cache_key);
@@ -321,14 +328,15 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
         key = cached_key(r, c, cache_key);
         rq->cache_hit = key != NULL;
     }
-    if (!key &&
-        (choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
-         logto_jws_verify_signature(jws, key, r->pool, &err) != APR_SUCCESS)) {
+    if (!key && (choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
+                 logto_jws_verify_signature(jws, key, r->pool, &err) !=
+                     APR_SUCCESS)) {
         return refused(r, rq, jws, &err);
     }
     /* 3. claims, checked on every use: time moves on */
     if (logto_claims_check(&rq->claims, r->pool, jws, &pol,
-                           apr_time_sec(apr_time_now()), &err) != APR_SUCCESS ||
+                           apr_time_sec(apr_time_now()), &err) !=
+            APR_SUCCESS ||
         user_of(&user, rq->claims, c, &err) != APR_SUCCESS) {
         return refused(r, rq, jws, &err);
     }
@@ -386,7 +394,8 @@ logto_req_t *logto_request_verify(request_rec *r)
 
 /* The answer the access decision rests on: made with r's configuration
  * as it stands now. */
-static logto_req_t *request_verdict(request_rec *r, const logto_dir_conf_t *c)
+static logto_req_t *request_verdict(request_rec *r,
+                                    const logto_dir_conf_t *c)
 {
     logto_req_t *rq = logto_request_get(r);
 
@@ -437,14 +446,14 @@ static void set_claim_headers(request_rec *r, const logto_dir_conf_t *c,
         else if (v) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           LOGTO_LOGNO(00104) "claim %s not forwarded: "
-                                             "control characters",
-                          ch->claim);
+                          "control characters", ch->claim);
         }
     }
 }
 
 /* A verified token becomes the request's user, environment and headers. */
-static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
+static void publish(request_rec *r, const logto_dir_conf_t *c,
+                    logto_req_t *rq)
 {
     const logto_claims_t *cl = rq->claims;
     const char *user = NULL;
@@ -462,8 +471,8 @@ static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
     set_env(r, "LOGTO_AUD", apr_array_pstrcat(r->pool, cl->aud, ' '));
     set_env(r, "LOGTO_ORGANIZATION_ID", cl->organization_id);
     set_env(r, "LOGTO_JTI", cl->jti);
-    set_env(r, "LOGTO_EXP",
-            apr_psprintf(r->pool, "%" APR_INT64_T_FMT, cl->exp));
+    set_env(r, "LOGTO_EXP", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                         cl->exp));
     set_claim_headers(r, c, cl);
 }
 
@@ -574,7 +583,7 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
         default:
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           LOGTO_LOGNO(00105) "AuthType Logto without %s: "
-                                             "refusing every request",
+                          "refusing every request",
                           missing_directives(c));
             return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -637,11 +646,12 @@ static int logto_note_auth_failure(request_rec *r, const char *type)
     }
     rq = logto_request_get(r);
     if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
-        set_challenge(
-            r, dir_conf(r),
-            rq && rq->verdict == LOGTO_V_INVALID ? "invalid_token" : NULL,
-            rq && rq->verdict == LOGTO_V_INVALID ? rq->description : NULL,
-            NULL);
+        set_challenge(r, dir_conf(r),
+                      rq && rq->verdict == LOGTO_V_INVALID ? "invalid_token"
+                                                           : NULL,
+                      rq && rq->verdict == LOGTO_V_INVALID ? rq->description
+                                                           : NULL,
+                      NULL);
     }
     return OK;
 }
@@ -661,8 +671,8 @@ static void logto_insert_error_filter(request_rec *r)
 /* ------------------------------------------------------------ expression */
 
 /* logto_claim('NAME'): the claim of the request's verified token. */
-static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx, const void *data,
-                                    const char *arg)
+static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx,
+                                    const void *data, const char *arg)
 {
     request_rec *r = ctx->r;
     const logto_req_t *rq;
@@ -726,7 +736,8 @@ static void logto_register_hooks(apr_pool_t *p)
     ap_hook_check_config(logto_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_header_parser(logto_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_header_parser(logto_header_parser, NULL, NULL,
+                          APR_HOOK_FIRST);
     ap_hook_check_access_ex(logto_check_access, NULL, before_authz,
                             APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authn(logto_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
