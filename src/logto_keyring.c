@@ -976,23 +976,12 @@ void logto_keyring_tick(logto_keyring_t *kr, apr_int64_t now)
 
 /* ------------------------------------------------------------ status */
 
-/* A copy of what l holds, from p. Under mutex. */
-static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
+/* The keys of jwks (may be NULL) into e, copied from p. */
+static void entry_keys(logto_keyring_entry_t *e, apr_pool_t *p,
+                       const logto_jwks_t *jwks)
 {
-    logto_keyring_entry_t *e = apr_pcalloc(p, sizeof(*e));
-    const logto_jwks_t *jwks = l->cur ? l->cur->jwks : NULL;
     int i;
 
-    e->source = apr_pstrdup(p, l->source);
-    e->jwks_uri = l->meta.uri[0] ? apr_pstrdup(p, l->meta.uri) : NULL;
-    e->fetched_at = l->cur ? l->meta.fetched_at : 0;
-    e->last_attempt_at = l->meta.last_attempt_at;
-    e->last_ok = l->meta.last_ok;
-    e->last_error = apr_pstrdup(p, l->error);
-    e->fetches = l->meta.fetches;
-    e->failures = l->meta.failures;
-    e->version =
-        l->cur ? apr_pescape_hex(p, l->cur->version, VERSION_LEN, 0) : NULL;
     e->keys = apr_array_make(p, 4, sizeof(logto_keyring_key_t));
     e->skipped = apr_array_make(p, 1, sizeof(const char *));
     for (i = 0; jwks != NULL && i < jwks->keys->nelts; i++) {
@@ -1008,7 +997,60 @@ static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
         APR_ARRAY_PUSH(e->skipped, const char *) =
             apr_pstrdup(p, APR_ARRAY_IDX(jwks->skipped, i, const char *));
     }
+}
+
+/* A copy of what l holds, from p. Under mutex. */
+static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
+{
+    logto_keyring_entry_t *e = apr_pcalloc(p, sizeof(*e));
+
+    e->source = apr_pstrdup(p, l->source);
+    e->jwks_uri = l->meta.uri[0] ? apr_pstrdup(p, l->meta.uri) : NULL;
+    e->fetched_at = l->cur ? l->meta.fetched_at : 0;
+    e->last_attempt_at = l->meta.last_attempt_at;
+    e->last_ok = l->meta.last_ok;
+    e->last_error = apr_pstrdup(p, l->error);
+    e->fetches = l->meta.fetches;
+    e->failures = l->meta.failures;
+    e->version =
+        l->cur ? apr_pescape_hex(p, l->cur->version, VERSION_LEN, 0) : NULL;
+    entry_keys(e, p, l->cur ? l->cur->jwks : NULL);
     return e;
+}
+
+apr_status_t logto_keyring_record_parse(logto_keyring_entry_t **pentry,
+                                        apr_pool_t *p, const char *source,
+                                        const unsigned char *buf,
+                                        apr_size_t len, logto_err_t *err)
+{
+    logto_keyring_entry_t *e;
+    logto_jwks_t *jwks = NULL;
+    logto_err_t perr;
+    record_t rec;
+
+    memset(&rec, 0, sizeof(rec));
+    if (!record_decode(&rec, p, buf, len)) {
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "not a key set record");
+    }
+    e = apr_pcalloc(p, sizeof(*e));
+    e->source = apr_pstrdup(p, source);
+    e->jwks_uri = rec.uri[0] ? rec.uri : NULL;
+    e->fetched_at = rec.body ? rec.fetched_at : 0;
+    e->last_attempt_at = rec.last_attempt_at;
+    e->last_ok = rec.last_ok;
+    e->last_error = rec.error;
+    e->fetches = rec.fetches;
+    e->failures = rec.failures;
+    if (rec.body != NULL) {
+        e->version = apr_pescape_hex(p, rec.version, VERSION_LEN, 0);
+        if (logto_jwks_parse(&jwks, p, rec.body, rec.body_len, &perr) !=
+            APR_SUCCESS) {
+            jwks = NULL;
+        }
+    }
+    entry_keys(e, p, jwks);
+    *pentry = e;
+    return APR_SUCCESS;
 }
 
 static int entry_cmp(const void *a, const void *b)

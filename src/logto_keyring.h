@@ -167,4 +167,13 @@ void logto_keyring_tick(logto_keyring_t *kr, apr_int64_t now);
 apr_status_t logto_keyring_status(apr_array_header_t **pentries, apr_pool_t *p,
                                   logto_keyring_t *kr);
 
+/* A key-set record as read back from the shared cache (already opened:
+ * logto_record_open), as a status entry of source, from p: its keys when
+ * its document parses (none otherwise). APR_EGENERAL with err set when
+ * the bytes are not such a record. Nothing of it is trusted further. */
+apr_status_t logto_keyring_record_parse(logto_keyring_entry_t **pentry,
+                                        apr_pool_t *p, const char *source,
+                                        const unsigned char *buf,
+                                        apr_size_t len, logto_err_t *err);
+
 #endif /* LOGTO_KEYRING_H */
