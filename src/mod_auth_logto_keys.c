@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <apr_atomic.h>
+#include <apr_escape.h>
 #include <apr_strings.h>
 #include <apr_global_mutex.h>
 #include <apr_thread_cond.h>
@@ -48,6 +49,7 @@
 #include <ap_provider.h>
 #include <ap_socache.h>
 #include <util_mutex.h>
+#include <openssl/evp.h>
 #include <unixd.h>
 
 #include "mod_auth_logto.h"
@@ -69,6 +71,8 @@
 /* Process-pool userdata: what outlives a generation. */
 #define SECRET_USERDATA    "auth_logto_cache_secret"
 #define LAST_GOOD_USERDATA "auth_logto_last_good"
+/* Longest key stored as it is (memcache: 2 hex digits a byte in 250). */
+#define STORE_ID_MAX 100
 
 /* Process-wide state: the shared cache and, per timing, a keyring. */
 typedef struct keys_state_t {
@@ -130,17 +134,33 @@ static void unlock_cache(void)
     }
 }
 
+/* The id a record is stored under: the key itself, or, for a long one (a
+ * long JWKS URI), a digest of it, as memcache and redis take ids of up
+ * to 120 bytes only. The seal still binds the whole key. */
+static const char *store_id(const char *key, apr_pool_t *p)
+{
+    unsigned char md[32];
+    unsigned int n = sizeof(md);
+
+    if (strlen(key) <= STORE_ID_MAX ||
+        !EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL)) {
+        return key;
+    }
+    return apr_pstrcat(p, "h:", apr_pescape_hex(p, md, sizeof(md), 0), NULL);
+}
+
 static apr_status_t retrieve(const char *key, unsigned char *buf,
                              unsigned int *plen, apr_pool_t *p)
 {
+    const char *id = store_id(key, p);
     apr_status_t rv = lock_cache();
 
     if (rv != APR_SUCCESS) {
         return rv;
     }
     rv = state.provider->retrieve(state.instance, state.server,
-                                  (const unsigned char *)key,
-                                  (unsigned int)strlen(key), buf, plen, p);
+                                  (const unsigned char *)id,
+                                  (unsigned int)strlen(id), buf, plen, p);
     unlock_cache();
     return rv;
 }
@@ -242,19 +262,21 @@ static apr_status_t cache_set(void *baton, const char *key,
 {
     apr_size_t rlen;
     unsigned char *rec;
+    const char *id;
     apr_status_t rv;
 
     if (len > LOGTO_RECORD_MAX_PAYLOAD) {
         return APR_ENOSPC;
     }
     rec = logto_record_seal(&rlen, p, &state.secret, key, val, len);
+    id = store_id(key, p);
     rv = lock_cache();
     if (rv != APR_SUCCESS) {
         return rv;
     }
     rv = state.provider->store(
-        state.instance, state.server, (const unsigned char *)key,
-        (unsigned int)strlen(key), expiry, rec, (unsigned int)rlen, p);
+        state.instance, state.server, (const unsigned char *)id,
+        (unsigned int)strlen(id), expiry, rec, (unsigned int)rlen, p);
     unlock_cache();
     if (rv == APR_SUCCESS && may_be_large(key) &&
         rlen > apr_atomic_read32(&state.largest)) {
@@ -795,6 +817,18 @@ static void refresh_all(apr_pool_t *tmp)
     }
 }
 
+/* How long until the next round: just after the next second begins.
+ * Times are whole seconds, taken as a round begins: a fetch made early in
+ * its second is recorded with the second it happened in, not the one
+ * before (which would shorten MaxStale by a second). */
+static apr_interval_time_t until_next_round(void)
+{
+    apr_time_t now = apr_time_now();
+
+    return apr_time_from_sec(1) - now % apr_time_from_sec(1) +
+           apr_time_from_msec(10);
+}
+
 /* The refresher: a round at once, then one a second until the child
  * goes. */
 static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *data)
@@ -810,7 +844,7 @@ static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *data)
         apr_thread_mutex_lock(state.stop_mutex);
         if (!state.stopping) {
             apr_thread_cond_timedwait(state.stop_cond, state.stop_mutex,
-                                      apr_time_from_sec(1));
+                                      until_next_round());
         }
     }
     apr_thread_mutex_unlock(state.stop_mutex);
