@@ -74,6 +74,11 @@
 /* Longest key stored as it is (memcache: 2 hex digits a byte in 250). */
 #define STORE_ID_MAX 100
 
+/* What the socache is told to expect: key and value sizes in bytes, and
+ * how long entries live (seconds, as ap_socache.h declares, though shmcb
+ * reads it as an apr_interval_time_t it ignores). */
+static struct ap_socache_hints socache_hints = {64, 8192, 300};
+
 /* Process-wide state: the shared cache and, per timing, a keyring. */
 typedef struct keys_state_t {
     const ap_socache_provider_t *provider;
@@ -285,15 +290,6 @@ static apr_status_t cache_set(void *baton, const char *key,
     return rv;
 }
 
-apr_status_t logto_keys_shared_get(const char *key, unsigned char **pval,
-                                   apr_size_t *plen, apr_pool_t *p)
-{
-    if (!state.have_cache || !key) {
-        return APR_NOTFOUND;
-    }
-    return cache_get(&state, key, pval, plen, p);
-}
-
 static apr_status_t fetch_lock(void *baton)
 {
     return apr_global_mutex_lock(state.fetch_mutex);
@@ -337,7 +333,6 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         ap_get_module_config(s->module_config, &auth_logto_module);
     const char *name =
         sc->cache_provider_name ? sc->cache_provider_name : "shmcb";
-    struct ap_socache_hints hints = {64, 8192, 300};
     const char *err;
     apr_status_t rv;
 
@@ -357,7 +352,8 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
                      LOGTO_LOGNO(00302) "AuthLogtoCache %s: %s", name, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rv = state.provider->init(state.instance, "auth_logto", &hints, s, pconf);
+    rv = state.provider->init(state.instance, "auth_logto", &socache_hints, s,
+                              pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      LOGTO_LOGNO(00303) "AuthLogtoCache %s: cannot "
@@ -971,14 +967,9 @@ static logto_keyring_t *ring_for(const logto_dir_conf_t *c, apr_pool_t *tmp,
     return kr;
 }
 
-int logto_keys_may_refetch(const logto_dir_conf_t *c)
-{
-    return c->file_jwks == NULL;
-}
-
-apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
-                            const logto_dir_conf_t *c, const char *unknown_kid,
-                            logto_err_t *err)
+static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
+                             const logto_dir_conf_t *c, const char *issuer,
+                             const char *unknown_kid, logto_err_t *err)
 {
     logto_keyring_stats_t stats = {0, 0, 0};
     logto_keyring_t *kr;
@@ -992,7 +983,7 @@ apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
         return APR_EGENERAL;
     }
     /* Fetches are counted as the keyring reports them. */
-    return logto_keyring_get(pjwks, kr, c->jwks_uri, c->issuer, unknown_kid,
+    return logto_keyring_get(pjwks, kr, c->jwks_uri, issuer, unknown_kid,
                              apr_time_sec(apr_time_now()), &stats, err);
 }
 
@@ -1017,35 +1008,62 @@ apr_array_header_t *logto_keys_status(apr_pool_t *p)
     return all;
 }
 
-/* ---------------------------------------------------------- token cache */
+/* ---------------------------------------------------------- key sources */
 
-int logto_tokens_available(void)
+/* One issuer's keys for one request. */
+typedef struct source_baton_t {
+    request_rec *r;
+    const logto_dir_conf_t *c;
+    const char *issuer;
+} source_baton_t;
+
+static apr_status_t source_get(const logto_jwks_t **pjwks, void *baton,
+                               const char *unknown_kid, logto_err_t *err)
 {
-    return state.have_cache;
+    source_baton_t *b = baton;
+
+    return keys_get(pjwks, b->r, b->c, b->issuer, unknown_kid, err);
 }
 
-const char *logto_tokens_get(request_rec *r, const char *key)
+logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
+                                      const logto_policy_t *pol)
 {
-    unsigned char *val;
-    apr_size_t len;
+    int n = pol->issuers->nelts, i;
+    logto_keysource_t *ks = apr_pcalloc(r->pool, (n ? n : 1) * sizeof(*ks));
+    source_baton_t *b = apr_pcalloc(r->pool, (n ? n : 1) * sizeof(*b));
 
-    if (!state.have_cache || !key ||
-        cache_get(&state, key, &val, &len, r->pool) != APR_SUCCESS ||
-        len == 0 || len > 128 || val[len - 1] != '\0') {
-        return NULL;
+    for (i = 0; i < n; i++) {
+        b[i].r = r;
+        b[i].c = c;
+        b[i].issuer = APR_ARRAY_IDX(pol->issuers, i, const char *);
+        ks[i].get = source_get;
+        ks[i].baton = &b[i];
+        ks[i].may_refetch = c->file_jwks == NULL;
     }
-    return (const char *)val;
+    return ks;
 }
 
-void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
-                      apr_int64_t exp)
-{
-    apr_int64_t day = apr_time_sec(apr_time_now()) + 86400;
+/* -------------------------------------------------- shared cache records */
 
-    if (state.have_cache && key && thumb) {
-        /* Never past the token's exp (the entry dies with the token), nor
-         * a day: exp can be far beyond what apr_time_t holds. */
-        cache_set(&state, key, (const unsigned char *)thumb, strlen(thumb) + 1,
-                  apr_time_from_sec(exp < day ? exp : day), r->pool);
+int logto_socache_is_fleet(void)
+{
+    return state.have_cache && !state.provider_needs_lock;
+}
+
+apr_status_t logto_socache_get(const char *key, unsigned char **pval,
+                               apr_size_t *plen, apr_pool_t *p)
+{
+    if (!state.have_cache) {
+        return APR_NOTFOUND;
     }
+    return cache_get(&state, key, pval, plen, p);
+}
+
+apr_status_t logto_socache_set(const char *key, const unsigned char *val,
+                               apr_size_t len, apr_time_t expiry, apr_pool_t *p)
+{
+    if (!state.have_cache) {
+        return APR_NOTFOUND;
+    }
+    return cache_set(&state, key, val, len, expiry, p);
 }

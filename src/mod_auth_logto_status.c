@@ -27,6 +27,7 @@
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
+#include "mod_auth_logto_tokens.h"
 #include "logto_json.h"
 #include "logto_keyring.h"
 
@@ -328,6 +329,27 @@ static json_t *json_key_set(const logto_keyring_entry_t *e, apr_int64_t now)
     return o;
 }
 
+/* The token table's own counters, shared by all children like it. */
+static json_t *json_token_table(void)
+{
+    logto_tokcache_stats_t st;
+    apr_uint32_t used;
+    json_t *o;
+
+    if (!logto_tokens_stats(&st, &used)) {
+        return json_null();
+    }
+    o = json_object();
+    json_object_set_new(o, "entries", json_integer(st.entries));
+    json_object_set_new(o, "used", json_integer(used));
+    json_object_set_new(o, "hits", json_integer(st.hits));
+    json_object_set_new(o, "misses", json_integer(st.misses));
+    json_object_set_new(o, "stores", json_integer(st.stores));
+    json_object_set_new(o, "evictions", json_integer(st.evictions));
+    json_object_set_new(o, "stores_skipped", json_integer(st.contended));
+    return o;
+}
+
 static void send_json(request_rec *r, const status_counters_t *sc,
                       const apr_array_header_t *sets, apr_int64_t now)
 {
@@ -341,6 +363,7 @@ static void send_json(request_rec *r, const status_counters_t *sc,
     json_object_set_new(doc, "accepted", json_integer(sc->accepted));
     json_object_set_new(doc, "refusals", json_refusals(sc));
     json_object_set_new(doc, "token_cache_hits", json_integer(sc->cache_hits));
+    json_object_set_new(doc, "token_cache", json_token_table());
     json_object_set_new(doc, "fetches", json_integer(sc->fetches));
     json_object_set_new(doc, "fetch_failures",
                         json_integer(sc->fetch_failures));
@@ -388,6 +411,8 @@ static const char *when(apr_pool_t *p, apr_int64_t t, apr_int64_t now)
 static void text_counters(request_rec *r, const status_counters_t *sc,
                           apr_int64_t now)
 {
+    logto_tokcache_stats_t st;
+    apr_uint32_t used;
     int i;
 
     if (!counters) {
@@ -396,6 +421,12 @@ static void text_counters(request_rec *r, const status_counters_t *sc,
     ap_rprintf(r, "counting since:    %s\n", when(r->pool, sc->since, now));
     ap_rprintf(r, "accepted tokens:   %u\n", sc->accepted);
     ap_rprintf(r, "token cache hits:  %u\n", sc->cache_hits);
+    if (logto_tokens_stats(&st, &used)) {
+        ap_rprintf(r,
+                   "token table:       %u of %u entries used, %u hits, %u "
+                   "misses, %u evictions\n",
+                   used, st.entries, st.hits, st.misses, st.evictions);
+    }
     ap_rprintf(r, "key set fetches:   %u (%u failed)\n", sc->fetches,
                sc->fetch_failures);
     ap_rputs("refusals:\n", r);
