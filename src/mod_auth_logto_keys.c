@@ -829,9 +829,19 @@ static apr_interval_time_t until_next_round(void)
  * goes. */
 static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *data)
 {
-    apr_pool_t *tmp;
+    apr_allocator_t *alloc;
+    apr_pool_t *tmp = NULL;
 
-    apr_pool_create(&tmp, apr_thread_pool_get(t));
+    /* Scratch memory of its own allocator: the child's may have no
+     * mutex (prefork), and its main thread allocates from it. */
+    if (apr_allocator_create(&alloc) == APR_SUCCESS &&
+        apr_pool_create_ex(&tmp, NULL, NULL, alloc) == APR_SUCCESS) {
+        apr_allocator_owner_set(alloc, tmp);
+    }
+    if (!tmp) {
+        apr_thread_exit(t, APR_ENOMEM);
+        return NULL;
+    }
     apr_thread_mutex_lock(state.stop_mutex);
     while (!state.stopping) {
         apr_thread_mutex_unlock(state.stop_mutex);
@@ -844,6 +854,7 @@ static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *data)
         }
     }
     apr_thread_mutex_unlock(state.stop_mutex);
+    apr_pool_destroy(tmp);
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
 }
