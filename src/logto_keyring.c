@@ -30,8 +30,10 @@
 
 #define RECORD_MAGIC "LKR2"
 #define RECORD_NUMS  7
-#define VERSION_LEN  32
-#define MAX_OF(a, b) ((a) > (b) ? (a) : (b))
+/* How often a request waiting for the fetch lock looks again. */
+#define FETCH_LOCK_POLL_MS 20
+#define VERSION_LEN        32
+#define MAX_OF(a, b)       ((a) > (b) ? (a) : (b))
 
 /* The shared record of one key set (see record_encode for its bytes). */
 typedef struct record_t {
@@ -752,24 +754,47 @@ static int sync_and_decide(logto_keyring_t *kr, local_t *l, record_t *rec,
     return need;
 }
 
-/* Take the fetch lock: waiting for it (a request that cannot be answered
- * without a fetch), or only if it is free (the refresher: someone else
- * fetching is as good). Whether it is held; a lock that fails costs the
- * single flight, not the fetch, when waiting. */
-static int fetch_lock(logto_keyring_t *kr, int wait, int *locked)
+/* Take the fetch lock: only if it is free (the refresher: someone else
+ * fetching is as good), or waiting for it (a request that cannot be
+ * answered without a fetch) at most the fetch timeout, twice that with
+ * discovery: whoever holds it is fetching, and waiting longer would queue
+ * requests behind fetches of other key sets too. Whether it is held; a
+ * lock that fails outright costs the single flight, not the fetch. */
+static int fetch_lock(logto_keyring_t *kr, const local_t *l, int wait,
+                      int *locked)
 {
     logto_cache_t *c = kr->cache;
+    apr_time_t until;
 
     *locked = 0;
     if (c == NULL || c->lock == NULL) {
         return 1;
     }
-    if (!wait && c->trylock != NULL) {
-        *locked = c->trylock(c->baton) == APR_SUCCESS;
-        return *locked;
+    if (c->trylock == NULL) {
+        *locked = c->lock(c->baton) == APR_SUCCESS;
+        return 1;
     }
-    *locked = c->lock(c->baton) == APR_SUCCESS;
-    return 1;
+    until = apr_time_now() +
+            apr_time_from_sec(backoff_base(kr) * (l->jwks_uri ? 1 : 2));
+    for (;;) {
+        apr_status_t rv = c->trylock(c->baton);
+
+        if (rv == APR_SUCCESS) {
+            *locked = 1;
+            return 1;
+        }
+        if (!wait || !APR_STATUS_IS_EBUSY(rv) || apr_time_now() >= until) {
+            /* Busy past the wait, or a lock that fails outright: the
+             * refresher leaves it, a request takes it the blocking way
+             * only in the second case. */
+            if (wait && !APR_STATUS_IS_EBUSY(rv)) {
+                *locked = c->lock(c->baton) == APR_SUCCESS;
+                return 1;
+            }
+            return 0;
+        }
+        apr_sleep(apr_time_from_msec(FETCH_LOCK_POLL_MS));
+    }
 }
 
 /* Beyond the process's own keys: the shared record, then, if still
@@ -787,7 +812,7 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
         return;
     }
     seen = rec.fetches;
-    if (!fetch_lock(kr, !background, &locked)) {
+    if (!fetch_lock(kr, l, !background, &locked)) {
         return;
     }
     /* Someone may have fetched while this one waited for the lock: their

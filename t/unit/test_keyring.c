@@ -783,6 +783,30 @@ START_TEST(the_refresher_never_waits_for_the_lock)
 }
 END_TEST
 
+START_TEST(a_request_waits_for_a_busy_fetch_lock_at_most_the_timeout)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    apr_time_t began;
+    logto_err_t err;
+
+    logto_keyring_set_background(kr, 1);
+    /* Someone fetches something else and holds the lock: a request with
+     * no keys waits the fetch timeout (2 s), then answers without them. */
+    ck_assert_int_eq(cache->lock(cache->baton), APR_SUCCESS);
+    began = apr_time_now();
+    ck_assert_int_ne(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    ck_assert_int_ge(apr_time_now() - began, apr_time_from_msec(1900));
+    ck_assert_int_lt(apr_time_now() - began, apr_time_from_msec(3000));
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_int_eq(cache->unlock(cache->baton), APR_SUCCESS);
+    /* Free again: the next request fetches. */
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 1);
+}
+END_TEST
+
 START_TEST(a_failed_first_attempt_of_the_refresher_holds_nobody_back)
 {
     logto_keyring_t *kr = start();
@@ -958,6 +982,8 @@ static Suite *keyring_suite(void)
     tcase_add_test(tc, the_refresher_never_waits_for_the_lock);
     tcase_add_test(tc,
                    a_failed_first_attempt_of_the_refresher_holds_nobody_back);
+    tcase_add_test(tc,
+                   a_request_waits_for_a_busy_fetch_lock_at_most_the_timeout);
     tcase_add_test(tc, last_good_keys_outlive_a_restart_within_max_stale);
     tcase_add_test(tc, a_state_file_of_another_source_is_not_used);
     suite_add_tcase(s, tc);
