@@ -19,7 +19,9 @@
  * the record again and fetches. Requests use the keys in hand while they
  * are within max_stale and hold the token's kid. Only a request that
  * cannot be answered without a fetch waits for the lock and the fetch:
- * no usable keys at all, or an unknown kid allowed by min_refresh. After a
+ * no usable keys at all, or an unknown kid allowed by min_refresh; it
+ * waits for a busy lock at most the fetch timeout (twice that with
+ * discovery), then answers with what the shared record holds. After a
  * failure the next attempt waits the fetch timeout, then twice that, up
  * to the refresh interval (with jitter), counted from the end of the
  * failed attempt; all of it lives in the shared record, so the backoff and
