@@ -684,7 +684,8 @@ static void record_failure(const logto_keyring_t *kr, record_t *rec,
  * once. Called under the cache's lock, not under mutex. */
 static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
                             int for_kid, int background, apr_int64_t now,
-                            apr_pool_t *tmp, logto_keyring_stats_t *stats)
+                            apr_time_t entered, apr_pool_t *tmp,
+                            logto_keyring_stats_t *stats)
 {
     generation_t *g = NULL;
     const char *uri = rec->uri;
@@ -701,13 +702,15 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
     /* The backoff counts from the end of the attempt: after a timeout,
      * the next caller (or this request's next look) must not ask the
      * slow issuer again at once. */
-    rec->last_attempt_at = now + apr_time_sec(apr_time_now() - started);
+    rec->last_attempt_at = now + apr_time_sec(apr_time_now() - entered);
     rec->uri = uri;
     if (rec->last_ok) {
         rec->body = g->body;
         rec->body_len = g->body_len;
         memcpy(rec->version, g->version, VERSION_LEN);
-        rec->fetched_at = now;
+        /* now is when the caller looked; the keys are as of when the
+         * fetch began, after any wait for the lock. */
+        rec->fetched_at = now + apr_time_sec(started - entered);
         rec->error = "";
         rec->fail_streak = 0;
         rec->retry_at = 0;
@@ -804,6 +807,7 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
                     apr_int64_t now, int background,
                     logto_keyring_stats_t *stats, apr_pool_t *tmp)
 {
+    apr_time_t entered = apr_time_now();
     record_t rec;
     apr_uint64_t seen;
     int for_kid, locked;
@@ -821,7 +825,8 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
      * timeout per process queued before it. */
     if (sync_and_decide(kr, l, &rec, kid, now, background, &for_kid, tmp) &&
         rec.fetches == seen) {
-        fetch_and_store(kr, l, &rec, for_kid, background, now, tmp, stats);
+        fetch_and_store(kr, l, &rec, for_kid, background, now, entered, tmp,
+                        stats);
     }
     if (locked && kr->cache->unlock != NULL) {
         kr->cache->unlock(kr->cache->baton);
@@ -981,6 +986,7 @@ static apr_array_header_t *locals_of(logto_keyring_t *kr, apr_pool_t *p)
 
 void logto_keyring_tick(logto_keyring_t *kr, apr_int64_t now)
 {
+    apr_time_t entered = apr_time_now();
     apr_array_header_t *all;
     apr_pool_t *tmp, *scratch;
     int i;
@@ -991,7 +997,9 @@ void logto_keyring_tick(logto_keyring_t *kr, apr_int64_t now)
     if (apr_pool_create(&scratch, tmp) == APR_SUCCESS) {
         all = locals_of(kr, tmp);
         for (i = 0; i < all->nelts; i++) {
-            refresh(kr, APR_ARRAY_IDX(all, i, local_t *), NULL, now, 1, NULL,
+            /* A key set after a slow one is looked at later than now. */
+            refresh(kr, APR_ARRAY_IDX(all, i, local_t *), NULL,
+                    now + apr_time_sec(apr_time_now() - entered), 1, NULL,
                     scratch);
             apr_pool_clear(scratch);
         }
