@@ -25,6 +25,7 @@
 #include <http_protocol.h>
 
 #include "mod_auth_logto.h"
+#include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
 #include "mod_auth_logto_tokens.h"
@@ -554,6 +555,7 @@ int logto_metadata_handler(request_rec *r)
         ap_get_module_config(r->server->module_config, &auth_logto_module);
     const logto_dir_conf_t *c = NULL, *dflt;
     const char *resource, *issuer, *doc;
+    json_t *meta;
     int i;
 
     for (i = 0; i < sc->metadata->nelts && !c; i++) {
@@ -579,13 +581,12 @@ int logto_metadata_handler(request_rec *r)
         return HTTP_NOT_FOUND;
     }
     /* NULL only for configured text that is not UTF-8 */
-    doc = logto_json_dump(
-        r->pool,
-        logto_json_own(r->pool,
-                       json_pack("{s:s, s:[s], s:[s]}", "resource", resource,
-                                 "authorization_servers", issuer,
-                                 "bearer_methods_supported", "header")),
-        JSON_COMPACT);
+    meta = logto_json_own(
+        r->pool, json_pack("{s:s, s:[s], s:[s]}", "resource", resource,
+                           "authorization_servers", issuer,
+                           "bearer_methods_supported", "header"));
+    logto_dpop_metadata(meta, c);
+    doc = logto_json_dump(r->pool, meta, JSON_COMPACT);
     if (!doc) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
