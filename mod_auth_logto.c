@@ -319,9 +319,7 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
                       logto_keys_sources(r, c, rq->policy, &fetched),
                       c->token_cache ? logto_tokens_store() : NULL,
                       apr_time_sec(apr_time_now()), &err);
-    if (fetched.fetches) {
-        logto_status_count_fetch(!fetched.failures);
-    }
+    /* fetches are counted where the keyrings report them */
     if (rv != APR_SUCCESS ||
         user_of(&user, rq->claims, c, &err) != APR_SUCCESS) {
         return refused(r, rq, info.jws, &err);
@@ -763,6 +761,15 @@ static int logto_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     return logto_keys_pre_config(pconf);
 }
 
+/* apachectl -t: the cross-directive checks, then the shared cache's. */
+static int logto_check_all(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    int rv = logto_check_config(pconf, plog, ptemp, s);
+
+    return rv == OK ? logto_keys_check_config(pconf, s) : rv;
+}
+
 static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
@@ -787,7 +794,7 @@ static void logto_register_hooks(apr_pool_t *p)
     static const char *const authz_core[] = {"mod_authz_core.c", NULL};
 
     ap_hook_pre_config(logto_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_check_config(logto_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(logto_check_all, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_header_parser(logto_header_parser, NULL, NULL, APR_HOOK_FIRST);

@@ -135,6 +135,10 @@ typedef struct logto_srv_conf_t {
     int cache_none;         /* AuthLogtoCache none: per process */
     const char *cache_provider_name;
     const char *cache_args;
+    const char *cache_secret_file;     /* AuthLogtoCacheSecret, resolved */
+    const unsigned char *cache_secret; /* its bytes, read at startup */
+    apr_size_t cache_secret_len;
+    const char *state_dir;          /* AuthLogtoStateDir, resolved */
     apr_array_header_t *metadata;   /* of logto_metadata_t */
     apr_array_header_t *jwks_files; /* of logto_jwks_file_t */
     int token_cache_entries;        /* largest ENTRIES of

@@ -121,6 +121,17 @@ static apr_status_t mem_lock(void *baton)
     return rv;
 }
 
+static apr_status_t mem_trylock(void *baton)
+{
+    mem_cache_t *mc = baton;
+    apr_status_t rv = apr_thread_mutex_trylock(mc->fetch_lock);
+
+    if (rv == APR_SUCCESS) {
+        mc->locks++;
+    }
+    return rv;
+}
+
 static apr_status_t mem_unlock(void *baton)
 {
     mem_cache_t *mc = baton;
@@ -150,6 +161,7 @@ apr_status_t logto_cache_mem_create(logto_cache_t **pcache, apr_pool_t *p)
     cache->set = mem_set;
     cache->lock = mem_lock;
     cache->unlock = mem_unlock;
+    cache->trylock = mem_trylock;
     *pcache = cache;
     return APR_SUCCESS;
 }

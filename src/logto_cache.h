@@ -40,6 +40,10 @@ struct logto_cache_t {
      * lock from any that get and set take. */
     apr_status_t (*lock)(void *baton);
     apr_status_t (*unlock)(void *baton);
+
+    /* The same lock, only if it is free: APR_SUCCESS when taken (then
+     * unlock), anything else when someone holds it. NULL: lock is used. */
+    apr_status_t (*trylock)(void *baton);
 };
 
 /* An in-memory cache for one process, safe across its threads, living as

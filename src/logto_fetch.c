@@ -244,25 +244,13 @@ static int jwks_uri_acceptable(const char *uri, const char *issuer)
            strncasecmp(issuer, "http://", 7) == 0;
 }
 
-apr_status_t logto_discover_jwks_uri(const char **puri, apr_pool_t *p,
-                                     const char *issuer,
-                                     const logto_fetch_opts_t *opts,
-                                     logto_err_t *err)
+apr_status_t logto_discovery_parse(const char **puri, apr_pool_t *p,
+                                   const char *issuer, const char *body,
+                                   apr_size_t len, logto_err_t *err)
 {
-    char *body;
-    apr_size_t len;
     json_t *doc;
     const char *doc_issuer, *uri;
-    logto_err_t local;
 
-    if (err == NULL) {
-        err = &local;
-    }
-    if (logto_fetch_get(&body, &len, p, discovery_url(p, issuer), opts, err) !=
-        APR_SUCCESS) {
-        return logto_err_set(err, LOGTO_ERR_FETCH, "discovery: %s",
-                             apr_pstrdup(p, err->text));
-    }
     if (logto_json_parse_object(&doc, p, body, len, LOGTO_JSON_MAX_DEPTH,
                                 LOGTO_ERR_FETCH, err) != APR_SUCCESS) {
         return logto_err_set(err, LOGTO_ERR_FETCH,
@@ -282,4 +270,24 @@ apr_status_t logto_discover_jwks_uri(const char **puri, apr_pool_t *p,
     }
     *puri = apr_pstrdup(p, uri);
     return APR_SUCCESS;
+}
+
+apr_status_t logto_discover_jwks_uri(const char **puri, apr_pool_t *p,
+                                     const char *issuer,
+                                     const logto_fetch_opts_t *opts,
+                                     logto_err_t *err)
+{
+    char *body;
+    apr_size_t len;
+    logto_err_t local;
+
+    if (err == NULL) {
+        err = &local;
+    }
+    if (logto_fetch_get(&body, &len, p, discovery_url(p, issuer), opts, err) !=
+        APR_SUCCESS) {
+        return logto_err_set(err, LOGTO_ERR_FETCH, "discovery: %s",
+                             apr_pstrdup(p, err->text));
+    }
+    return logto_discovery_parse(puri, p, issuer, body, len, err);
 }

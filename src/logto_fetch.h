@@ -54,4 +54,10 @@ apr_status_t logto_discover_jwks_uri(const char **puri, apr_pool_t *p,
                                      const logto_fetch_opts_t *opts,
                                      logto_err_t *err);
 
+/* The jwks_uri of a discovery document (body, len bytes) of issuer, as
+ * logto_discover_jwks_uri checks it, in *puri (from p). No network. */
+apr_status_t logto_discovery_parse(const char **puri, apr_pool_t *p,
+                                   const char *issuer, const char *body,
+                                   apr_size_t len, logto_err_t *err);
+
 #endif /* LOGTO_FETCH_H */

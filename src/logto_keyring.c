@@ -23,12 +23,17 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "logto_keyring.h"
+#include "logto_statedir.h"
 
-#define RECORD_MAGIC "LKR1"
-#define VERSION_LEN  32
-#define MAX_OF(a, b) ((a) > (b) ? (a) : (b))
+#define RECORD_MAGIC "LKR2"
+#define RECORD_NUMS  7
+/* How often a request waiting for the fetch lock looks again. */
+#define FETCH_LOCK_POLL_MS 20
+#define VERSION_LEN        32
+#define MAX_OF(a, b)       ((a) > (b) ? (a) : (b))
 
 /* The shared record of one key set (see record_encode for its bytes). */
 typedef struct record_t {
@@ -37,6 +42,9 @@ typedef struct record_t {
     apr_int64_t last_kid_refetch_at; /* 0: never */
     apr_uint64_t fetches;
     apr_uint64_t failures;
+    apr_uint64_t fail_streak; /* failed attempts since the last
+                                 success */
+    apr_int64_t retry_at;     /* after a failure: no attempt before */
     int last_ok;
     unsigned char version[VERSION_LEN]; /* SHA-256 of body */
     const char *error;                  /* never NULL */
@@ -61,8 +69,12 @@ typedef struct local_t {
     const char *source; /* the URI, or "discover:" and the issuer */
     record_t meta;      /* the record as last seen; body fields unused */
     char error[sizeof(((logto_err_t *)0)->text)];
-    generation_t *cur;  /* NULL until keys were had */
-    generation_t *prev; /* kept for threads still using it */
+    generation_t *cur;    /* NULL until keys were had */
+    generation_t *prev;   /* kept for threads still using it */
+    const char *jwks_uri; /* as asked for: NULL when discovered */
+    const char *issuer;   /* for discovery, or NULL */
+    int store_reported;   /* a refused shared store was reported */
+    int state_tried;      /* the state directory was looked at */
 } local_t;
 
 struct logto_keyring_t {
@@ -75,6 +87,12 @@ struct logto_keyring_t {
     logto_fetch_opts_t opts;
     logto_keyring_timing_t timing;
     logto_keyring_fetch_fn *fetch;
+    int background; /* a refresher calls tick: requests
+                       never fetch for a routine refresh */
+    logto_keyring_notify_fn *notify;
+    void *notify_baton;
+    const char *state_dir; /* NULL: no last good keys on disk */
+    logto_secret_t state_secret;
 };
 
 /* ------------------------------------------------------------ records */
@@ -98,14 +116,14 @@ static unsigned char *put_bytes(unsigned char *q, const void *src, apr_size_t n)
     return q + n;
 }
 
-/* The record as bytes: magic, five 64-bit big-endian numbers, last_ok,
+/* The record as bytes: magic, seven 64-bit big-endian numbers, last_ok,
  * version, then error, uri and body, each as a 64-bit length and bytes. */
 static unsigned char *record_encode(apr_size_t *plen, apr_pool_t *p,
                                     const record_t *rec)
 {
     apr_size_t el = strlen(rec->error), ul = strlen(rec->uri);
     apr_size_t len =
-        4 + 8 * 5 + 1 + VERSION_LEN + 8 * 3 + el + ul + rec->body_len;
+        4 + 8 * RECORD_NUMS + 1 + VERSION_LEN + 8 * 3 + el + ul + rec->body_len;
     unsigned char *buf = apr_palloc(p, len), *q = buf;
 
     memcpy(q, RECORD_MAGIC, 4);
@@ -114,6 +132,8 @@ static unsigned char *record_encode(apr_size_t *plen, apr_pool_t *p,
     q = put64(q, (apr_uint64_t)rec->last_kid_refetch_at);
     q = put64(q, rec->fetches);
     q = put64(q, rec->failures);
+    q = put64(q, rec->fail_streak);
+    q = put64(q, (apr_uint64_t)rec->retry_at);
     *q++ = rec->last_ok ? 1 : 0;
     memcpy(q, rec->version, VERSION_LEN);
     q = put_bytes(q + VERSION_LEN, rec->error, el);
@@ -166,10 +186,11 @@ static int record_decode(record_t *rec, apr_pool_t *p, const unsigned char *buf,
                          apr_size_t len)
 {
     reader_t r = {buf, len};
-    apr_uint64_t v[3];
+    apr_uint64_t v[4];
     apr_size_t el, ul;
 
-    if (len < 4 + 8 * 5 + 1 + VERSION_LEN || memcmp(buf, RECORD_MAGIC, 4)) {
+    if (len < 4 + 8 * RECORD_NUMS + 1 + VERSION_LEN ||
+        memcmp(buf, RECORD_MAGIC, 4)) {
         return 0;
     }
     r.q += 4;
@@ -179,6 +200,9 @@ static int record_decode(record_t *rec, apr_pool_t *p, const unsigned char *buf,
     get64(&r, &v[2]);
     get64(&r, &rec->fetches);
     get64(&r, &rec->failures);
+    get64(&r, &rec->fail_streak);
+    get64(&r, &v[3]);
+    rec->retry_at = (apr_int64_t)v[3];
     rec->fetched_at = (apr_int64_t)v[0];
     rec->last_attempt_at = (apr_int64_t)v[1];
     rec->last_kid_refetch_at = (apr_int64_t)v[2];
@@ -188,7 +212,9 @@ static int record_decode(record_t *rec, apr_pool_t *p, const unsigned char *buf,
     r.left -= 1 + VERSION_LEN;
     if (!get_text(&r, p, &rec->error, &el) ||
         !get_text(&r, p, &rec->uri, &ul) ||
-        !get_text(&r, p, &rec->body, &rec->body_len) || r.left != 0) {
+        !get_text(&r, p, &rec->body, &rec->body_len) || r.left != 0 ||
+        rec->fetched_at < 0 || rec->last_attempt_at < 0 ||
+        rec->last_kid_refetch_at < 0 || rec->retry_at < 0) {
         return 0;
     }
     if (rec->body_len == 0) {
@@ -214,22 +240,36 @@ static const record_t *shared_read(logto_keyring_t *kr, const local_t *l,
     return rec;
 }
 
-/* Store rec for the other processes until it can be of no more use. */
-static void shared_write(logto_keyring_t *kr, const local_t *l,
-                         const record_t *rec, apr_pool_t *tmp)
+static void notify(const logto_keyring_t *kr, logto_keyring_event_t ev,
+                   const local_t *l, apr_status_t rv, const char *text)
+{
+    if (kr->notify != NULL) {
+        kr->notify(kr->notify_baton, ev, l->source, rv, text ? text : "");
+    }
+}
+
+/* Store rec for the other processes until it can be of no more use. A
+ * store refusing the record (too large, full, unreachable) costs each
+ * process its own fetches: said once per key set. */
+static void shared_write(logto_keyring_t *kr, local_t *l, const record_t *rec,
+                         apr_pool_t *tmp)
 {
     apr_int64_t keep = kr->timing.max_stale + kr->timing.refresh;
     unsigned char *val;
     apr_size_t len;
+    apr_status_t rv;
 
     if (kr->cache == NULL) {
         return;
     }
     val = record_encode(&len, tmp, rec);
-    /* A store refusing the record (too large) costs each process its own
-     * fetch per refresh interval, nothing more. */
-    kr->cache->set(kr->cache->baton, l->key, val, len,
-                   apr_time_now() + apr_time_from_sec(keep), tmp);
+    rv = kr->cache->set(kr->cache->baton, l->key, val, len,
+                        apr_time_now() + apr_time_from_sec(keep), tmp);
+    if (rv != APR_SUCCESS && !l->store_reported) {
+        l->store_reported = 1;
+        notify(kr, LOGTO_KEYRING_STORE_FAILED, l, rv,
+               apr_psprintf(tmp, "%" APR_SIZE_T_FMT " bytes", len));
+    }
 }
 
 /* -------------------------------------------------------- generations */
@@ -297,6 +337,13 @@ static void record_merge(record_t *rec, const record_t *shared,
         rec->body_len = 0;
         rec->fetched_at = 0;
     }
+    else if (m->last_attempt_at > shared->last_attempt_at) {
+        /* This process tried later than the record says (its store was
+         * refused, or lost): its outcome and backoff count. */
+        rec->last_ok = m->last_ok;
+        rec->fail_streak = m->fail_streak;
+        rec->retry_at = m->retry_at;
+    }
     rec->last_attempt_at = MAX_OF(rec->last_attempt_at, m->last_attempt_at);
     rec->last_kid_refetch_at =
         MAX_OF(rec->last_kid_refetch_at, m->last_kid_refetch_at);
@@ -350,6 +397,8 @@ static void local_adopt(logto_keyring_t *kr, local_t *l, const record_t *rec,
     l->meta.fetches = rec->fetches;
     l->meta.failures = rec->failures;
     l->meta.last_ok = rec->last_ok;
+    l->meta.fail_streak = rec->fail_streak;
+    l->meta.retry_at = rec->retry_at;
     l->meta.fetched_at = fetched_at;
 }
 
@@ -365,9 +414,11 @@ static local_t *local_find(logto_keyring_t *kr, const char *jwks_uri,
         l = apr_pcalloc(kr->pool, sizeof(*l));
         l->source = jwks_uri ? apr_pstrdup(kr->pool, jwks_uri)
                              : apr_pstrcat(kr->pool, "discover:", issuer, NULL);
-        l->key = apr_pstrcat(kr->pool, "jwks:", l->source, NULL);
+        l->key = logto_keyring_record_key(kr->pool, jwks_uri, issuer);
         l->meta.error = l->error;
         l->meta.uri = jwks_uri ? l->source : "";
+        l->jwks_uri = jwks_uri ? l->source : NULL;
+        l->issuer = issuer ? apr_pstrdup(kr->pool, issuer) : NULL;
         apr_hash_set(h, jwks_uri ? l->source : l->source + 9,
                      APR_HASH_KEY_STRING, l);
     }
@@ -376,13 +427,58 @@ static local_t *local_find(logto_keyring_t *kr, const char *jwks_uri,
 
 /* ------------------------------------------------------------ policy */
 
-/* Seconds between two fetch attempts, so a failing issuer is not asked
- * once per request. */
-static apr_int64_t backoff(const logto_keyring_t *kr)
+/* The least wait after a failure: the fetch timeout. */
+static apr_int64_t backoff_base(const logto_keyring_t *kr)
 {
-    apr_int64_t b = kr->timing.min_refresh;
+    return kr->opts.timeout > 0 ? kr->opts.timeout : 1;
+}
 
-    return b < 1 ? 1 : b > LOGTO_KEYRING_BACKOFF ? LOGTO_KEYRING_BACKOFF : b;
+/* Whether a failed attempt holds the next one back at now. The
+ * refresher always waits at least the least backoff: the free retry after
+ * its own first attempt (record_failure) is for requests. */
+static int in_backoff(const logto_keyring_t *kr, const local_t *l,
+                      apr_int64_t now, int background)
+{
+    const record_t *m = &l->meta;
+    apr_int64_t until = m->retry_at;
+
+    if (m->last_attempt_at == 0 || m->last_ok) {
+        return 0;
+    }
+    if (background) {
+        until = MAX_OF(until, m->last_attempt_at + backoff_base(kr));
+    }
+    return now < until;
+}
+
+/* Whether the process holds keys young enough to serve at now. */
+static int keys_usable(const logto_keyring_t *kr, const local_t *l,
+                       apr_int64_t now)
+{
+    return l->cur != NULL && now - l->meta.fetched_at <= kr->timing.max_stale;
+}
+
+/* Seconds to wait after a failure that makes the streak n long: the fetch
+ * timeout, doubled with each further failure up to the refresh interval,
+ * less up to a quarter (never below the timeout) so that processes and
+ * servers that failed together do not all retry together. */
+static apr_int64_t backoff_after(const logto_keyring_t *kr, apr_uint64_t n)
+{
+    apr_int64_t base = backoff_base(kr);
+    apr_int64_t cap = MAX_OF(kr->timing.refresh, base), b = base;
+    unsigned char r = 0;
+
+    while (n > 1 && b < cap) {
+        b *= 2;
+        n--;
+    }
+    if (b > cap) {
+        b = cap;
+    }
+    if (b / 4 > 0 && RAND_bytes(&r, 1) == 1) {
+        b -= r % (b / 4 + 1);
+    }
+    return MAX_OF(b, base);
 }
 
 /* Whether kid is missing and a refetch for it is allowed by now. */
@@ -396,37 +492,38 @@ static int kid_refetch_due(const logto_keyring_t *kr, const local_t *l,
 }
 
 /* Whether l, as it stands, calls for a fetch; *for_kid says it is one for
- * an unknown kid. Under mutex. */
+ * an unknown kid. routine: keys past their refresh time count (the
+ * refresher, or a keyring without one); background: the refresher asks.
+ * Under mutex. */
 static int fetch_needed(const logto_keyring_t *kr, const local_t *l,
-                        const char *kid, apr_int64_t now, int *for_kid)
+                        const char *kid, apr_int64_t now, int routine,
+                        int background, int *for_kid)
 {
-    const record_t *m = &l->meta;
-
     *for_kid = 0;
     /* The backoff spares a failing issuer only: after a success, refresh
-     * and min_refresh alone pace the fetches (a new kid right after the
-     * startup fetch must not wait for it). */
-    if (m->last_attempt_at != 0 && !m->last_ok &&
-        now - m->last_attempt_at < backoff(kr)) {
+     * and min_refresh alone pace the fetches (a new kid right after a
+     * fetch must not wait for it). */
+    if (in_backoff(kr, l, now, background)) {
         return 0;
     }
-    if (l->cur == NULL || now - m->fetched_at >= kr->timing.refresh) {
+    if (!keys_usable(kr, l, now) ||
+        (routine && now - l->meta.fetched_at >= kr->timing.refresh)) {
         return 1;
     }
     *for_kid = kid_refetch_due(kr, l, kid, now);
     return *for_kid;
 }
 
-/* Whether the process's keys answer without looking further: young
- * enough to serve, and no fetch due (fresh and holding kid or not due for
- * it, or a fetch was tried within the backoff). Under mutex. */
+/* Whether the process's keys answer a request without looking further:
+ * young enough to serve, and no fetch due that the request must wait for.
+ * Under mutex. */
 static int local_answers(const logto_keyring_t *kr, const local_t *l,
                          const char *kid, apr_int64_t now)
 {
     int for_kid;
 
-    return l->cur != NULL && now - l->meta.fetched_at <= kr->timing.max_stale &&
-           !fetch_needed(kr, l, kid, now, &for_kid);
+    return keys_usable(kr, l, now) &&
+           !fetch_needed(kr, l, kid, now, !kr->background, 0, &for_kid);
 }
 
 /* Hand out the keys if they are young enough to serve. Under mutex. */
@@ -453,6 +550,80 @@ static apr_status_t local_conclude(const logto_jwks_t **pjwks,
     }
     *pjwks = l->cur->jwks;
     return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------ state directory */
+
+/* Keep rec, just fetched, as the last good keys of l on disk. */
+static void state_save(const logto_keyring_t *kr, const local_t *l,
+                       const record_t *rec, apr_pool_t *tmp)
+{
+    record_t keep = *rec;
+    unsigned char *val;
+    apr_size_t len;
+    logto_err_t err;
+
+    if (kr->state_dir == NULL) {
+        return;
+    }
+    /* Only the keys and where they came from: counters and backoff belong
+     * to the run that wrote them. */
+    keep.last_attempt_at = keep.last_kid_refetch_at = keep.retry_at = 0;
+    keep.fetches = keep.failures = keep.fail_streak = 0;
+    keep.error = "";
+    val = record_encode(&len, tmp, &keep);
+    if (logto_statedir_save(kr->state_dir, l->source, &kr->state_secret, val,
+                            len, tmp, &err) != APR_SUCCESS) {
+        notify(kr, LOGTO_KEYRING_STATE_WRITE_FAILED, l, APR_EGENERAL, err.text);
+    }
+}
+
+/* The last good keys of l from disk into rec and *pgen, when there are
+ * some young enough to serve at now; 0 otherwise. A file that is not
+ * ours, or damaged, is reported and ignored. */
+static int state_load(generation_t **pgen, logto_keyring_t *kr,
+                      const local_t *l, record_t *rec, apr_int64_t now,
+                      apr_pool_t *tmp)
+{
+    const unsigned char *val;
+    apr_size_t len;
+    record_t disk;
+    logto_err_t err;
+    apr_status_t rv;
+
+    rv = logto_statedir_load(&val, &len, kr->state_dir, l->source,
+                             &kr->state_secret, tmp, &err);
+    if (rv == APR_NOTFOUND) {
+        return 0;
+    }
+    if (rv != APR_SUCCESS || !record_decode(&disk, tmp, val, len) ||
+        disk.body == NULL || disk.fetched_at <= 0 || disk.fetched_at > now) {
+        notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, rv,
+               rv != APR_SUCCESS ? err.text : "not a key set record");
+        return 0;
+    }
+    if (now - disk.fetched_at > kr->timing.max_stale) {
+        notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, APR_SUCCESS,
+               apr_psprintf(tmp,
+                            "keys fetched %" APR_INT64_T_FMT " s ago are "
+                            "past their stale limit",
+                            now - disk.fetched_at));
+        return 0;
+    }
+    if (generation_make(pgen, kr, disk.body, disk.body_len, &err) !=
+        APR_SUCCESS) {
+        notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, APR_EGENERAL, err.text);
+        return 0;
+    }
+    rec->body = (*pgen)->body;
+    rec->body_len = (*pgen)->body_len;
+    memcpy(rec->version, (*pgen)->version, VERSION_LEN);
+    rec->fetched_at = disk.fetched_at;
+    rec->uri = disk.uri;
+    notify(kr, LOGTO_KEYRING_STATE_USED, l, APR_SUCCESS,
+           apr_psprintf(tmp, "fetched %" APR_INT64_T_FMT " s ago",
+                        now - disk.fetched_at));
+    return 1;
 }
 
 /* ------------------------------------------------------------ fetch */
@@ -483,12 +654,37 @@ static apr_status_t fetch_generation(generation_t **pgen, const char **puri,
     return APR_SUCCESS;
 }
 
+/* What a failed attempt leaves in rec: the error, the streak, and when
+ * the next attempt may come. The very first attempt the refresher makes
+ * for a key set nobody has keys of (at startup, when the issuer may be
+ * this very server, still starting), if it failed quickly, holds nobody
+ * back: the first request tries again at once. */
+static void record_failure(const logto_keyring_t *kr, record_t *rec,
+                           const char *why, int background,
+                           apr_interval_time_t took, apr_pool_t *tmp)
+{
+    rec->failures++;
+    rec->fail_streak++;
+    rec->error = apr_pstrdup(tmp, why);
+    /* Only a quick failure (refused, an error status): after a timeout, a
+     * request retrying at once would only wait a timeout itself. */
+    if (background && rec->body == NULL && rec->fetches == 1 &&
+        took < apr_time_from_sec(backoff_base(kr)) / 2) {
+        rec->retry_at = rec->last_attempt_at;
+    }
+    else {
+        rec->retry_at =
+            rec->last_attempt_at + backoff_after(kr, rec->fail_streak);
+    }
+}
+
 /* One fetch attempt: rec takes its outcome (a set that fails to parse
  * leaves the old body in place), goes to the shared cache, and l adopts
- * it. Called under the cache's lock, not under mutex. */
+ * it. With no keys at all after a failure, the last good keys on disk,
+ * once. Called under the cache's lock, not under mutex. */
 static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
-                            const char *jwks_uri, const char *issuer,
-                            int for_kid, apr_int64_t now, apr_pool_t *tmp,
+                            int for_kid, int background, apr_int64_t now,
+                            apr_time_t entered, apr_pool_t *tmp,
                             logto_keyring_stats_t *stats)
 {
     generation_t *g = NULL;
@@ -501,24 +697,38 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
         rec->last_kid_refetch_at = now;
     }
     rec->fetches++;
-    rec->last_ok = fetch_generation(&g, &uri, kr, jwks_uri, issuer, tmp,
+    rec->last_ok = fetch_generation(&g, &uri, kr, l->jwks_uri, l->issuer, tmp,
                                     &ferr) == APR_SUCCESS;
     /* The backoff counts from the end of the attempt: after a timeout,
      * the next caller (or this request's next look) must not ask the
      * slow issuer again at once. */
-    rec->last_attempt_at = now + apr_time_sec(apr_time_now() - started);
+    rec->last_attempt_at = now + apr_time_sec(apr_time_now() - entered);
     rec->uri = uri;
     if (rec->last_ok) {
         rec->body = g->body;
         rec->body_len = g->body_len;
         memcpy(rec->version, g->version, VERSION_LEN);
-        rec->fetched_at = now;
+        /* now is when the caller looked; the keys are as of when the
+         * fetch began, after any wait for the lock. */
+        rec->fetched_at = now + apr_time_sec(started - entered);
         rec->error = "";
+        rec->fail_streak = 0;
+        rec->retry_at = 0;
+        state_save(kr, l, rec, tmp);
     }
     else {
-        rec->failures++;
-        rec->error = apr_pstrdup(tmp, ferr.text);
+        record_failure(kr, rec, ferr.text, background, apr_time_now() - started,
+                       tmp);
+        if (kr->state_dir != NULL && !l->state_tried &&
+            (rec->body == NULL ||
+             now - rec->fetched_at > kr->timing.max_stale)) {
+            l->state_tried = 1;
+            state_load(&g, kr, l, rec, now, tmp);
+        }
     }
+    notify(kr,
+           rec->last_ok ? LOGTO_KEYRING_FETCHED : LOGTO_KEYRING_FETCH_FAILED, l,
+           APR_SUCCESS, rec->last_ok ? "" : ferr.text);
     if (stats != NULL) {
         stats->fetches++;
         stats->failures += !rec->last_ok;
@@ -532,8 +742,8 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
 /* Read the shared record into l and decide whether to fetch; rec gets the
  * merged record. */
 static int sync_and_decide(logto_keyring_t *kr, local_t *l, record_t *rec,
-                           const char *kid, apr_int64_t now, int *for_kid,
-                           apr_pool_t *tmp)
+                           const char *kid, apr_int64_t now, int background,
+                           int *for_kid, apr_pool_t *tmp)
 {
     const record_t *shared = shared_read(kr, l, tmp);
     int need;
@@ -541,36 +751,81 @@ static int sync_and_decide(logto_keyring_t *kr, local_t *l, record_t *rec,
     apr_thread_mutex_lock(kr->mutex);
     record_merge(rec, shared, l, tmp);
     local_adopt(kr, l, rec, NULL);
-    need = fetch_needed(kr, l, kid, now, for_kid);
+    need = fetch_needed(kr, l, kid, now, background || !kr->background,
+                        background, for_kid);
     apr_thread_mutex_unlock(kr->mutex);
     return need;
 }
 
+/* Take the fetch lock: only if it is free (the refresher: someone else
+ * fetching is as good), or waiting for it (a request that cannot be
+ * answered without a fetch) at most the fetch timeout, twice that with
+ * discovery: whoever holds it is fetching, and waiting longer would queue
+ * requests behind fetches of other key sets too. Whether it is held; a
+ * lock that fails outright costs the single flight, not the fetch. */
+static int fetch_lock(logto_keyring_t *kr, const local_t *l, int wait,
+                      int *locked)
+{
+    logto_cache_t *c = kr->cache;
+    apr_time_t until;
+
+    *locked = 0;
+    if (c == NULL || c->lock == NULL) {
+        return 1;
+    }
+    if (c->trylock == NULL) {
+        *locked = c->lock(c->baton) == APR_SUCCESS;
+        return 1;
+    }
+    until = apr_time_now() +
+            apr_time_from_sec(backoff_base(kr) * (l->jwks_uri ? 1 : 2));
+    for (;;) {
+        apr_status_t rv = c->trylock(c->baton);
+
+        if (rv == APR_SUCCESS) {
+            *locked = 1;
+            return 1;
+        }
+        if (!wait || !APR_STATUS_IS_EBUSY(rv) || apr_time_now() >= until) {
+            /* Busy past the wait, or a lock that fails outright: the
+             * refresher leaves it, a request takes it the blocking way
+             * only in the second case. */
+            if (wait && !APR_STATUS_IS_EBUSY(rv)) {
+                *locked = c->lock(c->baton) == APR_SUCCESS;
+                return 1;
+            }
+            return 0;
+        }
+        apr_sleep(apr_time_from_msec(FETCH_LOCK_POLL_MS));
+    }
+}
+
 /* Beyond the process's own keys: the shared record, then, if still
- * needed, a single fetch under the cache's lock. */
-static void refresh(logto_keyring_t *kr, local_t *l, const char *jwks_uri,
-                    const char *issuer, const char *kid, apr_int64_t now,
+ * needed, a single fetch under the cache's lock. background: the
+ * refresher's look, which never waits for the lock. */
+static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
+                    apr_int64_t now, int background,
                     logto_keyring_stats_t *stats, apr_pool_t *tmp)
 {
+    apr_time_t entered = apr_time_now();
     record_t rec;
     apr_uint64_t seen;
-    int for_kid, locked = 0;
+    int for_kid, locked;
 
-    if (!sync_and_decide(kr, l, &rec, kid, now, &for_kid, tmp)) {
+    if (!sync_and_decide(kr, l, &rec, kid, now, background, &for_kid, tmp)) {
         return;
     }
     seen = rec.fetches;
-    /* A lock that fails costs the single flight, not the fetch. */
-    if (kr->cache != NULL && kr->cache->lock != NULL) {
-        locked = kr->cache->lock(kr->cache->baton) == APR_SUCCESS;
+    if (!fetch_lock(kr, l, !background, &locked)) {
+        return;
     }
     /* Someone may have fetched while this one waited for the lock: their
      * attempt, good or bad, answers this one too. Otherwise, against a
      * slow issuer, each waiter would fetch again in turn and wait a
      * timeout per process queued before it. */
-    if (sync_and_decide(kr, l, &rec, kid, now, &for_kid, tmp) &&
+    if (sync_and_decide(kr, l, &rec, kid, now, background, &for_kid, tmp) &&
         rec.fetches == seen) {
-        fetch_and_store(kr, l, &rec, jwks_uri, issuer, for_kid, now, tmp,
+        fetch_and_store(kr, l, &rec, for_kid, background, now, entered, tmp,
                         stats);
     }
     if (locked && kr->cache->unlock != NULL) {
@@ -658,7 +913,7 @@ apr_status_t logto_keyring_get(const logto_jwks_t **pjwks, logto_keyring_t *kr,
     if (apr_pool_create(&tmp, kr->pool) != APR_SUCCESS) {
         return logto_err_set(err, LOGTO_ERR_INTERNAL, "no memory");
     }
-    refresh(kr, l, jwks_uri, issuer, unknown_kid, now, stats, tmp);
+    refresh(kr, l, unknown_kid, now, 0, stats, tmp);
     apr_pool_destroy(tmp);
     apr_thread_mutex_lock(kr->mutex);
     rv = local_conclude(pjwks, kr, l, now, stats, err);
@@ -666,25 +921,100 @@ apr_status_t logto_keyring_get(const logto_jwks_t **pjwks, logto_keyring_t *kr,
     return rv;
 }
 
-/* ------------------------------------------------------------ status */
-
-/* A copy of what l holds, from p. Under mutex. */
-static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
+const char *logto_keyring_record_key(apr_pool_t *p, const char *jwks_uri,
+                                     const char *issuer)
 {
-    logto_keyring_entry_t *e = apr_pcalloc(p, sizeof(*e));
-    const logto_jwks_t *jwks = l->cur ? l->cur->jwks : NULL;
+    return jwks_uri ? apr_pstrcat(p, "jwks:", jwks_uri, NULL)
+                    : apr_pstrcat(p, "jwks:discover:", issuer, NULL);
+}
+
+/* ---------------------------------------------------------- refresher */
+
+void logto_keyring_set_background(logto_keyring_t *kr, int on)
+{
+    kr->background = on;
+}
+
+void logto_keyring_set_notify(logto_keyring_t *kr, logto_keyring_notify_fn *fn,
+                              void *baton)
+{
+    kr->notify = fn;
+    kr->notify_baton = baton;
+}
+
+void logto_keyring_set_state_dir(logto_keyring_t *kr, const char *dir,
+                                 const logto_secret_t *secret)
+{
+    kr->state_dir = dir ? apr_pstrdup(kr->pool, dir) : NULL;
+    kr->state_secret.bytes = NULL;
+    kr->state_secret.len = 0;
+    if (secret != NULL && secret->len > 0) {
+        kr->state_secret.bytes =
+            apr_pmemdup(kr->pool, secret->bytes, secret->len);
+        kr->state_secret.len = secret->len;
+    }
+}
+
+void logto_keyring_add(logto_keyring_t *kr, const char *jwks_uri,
+                       const char *issuer)
+{
+    if (jwks_uri == NULL && issuer == NULL) {
+        return;
+    }
+    apr_thread_mutex_lock(kr->mutex);
+    local_find(kr, jwks_uri, issuer, 1);
+    apr_thread_mutex_unlock(kr->mutex);
+}
+
+/* Every key set of kr, from p. */
+static apr_array_header_t *locals_of(logto_keyring_t *kr, apr_pool_t *p)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(local_t *));
+    apr_hash_t *tables[2] = {kr->by_uri, kr->by_issuer};
+    apr_hash_index_t *hi;
+    int t;
+
+    apr_thread_mutex_lock(kr->mutex);
+    for (t = 0; t < 2; t++) {
+        for (hi = apr_hash_first(p, tables[t]); hi; hi = apr_hash_next(hi)) {
+            APR_ARRAY_PUSH(out, local_t *) = apr_hash_this_val(hi);
+        }
+    }
+    apr_thread_mutex_unlock(kr->mutex);
+    return out;
+}
+
+void logto_keyring_tick(logto_keyring_t *kr, apr_int64_t now)
+{
+    apr_time_t entered = apr_time_now();
+    apr_array_header_t *all;
+    apr_pool_t *tmp, *scratch;
     int i;
 
-    e->source = apr_pstrdup(p, l->source);
-    e->jwks_uri = l->meta.uri[0] ? apr_pstrdup(p, l->meta.uri) : NULL;
-    e->fetched_at = l->cur ? l->meta.fetched_at : 0;
-    e->last_attempt_at = l->meta.last_attempt_at;
-    e->last_ok = l->meta.last_ok;
-    e->last_error = apr_pstrdup(p, l->error);
-    e->fetches = l->meta.fetches;
-    e->failures = l->meta.failures;
-    e->version =
-        l->cur ? apr_pescape_hex(p, l->cur->version, VERSION_LEN, 0) : NULL;
+    if (apr_pool_create(&tmp, kr->pool) != APR_SUCCESS) {
+        return;
+    }
+    if (apr_pool_create(&scratch, tmp) == APR_SUCCESS) {
+        all = locals_of(kr, tmp);
+        for (i = 0; i < all->nelts; i++) {
+            /* A key set after a slow one is looked at later than now. */
+            refresh(kr, APR_ARRAY_IDX(all, i, local_t *), NULL,
+                    now + apr_time_sec(apr_time_now() - entered), 1, NULL,
+                    scratch);
+            apr_pool_clear(scratch);
+        }
+    }
+    apr_pool_destroy(tmp);
+}
+
+/* ------------------------------------------------------------ status */
+
+/* The keys of jwks (may be NULL) into e, copied from p. */
+static void entry_keys(logto_keyring_entry_t *e, apr_pool_t *p,
+                       const logto_jwks_t *jwks)
+{
+    int i;
+
     e->keys = apr_array_make(p, 4, sizeof(logto_keyring_key_t));
     e->skipped = apr_array_make(p, 1, sizeof(const char *));
     for (i = 0; jwks != NULL && i < jwks->keys->nelts; i++) {
@@ -700,7 +1030,60 @@ static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
         APR_ARRAY_PUSH(e->skipped, const char *) =
             apr_pstrdup(p, APR_ARRAY_IDX(jwks->skipped, i, const char *));
     }
+}
+
+/* A copy of what l holds, from p. Under mutex. */
+static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
+{
+    logto_keyring_entry_t *e = apr_pcalloc(p, sizeof(*e));
+
+    e->source = apr_pstrdup(p, l->source);
+    e->jwks_uri = l->meta.uri[0] ? apr_pstrdup(p, l->meta.uri) : NULL;
+    e->fetched_at = l->cur ? l->meta.fetched_at : 0;
+    e->last_attempt_at = l->meta.last_attempt_at;
+    e->last_ok = l->meta.last_ok;
+    e->last_error = apr_pstrdup(p, l->error);
+    e->fetches = l->meta.fetches;
+    e->failures = l->meta.failures;
+    e->version =
+        l->cur ? apr_pescape_hex(p, l->cur->version, VERSION_LEN, 0) : NULL;
+    entry_keys(e, p, l->cur ? l->cur->jwks : NULL);
     return e;
+}
+
+apr_status_t logto_keyring_record_parse(logto_keyring_entry_t **pentry,
+                                        apr_pool_t *p, const char *source,
+                                        const unsigned char *buf,
+                                        apr_size_t len, logto_err_t *err)
+{
+    logto_keyring_entry_t *e;
+    logto_jwks_t *jwks = NULL;
+    logto_err_t perr;
+    record_t rec;
+
+    memset(&rec, 0, sizeof(rec));
+    if (!record_decode(&rec, p, buf, len)) {
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "not a key set record");
+    }
+    e = apr_pcalloc(p, sizeof(*e));
+    e->source = apr_pstrdup(p, source);
+    e->jwks_uri = rec.uri[0] ? rec.uri : NULL;
+    e->fetched_at = rec.body ? rec.fetched_at : 0;
+    e->last_attempt_at = rec.last_attempt_at;
+    e->last_ok = rec.last_ok;
+    e->last_error = rec.error;
+    e->fetches = rec.fetches;
+    e->failures = rec.failures;
+    if (rec.body != NULL) {
+        e->version = apr_pescape_hex(p, rec.version, VERSION_LEN, 0);
+        if (logto_jwks_parse(&jwks, p, rec.body, rec.body_len, &perr) !=
+            APR_SUCCESS) {
+            jwks = NULL;
+        }
+    }
+    entry_keys(e, p, jwks);
+    *pentry = e;
+    return APR_SUCCESS;
 }
 
 static int entry_cmp(const void *a, const void *b)

@@ -10,6 +10,28 @@
  * cache's lock, after reading the record again, so that of many processes
  * that find the keys stale one fetches and the others use its result.
  *
+ * Who waits: with a refresher (logto_keyring_set_background), a thread
+ * of each process that calls logto_keyring_tick every second, requests
+ * never fetch for a routine refresh. The refresher reads the shared record
+ * (adopting what another process fetched), and when the keys are past
+ * their refresh time and no failure holds it back, takes the fetch lock
+ * only if it is free (trylock: another process fetching is as good), reads
+ * the record again and fetches. Requests use the keys in hand while they
+ * are within max_stale and hold the token's kid. Only a request that
+ * cannot be answered without a fetch waits for the lock and the fetch:
+ * no usable keys at all, or an unknown kid allowed by min_refresh; it
+ * waits for a busy lock at most the fetch timeout (twice that with
+ * discovery), then answers with what the shared record holds. After a
+ * failure the next attempt waits the fetch timeout, then twice that, up
+ * to the refresh interval (with jitter), counted from the end of the
+ * failed attempt; all of it lives in the shared record, so the backoff and
+ * the single flight hold across processes.
+ *
+ * Last good keys: after each successful fetch the record is also written
+ * to a state directory (when one is set); when a fetch fails and the
+ * process has no usable keys, the file is read once and its keys serve
+ * within max_stale of their original fetch time.
+ *
  * Time is a parameter (seconds since the epoch, > 0) so that tests can
  * move it.
  */
@@ -23,10 +45,7 @@
 #include "logto_err.h"
 #include "logto_fetch.h"
 #include "logto_jwk.h"
-
-/* Longest wait, in seconds, between two fetch attempts of a key set
- * whose issuer fails (shorter when min_refresh is). */
-#define LOGTO_KEYRING_BACKOFF 5
+#include "logto_record.h"
 
 typedef struct logto_keyring_t logto_keyring_t;
 
@@ -67,6 +86,21 @@ typedef struct logto_keyring_entry_t {
     apr_array_header_t *skipped; /* of const char *: keys not usable */
 } logto_keyring_entry_t;
 
+/* What the keyring tells its owner, who logs: the core never does. */
+typedef enum {
+    LOGTO_KEYRING_FETCHED,           /* a fetch succeeded */
+    LOGTO_KEYRING_FETCH_FAILED,      /* text: why */
+    LOGTO_KEYRING_STORE_FAILED,      /* the shared cache refused the record
+                                        (once per key set); rv, text: size */
+    LOGTO_KEYRING_STATE_USED,        /* keys from the state directory */
+    LOGTO_KEYRING_STATE_IGNORED,     /* a state file not used; text: why */
+    LOGTO_KEYRING_STATE_WRITE_FAILED /* text: why */
+} logto_keyring_event_t;
+
+typedef void logto_keyring_notify_fn(void *baton, logto_keyring_event_t ev,
+                                     const char *source, apr_status_t rv,
+                                     const char *text);
+
 /* How the keyring GETs a key set document; logto_fetch_get unless a test
  * says otherwise. */
 typedef apr_status_t logto_keyring_fetch_fn(char **pbody, apr_size_t *plen,
@@ -100,9 +134,48 @@ apr_status_t logto_keyring_get(const logto_jwks_t **pjwks, logto_keyring_t *kr,
                                const char *unknown_kid, apr_int64_t now,
                                logto_keyring_stats_t *stats, logto_err_t *err);
 
+/* The shared cache's key of the record of jwks_uri's key set, or of
+ * issuer's discovered one when jwks_uri is NULL, from p. */
+const char *logto_keyring_record_key(apr_pool_t *p, const char *jwks_uri,
+                                     const char *issuer);
+
+/* With on, requests never fetch for a routine refresh: the owner calls
+ * logto_keyring_tick every second or so. */
+void logto_keyring_set_background(logto_keyring_t *kr, int on);
+
+/* Report events to fn (called from any thread, never under the keyring's
+ * lock). */
+void logto_keyring_set_notify(logto_keyring_t *kr, logto_keyring_notify_fn *fn,
+                              void *baton);
+
+/* Keep the last good keys of each set in dir (NULL: nowhere), files
+ * sealed with secret (copied; NULL or empty: a checksum only). */
+void logto_keyring_set_state_dir(logto_keyring_t *kr, const char *dir,
+                                 const logto_secret_t *secret);
+
+/* Make the key set of jwks_uri, or of issuer's discovery when jwks_uri is
+ * NULL, known to the refresher before any request asks for it. */
+void logto_keyring_add(logto_keyring_t *kr, const char *jwks_uri,
+                       const char *issuer);
+
+/* The refresher's round at now: every known key set adopts the shared
+ * record, and one past its refresh time (or with no usable keys) is
+ * fetched when no failure holds it back and nobody else is fetching it.
+ * Never waits for a lock. */
+void logto_keyring_tick(logto_keyring_t *kr, apr_int64_t now);
+
 /* Every key set this process has used, as an array (from p) of
  * logto_keyring_entry_t *, sorted by source. Thread-safe. */
 apr_status_t logto_keyring_status(apr_array_header_t **pentries, apr_pool_t *p,
                                   logto_keyring_t *kr);
+
+/* A key-set record as read back from the shared cache (already opened:
+ * logto_record_open), as a status entry of source, from p: its keys when
+ * its document parses (none otherwise). APR_EGENERAL with err set when
+ * the bytes are not such a record. Nothing of it is trusted further. */
+apr_status_t logto_keyring_record_parse(logto_keyring_entry_t **pentry,
+                                        apr_pool_t *p, const char *source,
+                                        const unsigned char *buf,
+                                        apr_size_t len, logto_err_t *err);
 
 #endif /* LOGTO_KEYRING_H */

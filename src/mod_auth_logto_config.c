@@ -18,6 +18,7 @@
 #include "mod_auth_logto_metadata.h"
 #include "logto_dpop.h"
 #include "logto_p384.h"
+#include "logto_record.h"
 #include "logto_tokcache.h"
 
 #define LOGTO_DEFAULT_SKEW        60
@@ -133,6 +134,10 @@ void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->cache_provider_name = base->cache_provider_name;
     sc->cache_args = base->cache_args;
     sc->cache_none = base->cache_none;
+    sc->cache_secret_file = base->cache_secret_file;
+    sc->cache_secret = base->cache_secret;
+    sc->cache_secret_len = base->cache_secret_len;
+    sc->state_dir = base->state_dir;
     sc->metadata = apr_array_append(p, base->metadata, add->metadata);
     sc->jwks_files = apr_array_append(p, base->jwks_files, add->jwks_files);
     sc->token_cache_entries =
@@ -945,6 +950,82 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     return NULL;
 }
 
+/* Most bytes of a secret file read; more is a sign of the wrong file. */
+#define SECRET_MAX 4096
+
+/* The bytes of the secret file at path, from p, or an error string. */
+static const char *read_secret(const unsigned char **pbytes, apr_size_t *plen,
+                               apr_pool_t *p, const char *path)
+{
+    unsigned char *buf = apr_palloc(p, SECRET_MAX + 1);
+    apr_size_t n = 0;
+    apr_file_t *f;
+    apr_status_t rv;
+    char ebuf[120];
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_read_full(f, buf, SECRET_MAX + 1, &n);
+        apr_file_close(f);
+        if (APR_STATUS_IS_EOF(rv)) {
+            rv = APR_SUCCESS;
+        }
+    }
+    if (rv != APR_SUCCESS && n <= SECRET_MAX) {
+        return apr_psprintf(p, "AuthLogtoCacheSecret %s: %s", path,
+                            apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    if (n < LOGTO_RECORD_MIN_SECRET || n > SECRET_MAX) {
+        return apr_psprintf(p,
+                            "AuthLogtoCacheSecret %s: %" APR_SIZE_T_FMT
+                            " bytes; the secret must be %d to %d random "
+                            "bytes (openssl rand -out %s 32)",
+                            path, n, LOGTO_RECORD_MIN_SECRET, SECRET_MAX,
+                            path);
+    }
+    *pbytes = buf;
+    *plen = n;
+    return NULL;
+}
+
+static const char *set_cache_secret(cmd_parms *cmd, void *cfg,
+                                    const char *arg)
+{
+    logto_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &auth_logto_module);
+    const char *bad = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *path;
+
+    if (bad) {
+        return bad;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path) {
+        return apr_pstrcat(cmd->pool, "AuthLogtoCacheSecret: invalid path ",
+                           arg, NULL);
+    }
+    sc->cache_secret_file = path;
+    return read_secret(&sc->cache_secret, &sc->cache_secret_len, cmd->pool,
+                       path);
+}
+
+static const char *set_state_dir(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &auth_logto_module);
+    const char *bad = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (bad) {
+        return bad;
+    }
+    sc->state_dir = ap_server_root_relative(cmd->pool, arg);
+    if (!sc->state_dir || !*arg) {
+        return apr_pstrcat(cmd->pool, "AuthLogtoStateDir: invalid path ", arg,
+                           NULL);
+    }
+    return NULL;
+}
+
 /* AuthLogtoFastP384: server-wide, because it decides how key sets are
  * decoded, and key sets are shared by every location. pre_config turns it
  * back on before each reading of the configuration. */
@@ -1014,6 +1095,13 @@ const command_rec logto_cmds[] = {
                  "require server-provided DPoP nonces (On|Off)"),
     AP_INIT_TAKE1("AuthLogtoCache", set_cache, NULL, RSRC_CONF,
                   "mod_socache provider for keys and tokens, or none"),
+    AP_INIT_TAKE1("AuthLogtoCacheSecret", set_cache_secret, NULL, RSRC_CONF,
+                  "a file of at least 32 random bytes: the key that "
+                  "authenticates the records shared through AuthLogtoCache"),
+    AP_INIT_TAKE1("AuthLogtoStateDir", set_state_dir, NULL, RSRC_CONF,
+                  "where the last good key set of each source is kept "
+                  "across restarts (default: logto under "
+                  "DefaultRuntimeDir)"),
     AP_INIT_FLAG("AuthLogtoFastP384", set_fast_p384, NULL, RSRC_CONF,
                  "ES384 through per-key precomputed tables (On) or "
                  "OpenSSL alone (Off)"),

@@ -8,10 +8,38 @@
  * child_init. Two mutexes: one guards the socache itself when the provider
  * is not multi-process safe (shmcb), the other makes one process at a time
  * fetch a key set (single flight across all children and threads).
+ *
+ * Startup never fetches: the parent only prepares the cache (and puts the
+ * last good key sets of the previous generation back into it after a
+ * graceful restart). Each child runs a refresher thread that keeps the key
+ * sets of the configuration fresh (see logto_keyring.h): it fetches at
+ * once when the child starts, through the shared record, so of all
+ * children one fetches.
+ *
+ * Every record written to the socache is sealed (logto_record.h) under
+ * the server secret, in cache_set, and opened in cache_get: key sets,
+ * verified tokens and whatever else goes through the adapter. A record
+ * that fails to open is a miss.
+ *
+ * The state directory (AuthLogtoStateDir) is created by the parent, owner
+ * only (0700), and handed to the User httpd's children run as: the child
+ * that fetches a key set writes it there, and a child that finds no keys
+ * and cannot fetch reads it. The parent, running as root, never writes
+ * files there.
  */
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <apr_atomic.h>
+#include <apr_escape.h>
 #include <apr_strings.h>
 #include <apr_global_mutex.h>
+#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -21,19 +49,32 @@
 #include <ap_provider.h>
 #include <ap_socache.h>
 #include <util_mutex.h>
+#include <openssl/evp.h>
+#include <unixd.h>
 
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
+#include "mod_auth_logto_status.h"
 #include "logto_cache.h"
 #include "logto_dpop.h"
 #include "logto_fetch.h"
 #include "logto_keyring.h"
+#include "logto_record.h"
 
 #define CACHE_MUTEX  "auth-logto-cache"
 #define FETCH_MUTEX  "auth-logto-fetch"
 #define REPLAY_MUTEX "auth-logto-replay"
 /* First guess of a cached value's size; a larger one is read again. */
 #define FIRST_READ 16384
+/* Room for the largest record (a key set at the fetch bound). */
+#define LARGEST_READ (LOGTO_RECORD_OVERHEAD + LOGTO_RECORD_MAX_PAYLOAD)
+/* Seconds between two reports of records that failed their check. */
+#define FORGERY_REPORT_INTERVAL 60
+/* Process-pool userdata: what outlives a generation. */
+#define SECRET_USERDATA    "auth_logto_cache_secret"
+#define LAST_GOOD_USERDATA "auth_logto_last_good"
+/* Longest key stored as it is (memcache: 2 hex digits a byte in 250). */
+#define STORE_ID_MAX 100
 
 /* What the socache is told to expect: key and value sizes in bytes, and
  * how long entries live (seconds, as ap_socache.h declares, though shmcb
@@ -55,11 +96,36 @@ typedef struct keys_state_t {
     const char *cache_kind; /* for the status page */
     apr_pool_t *pool;       /* process lifetime */
     apr_thread_mutex_t *rings_mutex;
-    apr_hash_t *rings;          /* timing key -> logto_keyring_t */
-    logto_cache_t *local_cache; /* without a shared store */
+    apr_hash_t *rings;               /* timing key -> logto_keyring_t */
+    logto_cache_t *local_cache;      /* without a shared store */
     unsigned char nonce_secret[LOGTO_DPOP_NONCE_SECRET_SIZE]; /* this
                                        server's, made in post_config */
+    logto_secret_t secret;           /* seals every socache record */
+    const char *state_dir;           /* NULL: last good keys not on disk */
+    apr_array_header_t *record_keys; /* "jwks:..." of the configuration */
+    int secret_configured;
+    apr_thread_t *refresher;
+    int no_refresher; /* requests refresh keys themselves */
+    apr_thread_mutex_t *stop_mutex;
+    apr_thread_cond_t *stop_cond;
+    int stopping;
+    apr_uint32_t forged; /* records that failed, since the last
+                            report */
+    volatile apr_time_t forged_reported;
+    apr_uint32_t largest; /* largest key-set record seen */
 } keys_state_t;
+
+/* Last good key-set records of the previous generation (graceful
+ * restart), in a pool of their own under the process pool. */
+typedef struct last_good_t {
+    apr_pool_t *pool;
+    apr_hash_t *records; /* key -> last_good_rec_t * */
+} last_good_t;
+
+typedef struct last_good_rec_t {
+    unsigned char *val;
+    apr_size_t len;
+} last_good_rec_t;
 
 static keys_state_t state;
 
@@ -80,40 +146,125 @@ static void unlock_cache(void)
     }
 }
 
+/* The id a record is stored under: the key itself, or, for a long one (a
+ * long JWKS URI), a digest of it, as memcache and redis take ids of up
+ * to 120 bytes only. The seal still binds the whole key. */
+static const char *store_id(const char *key, apr_pool_t *p)
+{
+    unsigned char md[32];
+    unsigned int n = sizeof(md);
+
+    if (strlen(key) <= STORE_ID_MAX ||
+        !EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL)) {
+        return key;
+    }
+    return apr_pstrcat(p, "h:", apr_pescape_hex(p, md, sizeof(md), 0), NULL);
+}
+
 static apr_status_t retrieve(const char *key, unsigned char *buf,
                              unsigned int *plen, apr_pool_t *p)
 {
+    const char *id = store_id(key, p);
     apr_status_t rv = lock_cache();
 
     if (rv != APR_SUCCESS) {
         return rv;
     }
     rv = state.provider->retrieve(state.instance, state.server,
-                                  (const unsigned char *)key,
-                                  (unsigned int)strlen(key), buf, plen, p);
+                                  (const unsigned char *)id,
+                                  (unsigned int)strlen(id), buf, plen, p);
     unlock_cache();
     return rv;
 }
 
-/* A miss, a failure and a value too large all read as APR_NOTFOUND. */
+/* Whether the record under key may be large (a key set): a store that
+ * says "not found" for a buffer too small (shmcb) is asked again with
+ * room for the largest. Token records are small. */
+static int may_be_large(const char *key)
+{
+    return strncmp(key, "jwks:", 5) == 0;
+}
+
+/* The raw bytes under key, whatever their size up to the largest record:
+ * shmcb answers APR_NOTFOUND, memcache APR_ENOMEM and others APR_ENOSPC
+ * when the buffer is too small, so each of those is worth one more read
+ * with room enough. */
+static apr_status_t read_raw(const char *key, unsigned char **pbuf,
+                             unsigned int *plen, apr_pool_t *p)
+{
+    unsigned int first = FIRST_READ, len;
+    unsigned char *buf;
+    apr_status_t rv;
+
+    if (may_be_large(key) && apr_atomic_read32(&state.largest) >= first) {
+        first = apr_atomic_read32(&state.largest) + 1024;
+    }
+    len = first;
+    buf = apr_palloc(p, len);
+    rv = retrieve(key, buf, &len, p);
+    if (rv == APR_ENOSPC || rv == APR_ENOMEM ||
+        (rv == APR_NOTFOUND && may_be_large(key))) {
+        len = LARGEST_READ;
+        buf = apr_palloc(p, len);
+        rv = retrieve(key, buf, &len, p);
+    }
+    *pbuf = buf;
+    *plen = len;
+    return rv;
+}
+
+/* What the forged-record report names: the key set, or the section. */
+static const char *record_label(const char *key)
+{
+    return may_be_large(key) ? key + 5 : "a verified-token record";
+}
+
+/* Count a record that failed its check; say so once per interval. */
+static void record_forged(const char *key, const char *why)
+{
+    apr_time_t now = apr_time_now(), last = state.forged_reported;
+    apr_uint32_t n = apr_atomic_inc32(&state.forged) + 1;
+
+    if (now - last < apr_time_from_sec(FORGERY_REPORT_INTERVAL) && last != 0) {
+        return;
+    }
+    state.forged_reported = now;
+    apr_atomic_set32(&state.forged, 0);
+    ap_log_error(
+        APLOG_MARK, APLOG_WARNING, 0, state.server,
+        LOGTO_LOGNO(
+            01101) "%u shared cache record(s) failed their "
+                   "authentication check and were ignored (latest: %s: %s); "
+                   "is another server writing with another "
+                   "AuthLogtoCacheSecret, or is someone forging records?",
+        n, record_label(key), why);
+}
+
+/* A miss, a failure, a value too large and a record that fails its check
+ * all read as APR_NOTFOUND. */
 static apr_status_t cache_get(void *baton, const char *key,
                               unsigned char **pval, apr_size_t *plen,
                               apr_pool_t *p)
 {
-    unsigned int len = FIRST_READ;
-    unsigned char *buf = apr_palloc(p, len);
-    apr_status_t rv = retrieve(key, buf, &len, p);
+    unsigned char *buf;
+    unsigned int len;
+    const unsigned char *payload;
+    apr_size_t n;
+    logto_err_t err;
 
-    if (rv == APR_ENOSPC) {
-        len = LOGTO_JWKS_MAX_SIZE + 4096;
-        buf = apr_palloc(p, len);
-        rv = retrieve(key, buf, &len, p);
-    }
-    if (rv != APR_SUCCESS) {
+    if (read_raw(key, &buf, &len, p) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
-    *pval = buf;
-    *plen = len;
+    if (logto_record_open(&payload, &n, &state.secret, key, buf, len, &err) !=
+        APR_SUCCESS) {
+        record_forged(key, err.text);
+        return APR_NOTFOUND;
+    }
+    if (may_be_large(key) && len > apr_atomic_read32(&state.largest)) {
+        apr_atomic_set32(&state.largest, len);
+    }
+    *pval = (unsigned char *)payload;
+    *plen = n;
     return APR_SUCCESS;
 }
 
@@ -121,16 +272,28 @@ static apr_status_t cache_set(void *baton, const char *key,
                               const unsigned char *val, apr_size_t len,
                               apr_time_t expiry, apr_pool_t *p)
 {
-    apr_status_t rv = lock_cache();
+    apr_size_t rlen;
+    unsigned char *rec;
+    const char *id;
+    apr_status_t rv;
 
+    if (len > LOGTO_RECORD_MAX_PAYLOAD) {
+        return APR_ENOSPC;
+    }
+    rec = logto_record_seal(&rlen, p, &state.secret, key, val, len);
+    id = store_id(key, p);
+    rv = lock_cache();
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = state.provider->store(state.instance, state.server,
-                               (const unsigned char *)key,
-                               (unsigned int)strlen(key), expiry,
-                               (unsigned char *)val, (unsigned int)len, p);
+    rv = state.provider->store(
+        state.instance, state.server, (const unsigned char *)id,
+        (unsigned int)strlen(id), expiry, rec, (unsigned int)rlen, p);
     unlock_cache();
+    if (rv == APR_SUCCESS && may_be_large(key) &&
+        rlen > apr_atomic_read32(&state.largest)) {
+        apr_atomic_set32(&state.largest, (apr_uint32_t)rlen);
+    }
     return rv;
 }
 
@@ -142,6 +305,11 @@ static apr_status_t fetch_lock(void *baton)
 static apr_status_t fetch_unlock(void *baton)
 {
     return apr_global_mutex_unlock(state.fetch_mutex);
+}
+
+static apr_status_t fetch_trylock(void *baton)
+{
+    return apr_global_mutex_trylock(state.fetch_mutex);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -241,6 +409,7 @@ static void wire_cache(void)
     state.cache.set = cache_set;
     state.cache.lock = fetch_lock;
     state.cache.unlock = fetch_unlock;
+    state.cache.trylock = fetch_trylock;
 }
 
 static void destroy_socache(void *data)
@@ -268,19 +437,18 @@ static void ring_settings(logto_keyring_timing_t *timing,
     opts->ca_file = c->ca_file;
 }
 
-/* Fetch the keys of one configuration into the shared cache, once per
- * key source, so that the first request does not wait for them. */
-static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
-                         const logto_dir_conf_t *c,
-                         const logto_dir_conf_t *dflt)
+/* ------------------------------------------------------ key sources */
+
+/* Called for each network key source of the configuration: c is the
+ * scope that names it, uri NULL for discovery. */
+typedef void source_fn(void *baton, const logto_dir_conf_t *c, const char *uri,
+                       const char *issuer);
+
+static void walk_one(apr_hash_t *seen, const logto_dir_conf_t *c,
+                     const logto_dir_conf_t *dflt, source_fn *fn, void *baton)
 {
     const char *issuer = c->issuer ? c->issuer : dflt->issuer;
     const char *uri = c->jwks_uri ? c->jwks_uri : dflt->jwks_uri;
-    logto_keyring_timing_t timing;
-    logto_fetch_opts_t opts;
-    const logto_jwks_t *jwks;
-    logto_keyring_t *kr;
-    logto_err_t err;
     const char *id;
 
     if (c->file_jwks || (!c->jwks_uri && dflt->file_jwks) || !issuer) {
@@ -291,27 +459,12 @@ static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
         return;
     }
     apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
-    ring_settings(&timing, &opts, c);
-    if (logto_keyring_create(&kr, ptemp, &state.cache, &opts, &timing, &err) !=
-            APR_SUCCESS ||
-        logto_keyring_get(&jwks, kr, uri, issuer, NULL,
-                          apr_time_sec(apr_time_now()), NULL,
-                          &err) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     LOGTO_LOGNO(00305) "keys of %s not fetched at startup: "
-                                        "%s",
-                     id, err.text);
-        return;
-    }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 LOGTO_LOGNO(00306) "keys of %s fetched at startup: %d "
-                                    "usable",
-                 id, jwks->keys->nelts);
+    fn(baton, c, uri, issuer);
 }
 
-static void prefetch_sections(apr_pool_t *ptemp, server_rec *s,
-                              apr_hash_t *seen, apr_array_header_t *secs,
-                              const logto_dir_conf_t *dflt)
+static void walk_sections(apr_hash_t *seen, apr_array_header_t *secs,
+                          const logto_dir_conf_t *dflt, source_fn *fn,
+                          void *baton)
 {
     ap_conf_vector_t **elts;
     int i;
@@ -324,15 +477,16 @@ static void prefetch_sections(apr_pool_t *ptemp, server_rec *s,
         const logto_dir_conf_t *c =
             ap_get_module_config(elts[i], &auth_logto_module);
         if (c) {
-            prefetch_one(ptemp, s, seen, c, dflt);
+            walk_one(seen, c, dflt, fn, baton);
         }
     }
 }
 
-/* Walk every server's and every section's configuration for issuers. */
-static void prefetch_all(apr_pool_t *ptemp, server_rec *s0)
+/* Every server's and every section's key sources, each once. */
+static void walk_sources(apr_pool_t *p, server_rec *s0, source_fn *fn,
+                         void *baton)
 {
-    apr_hash_t *seen = apr_hash_make(ptemp);
+    apr_hash_t *seen = apr_hash_make(p);
     server_rec *s;
 
     for (s = s0; s; s = s->next) {
@@ -340,43 +494,219 @@ static void prefetch_all(apr_pool_t *ptemp, server_rec *s0)
         const logto_dir_conf_t *dflt =
             ap_get_module_config(s->lookup_defaults, &auth_logto_module);
 
-        prefetch_one(ptemp, s, seen, dflt, dflt);
-        prefetch_sections(ptemp, s, seen, core->sec_url, dflt);
-        prefetch_sections(ptemp, s, seen, core->sec_dir, dflt);
+        walk_one(seen, dflt, dflt, fn, baton);
+        walk_sections(seen, core->sec_url, dflt, fn, baton);
+        walk_sections(seen, core->sec_dir, dflt, fn, baton);
     }
 }
 
-/* Prefetch through the shared cache. A store that needs no mutex of ours
- * (memcache, redis) keeps network connections, which children must not
- * inherit from the parent: they would all talk over one socket. The
- * prefetch then goes through an instance of its own, made from ptemp and
- * gone, with its connections, before the children start. */
-static void prefetch(apr_pool_t *ptemp, server_rec *s)
+static void collect_key(void *baton, const logto_dir_conf_t *c, const char *uri,
+                        const char *issuer)
+{
+    apr_array_header_t *keys = baton;
+
+    APR_ARRAY_PUSH(keys, const char *) =
+        logto_keyring_record_key(keys->pool, uri, issuer);
+}
+
+/* ---------------------------------------------------------- the secret */
+
+/* Providers whose records stay on this host: without a configured
+ * secret, one generated at startup will do. */
+static int provider_is_local(const char *name)
+{
+    return !strcmp(name, "shmcb") || !strcmp(name, "shmht") ||
+           !strcmp(name, "dbm");
+}
+
+/* A random secret made once per process and kept across graceful
+ * restarts, so the records put back after one still open. */
+static apr_status_t generated_secret(logto_secret_t *secret, server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    void *data = NULL;
+    unsigned char *bytes;
+
+    apr_pool_userdata_get(&data, SECRET_USERDATA, pp);
+    if (!data) {
+        bytes = apr_palloc(pp, LOGTO_RECORD_MIN_SECRET);
+        if (apr_generate_random_bytes(bytes, LOGTO_RECORD_MIN_SECRET) !=
+            APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        apr_pool_userdata_set(bytes, SECRET_USERDATA, apr_pool_cleanup_null,
+                              pp);
+        data = bytes;
+    }
+    secret->bytes = data;
+    secret->len = LOGTO_RECORD_MIN_SECRET;
+    return APR_SUCCESS;
+}
+
+/* The secret that seals socache records: the configured one, or, for a
+ * store on this host only, a generated one. A store other hosts reach
+ * without a configured secret is a configuration error, caught by
+ * apachectl -t too. */
+static int choose_secret(server_rec *s, const char *name, int check_only)
 {
     const logto_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &auth_logto_module);
-    ap_socache_instance_t *shared = state.instance, *own = NULL;
 
-    if (!state.provider_needs_lock) {
-        if (state.provider->create(&own, sc->cache_args, ptemp, ptemp) ||
-            state.provider->init(own, "auth_logto", &socache_hints, s, ptemp) !=
-                APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         LOGTO_LOGNO(00307) "keys not fetched at startup: "
-                                            "the cache cannot be reached");
-            return;
+    if (sc->cache_secret) {
+        state.secret.bytes = sc->cache_secret;
+        state.secret.len = sc->cache_secret_len;
+        state.secret_configured = 1;
+        return OK;
+    }
+    if (!provider_is_local(name)) {
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, 0, s,
+            LOGTO_LOGNO(
+                01102) "AuthLogtoCache %s: records shared "
+                       "with other hosts must be authenticated: "
+                       "AuthLogtoCacheSecret is required (a file of at least "
+                       "32 random bytes, the same on every server: openssl "
+                       "rand -out /etc/apache2/logto-cache.secret 32)",
+            name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (check_only) {
+        return OK;
+    }
+    if (generated_secret(&state.secret, s) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     LOGTO_LOGNO(01103) "no random bytes for the cache "
+                                        "secret");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+/* ------------------------------------------------- the state directory */
+
+/* Create the state directory (owner only) for the User the children run
+ * as: they write it, the parent never does. A directory that cannot be
+ * made costs the restart-during-an-outage promise, not the startup. */
+static void init_state_dir(apr_pool_t *pconf, server_rec *s)
+{
+    const logto_srv_conf_t *sc =
+        ap_get_module_config(s->module_config, &auth_logto_module);
+    const char *dir =
+        sc->state_dir ? sc->state_dir : ap_runtime_dir_relative(pconf, "logto");
+    apr_status_t rv;
+
+    state.state_dir = NULL;
+    if (!dir) {
+        return;
+    }
+    rv = apr_dir_make_recursive(
+        dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, pconf);
+    if (rv == APR_SUCCESS && geteuid() == 0 &&
+        (chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0 ||
+         chmod(dir, 0700) != 0)) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(
+            APLOG_MARK, APLOG_WARNING, rv, s,
+            LOGTO_LOGNO(
+                01104) "AuthLogtoStateDir %s cannot be "
+                       "made ready: key sets are not kept across a full "
+                       "restart",
+            dir);
+        return;
+    }
+    state.state_dir = apr_pstrdup(pconf, dir);
+}
+
+/* -------------------------------------- last good keys across gracefuls */
+
+/* Before this generation's cache goes (graceful restart or stop): copy
+ * the key-set records into the process pool, for the next generation. */
+static apr_status_t stash_last_good(void *data)
+{
+    server_rec *s = data;
+    apr_pool_t *pp = s->process->pool, *np;
+    last_good_t *old = NULL, *lg;
+    int i;
+
+    if (!state.have_cache || !state.record_keys ||
+        apr_pool_create(&np, pp) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    lg = apr_pcalloc(np, sizeof(*lg));
+    lg->pool = np;
+    lg->records = apr_hash_make(np);
+    for (i = 0; i < state.record_keys->nelts; i++) {
+        const char *key = APR_ARRAY_IDX(state.record_keys, i, const char *);
+        last_good_rec_t *r = apr_pcalloc(np, sizeof(*r));
+        unsigned char *val;
+
+        if (cache_get(&state, key, &val, &r->len, np) == APR_SUCCESS) {
+            r->val = val;
+            apr_hash_set(lg->records, apr_pstrdup(np, key), APR_HASH_KEY_STRING,
+                         r);
         }
-        state.instance = own;
     }
-    prefetch_all(ptemp, s);
-    if (own) {
-        state.provider->destroy(own, s);
-        state.instance = shared;
+    apr_pool_userdata_get((void **)&old, LAST_GOOD_USERDATA, pp);
+    /* An empty stash (the cache lost them) keeps the older one. */
+    if (apr_hash_count(lg->records) == 0) {
+        apr_pool_destroy(np);
+        return APR_SUCCESS;
     }
+    apr_pool_userdata_set(lg, LAST_GOOD_USERDATA, apr_pool_cleanup_null, pp);
+    if (old) {
+        apr_pool_destroy(old->pool);
+    }
+    return APR_SUCCESS;
+}
+
+/* Put the previous generation's records into the new cache, before any
+ * child fetches: their fetch times travel with them, so MaxStale still
+ * counts from the original fetch. */
+static void restore_last_good(apr_pool_t *ptemp, server_rec *s)
+{
+    last_good_t *lg = NULL;
+    apr_hash_index_t *hi;
+    int n = 0;
+
+    apr_pool_userdata_get((void **)&lg, LAST_GOOD_USERDATA, s->process->pool);
+    if (!lg) {
+        return;
+    }
+    for (hi = apr_hash_first(ptemp, lg->records); hi; hi = apr_hash_next(hi)) {
+        const char *key = apr_hash_this_key(hi);
+        last_good_rec_t *r = apr_hash_this_val(hi);
+
+        /* Expiry: the longest any configuration keeps keys; the record's
+         * own fetch time decides what still serves. */
+        if (cache_set(&state, key, r->val, r->len,
+                      apr_time_now() + apr_time_from_sec(2 * 86400 * 365),
+                      ptemp) == APR_SUCCESS) {
+            n++;
+        }
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 LOGTO_LOGNO(01105) "%d key set(s) of the previous "
+                                    "generation put back into the cache",
+                 n);
+}
+
+int logto_keys_check_config(apr_pool_t *pconf, server_rec *s)
+{
+    const logto_srv_conf_t *sc =
+        ap_get_module_config(s->module_config, &auth_logto_module);
+
+    return choose_secret(
+        s, sc->cache_provider_name ? sc->cache_provider_name : "shmcb", 1);
 }
 
 int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
+    const logto_srv_conf_t *sc =
+        ap_get_module_config(s->module_config, &auth_logto_module);
+    const char *name =
+        sc->cache_provider_name ? sc->cache_provider_name : "shmcb";
     int rv;
 
     /* The first pass only checks the configuration. */
@@ -396,10 +726,16 @@ int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
                      LOGTO_LOGNO(01403) "no random bytes for DPoP nonces");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rv = init_socache(pconf, ptemp, s);
+    rv = choose_secret(s, name, 0);
+    if (rv == OK) {
+        rv = init_socache(pconf, ptemp, s);
+    }
     if (rv != OK) {
         return rv;
     }
+    init_state_dir(pconf, s);
+    state.record_keys = apr_array_make(pconf, 4, sizeof(const char *));
+    walk_sources(ptemp, s, collect_key, state.record_keys);
     if (state.have_cache) {
         apr_pool_cleanup_register(pconf, NULL, destroy_socache_cleanup,
                                   apr_pool_cleanup_null);
@@ -408,9 +744,199 @@ int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             return rv;
         }
         wire_cache();
-        prefetch(ptemp, s);
+        /* A store of this host only: its records go with the generation,
+         * so the parent carries the key sets over (registered after the
+         * socache's cleanup, so it runs first). Other stores keep them. */
+        if (state.provider_needs_lock) {
+            restore_last_good(ptemp, s);
+            apr_pool_cleanup_register(pconf, s, stash_last_good,
+                                      apr_pool_cleanup_null);
+        }
     }
     return OK;
+}
+
+/* ---------------------------------------------------------- refresher */
+
+static logto_keyring_t *ring_for(const logto_dir_conf_t *c, apr_pool_t *tmp,
+                                 logto_err_t *err);
+
+/* What the keyrings report, to the log and the counters. */
+static void keyring_event(void *baton, logto_keyring_event_t ev,
+                          const char *source, apr_status_t rv, const char *text)
+{
+    server_rec *s = state.server;
+
+    switch (ev) {
+        case LOGTO_KEYRING_FETCHED:
+            logto_status_count_fetch(1);
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                         LOGTO_LOGNO(01106) "keys of %s fetched", source);
+            break;
+        case LOGTO_KEYRING_FETCH_FAILED:
+            logto_status_count_fetch(0);
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         LOGTO_LOGNO(01107) "keys of %s not fetched: %s",
+                         source, text);
+            break;
+        case LOGTO_KEYRING_STORE_FAILED:
+            ap_log_error(
+                APLOG_MARK, APLOG_WARNING, rv, s,
+                LOGTO_LOGNO(
+                    01108) "keys of %s (a record of %s) "
+                           "cannot be stored in the shared cache: each child "
+                           "fetches them for itself (a larger AuthLogtoCache "
+                           "size, or memcached's item size, helps)",
+                source, text);
+            break;
+        case LOGTO_KEYRING_STATE_USED:
+            ap_log_error(
+                APLOG_MARK, APLOG_WARNING, 0, s,
+                LOGTO_LOGNO(
+                    01109) "keys of %s from the state "
+                           "directory (%s): the issuer cannot be reached",
+                source, text);
+            break;
+        case LOGTO_KEYRING_STATE_IGNORED:
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         LOGTO_LOGNO(01110) "state file of %s ignored: %s",
+                         source, text);
+            break;
+        case LOGTO_KEYRING_STATE_WRITE_FAILED:
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         LOGTO_LOGNO(01111) "keys of %s not kept in the "
+                                            "state directory: %s",
+                         source, text);
+            break;
+    }
+}
+
+static void register_source(void *baton, const logto_dir_conf_t *c,
+                            const char *uri, const char *issuer)
+{
+    logto_keyring_t *kr;
+    logto_err_t err;
+
+    kr = ring_for(c, baton, &err);
+    if (kr) {
+        logto_keyring_add(kr, uri, issuer);
+    }
+}
+
+/* One round: every keyring of the process. */
+static void refresh_all(apr_pool_t *tmp)
+{
+    apr_array_header_t *rings = apr_array_make(tmp, 4, sizeof(void *));
+    apr_hash_index_t *hi;
+    int i;
+
+    apr_thread_mutex_lock(state.rings_mutex);
+    for (hi = apr_hash_first(tmp, state.rings); hi; hi = apr_hash_next(hi)) {
+        APR_ARRAY_PUSH(rings, logto_keyring_t *) = apr_hash_this_val(hi);
+    }
+    apr_thread_mutex_unlock(state.rings_mutex);
+    for (i = 0; i < rings->nelts; i++) {
+        logto_keyring_tick(APR_ARRAY_IDX(rings, i, logto_keyring_t *),
+                           apr_time_sec(apr_time_now()));
+    }
+}
+
+/* How long until the next round: just after the next second begins.
+ * Times are whole seconds, taken as a round begins: a fetch made early in
+ * its second is recorded with the second it happened in, not the one
+ * before (which would shorten MaxStale by a second). */
+static apr_interval_time_t until_next_round(void)
+{
+    apr_time_t now = apr_time_now();
+
+    return apr_time_from_sec(1) - now % apr_time_from_sec(1) +
+           apr_time_from_msec(10);
+}
+
+/* The refresher: a round at once, then one a second until the child
+ * goes. */
+static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *data)
+{
+    apr_allocator_t *alloc;
+    apr_pool_t *tmp = NULL;
+
+    /* Scratch memory of its own allocator: the child's may have no
+     * mutex (prefork), and its main thread allocates from it. */
+    if (apr_allocator_create(&alloc) == APR_SUCCESS &&
+        apr_pool_create_ex(&tmp, NULL, NULL, alloc) == APR_SUCCESS) {
+        apr_allocator_owner_set(alloc, tmp);
+    }
+    if (!tmp) {
+        apr_thread_exit(t, APR_ENOMEM);
+        return NULL;
+    }
+    apr_thread_mutex_lock(state.stop_mutex);
+    while (!state.stopping) {
+        apr_thread_mutex_unlock(state.stop_mutex);
+        refresh_all(tmp);
+        apr_pool_clear(tmp);
+        apr_thread_mutex_lock(state.stop_mutex);
+        if (!state.stopping) {
+            apr_thread_cond_timedwait(state.stop_cond, state.stop_mutex,
+                                      until_next_round());
+        }
+    }
+    apr_thread_mutex_unlock(state.stop_mutex);
+    apr_pool_destroy(tmp);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Before the child's pool and the keyrings in it go: stop the refresher
+ * (a fetch it is making ends within its timeout). */
+static apr_status_t stop_refresher(void *data)
+{
+    apr_status_t rv;
+
+    if (!state.refresher) {
+        return APR_SUCCESS;
+    }
+    apr_thread_mutex_lock(state.stop_mutex);
+    state.stopping = 1;
+    apr_thread_cond_signal(state.stop_cond);
+    apr_thread_mutex_unlock(state.stop_mutex);
+    apr_thread_join(&rv, state.refresher);
+    state.refresher = NULL;
+    return APR_SUCCESS;
+}
+
+/* Start the refresher with every signal blocked: the MPM's own threads
+ * handle them, and a handler running on this thread would wait for it. */
+static void start_refresher(apr_pool_t *p, server_rec *s)
+{
+    sigset_t all, old;
+    apr_status_t rv;
+
+    if (apr_thread_mutex_create(&state.stop_mutex, APR_THREAD_MUTEX_DEFAULT,
+                                p) != APR_SUCCESS ||
+        apr_thread_cond_create(&state.stop_cond, p) != APR_SUCCESS) {
+        state.no_refresher = 1;
+        return;
+    }
+    state.stopping = 0;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rv = apr_thread_create(&state.refresher, NULL, refresher, NULL, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv != APR_SUCCESS) {
+        apr_hash_index_t *hi;
+
+        state.refresher = NULL;
+        state.no_refresher = 1;
+        for (hi = apr_hash_first(p, state.rings); hi; hi = apr_hash_next(hi)) {
+            logto_keyring_set_background(apr_hash_this_val(hi), 0);
+        }
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     LOGTO_LOGNO(01112) "no key refresher thread: keys are "
+                                        "refreshed by requests");
+        return;
+    }
+    apr_pool_pre_cleanup_register(p, NULL, stop_refresher);
 }
 
 void logto_keys_child_init(apr_pool_t *p, server_rec *s)
@@ -428,16 +954,19 @@ void logto_keys_child_init(apr_pool_t *p, server_rec *s)
         if (logto_cache_mem_create(&state.local_cache, p) != APR_SUCCESS) {
             state.local_cache = NULL;
         }
-        return;
     }
-    file = apr_global_mutex_lockfile(state.fetch_mutex);
-    apr_global_mutex_child_init(&state.fetch_mutex, file, p);
-    file = apr_global_mutex_lockfile(state.replay_mutex);
-    apr_global_mutex_child_init(&state.replay_mutex, file, p);
-    if (state.cache_mutex) {
-        file = apr_global_mutex_lockfile(state.cache_mutex);
-        apr_global_mutex_child_init(&state.cache_mutex, file, p);
+    else {
+        file = apr_global_mutex_lockfile(state.fetch_mutex);
+        apr_global_mutex_child_init(&state.fetch_mutex, file, p);
+        file = apr_global_mutex_lockfile(state.replay_mutex);
+        apr_global_mutex_child_init(&state.replay_mutex, file, p);
+        if (state.cache_mutex) {
+            file = apr_global_mutex_lockfile(state.cache_mutex);
+            apr_global_mutex_child_init(&state.cache_mutex, file, p);
+        }
     }
+    walk_sources(p, s, register_source, p);
+    start_refresher(p, s);
 }
 
 /* ------------------------------------------------------------- keyrings */
@@ -467,6 +996,13 @@ static logto_keyring_t *ring_for(const logto_dir_conf_t *c, apr_pool_t *tmp,
                                     state.have_cache ? &state.cache
                                                      : state.local_cache,
                                     &opts, &timing, err) == APR_SUCCESS) {
+        logto_keyring_set_notify(kr, keyring_event, NULL);
+        logto_keyring_set_background(kr, !state.no_refresher);
+        /* A generated secret dies with the server: files on disk are
+         * sealed with the configured one, or checksummed only. */
+        logto_keyring_set_state_dir(kr, state.state_dir,
+                                    state.secret_configured ? &state.secret
+                                                            : NULL);
         apr_hash_set(state.rings, apr_pstrdup(state.pool, key),
                      APR_HASH_KEY_STRING, kr);
     }

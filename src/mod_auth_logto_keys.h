@@ -13,6 +13,10 @@
 /* pre_config: register the global mutex type. */
 int logto_keys_pre_config(apr_pool_t *pconf);
 
+/* check_config (apachectl -t too): a cache other hosts reach needs
+ * AuthLogtoCacheSecret. */
+int logto_keys_check_config(apr_pool_t *pconf, server_rec *s);
+
 /* post_config: create the shared cache and mutex. */
 int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 

@@ -22,6 +22,7 @@ ServerRoot "$dir"
 ServerName 127.0.0.1
 Listen 127.0.0.1:$port
 PidFile "$dir/logs/httpd.pid"
+DefaultRuntimeDir "$dir/logs"
 ErrorLog "$dir/logs/error_log"
 LogLevel warn auth_logto:info
 $user

@@ -10,6 +10,7 @@
 
 #include "fake_issuer.h"
 #include "logto_keyring.h"
+#include "logto_statedir.h"
 #include "mint.h"
 #include "unit.h"
 
@@ -277,13 +278,20 @@ START_TEST(a_failed_refresh_serves_stale_keys)
     ck_assert_int_eq(st.fetches, 1);
     ck_assert_int_eq(st.failures, 1);
     ck_assert_int_eq(st.stale, 1);
-    /* A failing issuer is asked again only after a backoff. */
+    /* A failing issuer is asked again only after a backoff: the fetch
+     * timeout (2 s) first, then twice that less a jitter of up to a
+     * quarter. */
     keys(&jwks, kr, NULL, T0 + 301, &st, &err);
     ck_assert_int_eq(st.fetches, 0);
     ck_assert_int_eq(fetches(), 2);
-    keys(&jwks, kr, NULL, T0 + 300 + LOGTO_KEYRING_BACKOFF, &st, &err);
+    keys(&jwks, kr, NULL, T0 + 302, &st, &err);
     ck_assert_int_eq(st.fetches, 1);
     ck_assert_int_eq(fetches(), 3);
+    keys(&jwks, kr, NULL, T0 + 304, &st, &err);
+    ck_assert_int_eq(st.fetches, 0);
+    keys(&jwks, kr, NULL, T0 + 306, &st, &err);
+    ck_assert_int_eq(st.fetches, 1);
+    ck_assert_int_eq(fetches(), 4);
     /* Back up: fresh again. */
     mode("ok");
     ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 320, &st, &err), APR_SUCCESS);
@@ -623,8 +631,8 @@ static void *APR_THREAD_FUNC look_for_nobody(apr_thread_t *t, void *baton)
 
 START_TEST(a_keyring_queued_behind_a_fetch_uses_its_result)
 {
-    static logto_cache_t wrapped = {NULL, wrap_get, wrap_set, wrap_lock,
-                                    wrap_unlock};
+    static logto_cache_t wrapped = {NULL,      wrap_get,    wrap_set,
+                                    wrap_lock, wrap_unlock, NULL};
     logto_keyring_t *kr1, *kr2;
     const logto_jwks_t *jwks = NULL;
     looker_t a = {0}, b = {0};
@@ -678,6 +686,272 @@ START_TEST(a_keyring_queued_behind_a_fetch_uses_its_result)
 }
 END_TEST
 
+START_TEST(the_backoff_doubles_up_to_the_refresh_interval)
+{
+    /* Refresh 20 s, timeout 2 s: waits of 2, 4, 8, 16, then 20 (each less
+     * up to a quarter, never under 2). */
+    logto_keyring_timing_t timing = {20, 1, 3600};
+    logto_fetch_opts_t opts;
+    logto_keyring_t *kr = NULL;
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+    apr_int64_t now = T0, waits[] = {2, 4, 8, 16, 20, 20};
+    int i, n;
+
+    start();
+    logto_fetch_opts_init(&opts);
+    opts.timeout = 2;
+    ck_assert_int_eq(
+        logto_keyring_create(&kr, pool, cache, &opts, &timing, &err),
+        APR_SUCCESS);
+    mode("500");
+    keys(&jwks, kr, NULL, now, &st, &err);
+    ck_assert_int_eq(st.fetches, 1);
+    for (i = 0; i < 6; i++) {
+        apr_int64_t w = waits[i];
+        apr_int64_t least = w - w / 4 < 2 ? 2 : w - w / 4;
+
+        /* Nothing before the least wait; an attempt by the full one. */
+        keys(&jwks, kr, NULL, now + least - 1, &st, &err);
+        ck_assert_int_eq(st.fetches, 0);
+        for (n = 0; n <= w - least; n++) {
+            keys(&jwks, kr, NULL, now + least + n, &st, &err);
+            if (st.fetches == 1) {
+                break;
+            }
+        }
+        ck_assert_int_eq(st.fetches, 1);
+        now += least + n;
+    }
+    ck_assert_int_eq(fetches(), 7);
+    mode("ok");
+}
+END_TEST
+
+START_TEST(with_a_refresher_requests_never_fetch_for_a_refresh)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    logto_keyring_set_background(kr, 1);
+    logto_keyring_add(kr, fi.jwks_uri, NULL);
+    /* No keys: the request fetches (it cannot be answered otherwise). */
+    ck_assert_int_eq(keys(&jwks, kr, "k-es384", T0, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 1);
+    /* Past refresh, a known kid: served at once, no fetch. */
+    ck_assert_int_eq(keys(&jwks, kr, "k-es384", T0 + 400, &st, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_int_eq(st.stale, 1);
+    ck_assert_int_eq(fetches(), 1);
+    /* The refresher fetches, once. */
+    serve(file_b);
+    logto_keyring_tick(kr, T0 + 401);
+    logto_keyring_tick(kr, T0 + 402);
+    ck_assert_int_eq(fetches(), 2);
+    ck_assert_int_eq(keys(&jwks, kr, "k-es256", T0 + 403, &st, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_int_eq(st.stale, 0);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es256"));
+    /* An unknown kid still refetches, paced by min refresh. */
+    ck_assert_int_eq(keys(&jwks, kr, "k-nobody", T0 + 440, &st, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 1);
+}
+END_TEST
+
+START_TEST(the_refresher_never_waits_for_the_lock)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_err_t err;
+
+    logto_keyring_set_background(kr, 1);
+    keys(&jwks, kr, NULL, T0, NULL, &err);
+    ck_assert_int_eq(fetches(), 1);
+    /* Someone else holds the fetch lock: the refresher leaves it to them. */
+    ck_assert_int_eq(cache->lock(cache->baton), APR_SUCCESS);
+    logto_keyring_tick(kr, T0 + 400);
+    ck_assert_int_eq(cache->unlock(cache->baton), APR_SUCCESS);
+    ck_assert_int_eq(fetches(), 1);
+    logto_keyring_tick(kr, T0 + 401);
+    ck_assert_int_eq(fetches(), 2);
+}
+END_TEST
+
+START_TEST(a_request_waits_for_a_busy_fetch_lock_at_most_the_timeout)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    apr_time_t began;
+    logto_err_t err;
+
+    logto_keyring_set_background(kr, 1);
+    /* Someone fetches something else and holds the lock: a request with
+     * no keys waits the fetch timeout (2 s), then answers without them. */
+    ck_assert_int_eq(cache->lock(cache->baton), APR_SUCCESS);
+    began = apr_time_now();
+    ck_assert_int_ne(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    ck_assert_int_ge(apr_time_now() - began, apr_time_from_msec(1900));
+    ck_assert_int_lt(apr_time_now() - began, apr_time_from_msec(3000));
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_int_eq(cache->unlock(cache->baton), APR_SUCCESS);
+    /* Free again: the next request fetches. */
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 1);
+}
+END_TEST
+
+START_TEST(a_failed_first_attempt_of_the_refresher_holds_nobody_back)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    logto_keyring_set_background(kr, 1);
+    logto_keyring_add(kr, fi.jwks_uri, NULL);
+    mode("500");
+    logto_keyring_tick(kr, T0);
+    ck_assert_int_eq(fetches(), 1);
+    mode("ok");
+    /* The first request, the same second, fetches at once. */
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 1);
+}
+END_TEST
+
+/* A keyring of its own cache (another server's, after a restart) keeping
+ * its last good keys in dir. */
+static logto_keyring_t *ring_with_state(const char *dir, apr_int64_t max_stale)
+{
+    logto_keyring_timing_t timing = {300, 30, 3600};
+    logto_cache_t *own;
+    logto_keyring_t *kr = NULL;
+    logto_err_t err;
+
+    timing.max_stale = max_stale;
+    ck_assert_int_eq(logto_cache_mem_create(&own, pool), APR_SUCCESS);
+    ck_assert_int_eq(logto_keyring_create(&kr, pool, own, NULL, &timing, &err),
+                     APR_SUCCESS);
+    logto_keyring_set_state_dir(kr, dir, NULL);
+    return kr;
+}
+
+static int events[8];
+
+/* Remove a state directory and its files (the issuer's directory must be
+ * empty when it stops). */
+static void remove_state(const char *dir)
+{
+    apr_dir_t *d;
+    apr_finfo_t info;
+
+    if (apr_dir_open(&d, dir, pool) != APR_SUCCESS) {
+        return;
+    }
+    while (apr_dir_read(&info, APR_FINFO_NAME | APR_FINFO_TYPE, d) ==
+           APR_SUCCESS) {
+        if (info.filetype == APR_REG) {
+            apr_file_remove(apr_pstrcat(pool, dir, "/", info.name, NULL), pool);
+        }
+    }
+    apr_dir_close(d);
+    apr_dir_remove(dir, pool);
+}
+
+static void count_event(void *baton, logto_keyring_event_t ev,
+                        const char *source, apr_status_t rv, const char *text)
+{
+    events[ev]++;
+}
+
+START_TEST(last_good_keys_outlive_a_restart_within_max_stale)
+{
+    const char *dir = apr_pstrcat(pool, fi.dir, "/state", NULL);
+    logto_keyring_t *kr;
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+    apr_file_t *f;
+
+    start();
+    ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    kr = ring_with_state(dir, 3600);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    mode("refuse");
+    /* "Restarted": a new cache, the issuer down. The file serves. */
+    memset(events, 0, sizeof(events));
+    kr = ring_with_state(dir, 3600);
+    logto_keyring_set_notify(kr, count_event, NULL);
+    ck_assert_int_eq(keys(&jwks, kr, "k-es384", T0 + 1000, &st, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st.failures, 1);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+    ck_assert_int_eq(events[LOGTO_KEYRING_STATE_USED], 1);
+    /* Its age is the original fetch's: past max stale, 503 material. */
+    ck_assert_int_ne(keys(&jwks, kr, NULL, T0 + 3601, &st, &err), APR_SUCCESS);
+    /* Too old at startup: ignored, said so. */
+    memset(events, 0, sizeof(events));
+    kr = ring_with_state(dir, 3600);
+    logto_keyring_set_notify(kr, count_event, NULL);
+    ck_assert_int_ne(keys(&jwks, kr, NULL, T0 + 3601, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(events[LOGTO_KEYRING_STATE_IGNORED], 1);
+    /* A damaged file: ignored, said so, never trusted. */
+    ck_assert_int_eq(
+        apr_file_open(&f, logto_statedir_path(pool, dir, fi.jwks_uri),
+                      APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE | APR_FOPEN_BINARY,
+                      0, pool),
+        APR_SUCCESS);
+    apr_file_write_full(f, "LTS1\0\0\0\7garbage", 15, NULL);
+    apr_file_close(f);
+    memset(events, 0, sizeof(events));
+    kr = ring_with_state(dir, 3600);
+    logto_keyring_set_notify(kr, count_event, NULL);
+    ck_assert_int_ne(keys(&jwks, kr, NULL, T0 + 10, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(events[LOGTO_KEYRING_STATE_IGNORED], 1);
+    ck_assert_int_eq(events[LOGTO_KEYRING_STATE_USED], 0);
+    mode("ok");
+    remove_state(dir);
+}
+END_TEST
+
+START_TEST(a_state_file_of_another_source_is_not_used)
+{
+    const char *dir = apr_pstrcat(pool, fi.dir, "/state2", NULL);
+    const char *other = "http://127.0.0.1:1/other/jwks";
+    logto_keyring_t *kr;
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    start();
+    ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    kr = ring_with_state(dir, 3600);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    /* The file copied to the name of another source. */
+    ck_assert_int_eq(apr_file_copy(logto_statedir_path(pool, dir, fi.jwks_uri),
+                                   logto_statedir_path(pool, dir, other),
+                                   APR_FPROT_FILE_SOURCE_PERMS, pool),
+                     APR_SUCCESS);
+    memset(events, 0, sizeof(events));
+    kr = ring_with_state(dir, 3600);
+    logto_keyring_set_notify(kr, count_event, NULL);
+    ck_assert_int_ne(
+        logto_keyring_get(&jwks, kr, other, NULL, NULL, T0 + 5, &st, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(events[LOGTO_KEYRING_STATE_IGNORED], 1);
+    remove_state(dir);
+}
+END_TEST
+
 static Suite *keyring_suite(void)
 {
     Suite *s = suite_create("keyring");
@@ -703,6 +977,15 @@ static Suite *keyring_suite(void)
     tcase_add_test(tc, keys_are_found_through_discovery);
     tcase_add_test(tc, a_failed_discovery_is_an_error);
     tcase_add_test(tc, the_status_lists_keys_and_fetches);
+    tcase_add_test(tc, the_backoff_doubles_up_to_the_refresh_interval);
+    tcase_add_test(tc, with_a_refresher_requests_never_fetch_for_a_refresh);
+    tcase_add_test(tc, the_refresher_never_waits_for_the_lock);
+    tcase_add_test(tc,
+                   a_failed_first_attempt_of_the_refresher_holds_nobody_back);
+    tcase_add_test(tc,
+                   a_request_waits_for_a_busy_fetch_lock_at_most_the_timeout);
+    tcase_add_test(tc, last_good_keys_outlive_a_restart_within_max_stale);
+    tcase_add_test(tc, a_state_file_of_another_source_is_not_used);
     suite_add_tcase(s, tc);
     tcase_set_timeout(tt, 30);
     tcase_add_test(tt, many_threads_and_keyrings_fetch_once);

@@ -28,6 +28,7 @@ our @EXPORT = qw(
     SRCDIR MODULE free_port scratch_dir start_issuer issuer_ctl
     issuer_count start_httpd stop_httpd graceful_httpd mpm_conf
     run_requests jwks_file served_by_pids wait_until
+    start_memcached start_redis store_cmd
 );
 
 my $SRC = $ENV{top_srcdir} ? abs_path($ENV{top_srcdir})
@@ -36,7 +37,7 @@ my $BUILD = $ENV{top_builddir} ? abs_path($ENV{top_builddir}) : $SRC;
 my $HTTPD_SH = "$SRC/scripts/lib/httpd.sh";
 my $MODDIR = $ENV{HTTPD_MODDIR} || '/usr/lib/apache2/modules';
 my $OWNER = $$;
-my (@issuers, @httpds, @scratch);
+my (@issuers, @httpds, @scratch, @daemons);
 
 sub SRCDIR { $SRC }
 
@@ -230,7 +231,8 @@ sub httpd_sh
 
 # Start httpd with the given MPM and extra configuration (after the
 # module's LoadModule and the MPM settings; PORT in it becomes the port,
-# DIR its ServerRoot). A hash with dir, port, url.
+# DIR its ServerRoot). before_start, a sub, is called with the port just
+# before the start. A hash with dir, port, url.
 sub start_httpd
 {
     my (%o) = @_;
@@ -249,6 +251,7 @@ sub start_httpd
         "KeepAlive Off\n",
         $conf;
     close $fh or die "$extra: $!\n";
+    $o{before_start}->($port) if $o{before_start};
     my $h = { dir => $dir, port => $port, url => "http://127.0.0.1:$port",
               mpm => $o{mpm} };
     push @httpds, $h;
@@ -456,6 +459,76 @@ sub client
     close $fh;
 }
 
+# ------------------------------------------------- memcached and redis
+
+# Start a store daemon (memcached or redis-server) on a free port of
+# 127.0.0.1, as nobody when run as root; a hash with pid, port, kind, or
+# undef when the program is missing.
+sub start_store
+{
+    my ($kind, $bin, @args) = @_;
+    return undef unless -x $bin;
+    my $port = free_port();
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        open(STDOUT, '>', '/dev/null');
+        open(STDERR, '>&', \*STDOUT);
+        { exec($bin, map { s/\bPORT\b/$port/r } @args) }
+        POSIX::_exit(127);
+    }
+    my $d = { pid => $pid, port => $port, kind => $kind };
+    push @daemons, $d;
+    my $pong = $kind eq 'redis' ? 'PING' : 'version';
+    wait_until(10, sub { defined store_cmd($d, $pong) })
+        or die "$kind did not start\n";
+    return $d;
+}
+
+sub start_memcached
+{
+    my $bin = $ENV{MEMCACHED} || '/usr/bin/memcached';
+    my @user = $> == 0 ? ('-u', 'nobody') : ();
+    return start_store('memcached', $bin, '-U', '0', '-l', '127.0.0.1',
+                       '-p', 'PORT', '-m', '64', '-I', '2m', @user);
+}
+
+sub start_redis
+{
+    my $bin = $ENV{REDIS_SERVER} || '/usr/bin/redis-server';
+    return start_store('redis', $bin, '--bind', '127.0.0.1', '--port', 'PORT',
+                       '--save', '', '--appendonly', 'no', '--dir', '/tmp',
+                       '--protected-mode', 'no');
+}
+
+# One raw command to a store (the text of the request, CRLFs added to a
+# single line); its answer's first line, or undef.
+sub store_cmd
+{
+    my ($d, $cmd) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $d->{port}, Timeout => 2)
+        or return undef;
+    $cmd .= "\r\n" unless $cmd =~ /\r\n$/;
+    print $s $cmd;
+    my $line = <$s>;
+    close $s;
+    return $line;
+}
+
+sub stop_store
+{
+    my ($d) = @_;
+    return unless $d->{pid};
+    kill 'TERM', $d->{pid};
+    my $end = time + 5;
+    sleep 0.05 while time < $end && waitpid($d->{pid}, WNOHANG) == 0;
+    if (waitpid($d->{pid}, WNOHANG) == 0) {
+        kill 'KILL', $d->{pid};
+        waitpid($d->{pid}, 0);
+    }
+    delete $d->{pid};
+}
+
 # ---------------------------------------------------------------- cleanup
 
 sub cleanup
@@ -463,7 +536,8 @@ sub cleanup
     return unless $$ == $OWNER;
     stop_httpd($_) for reverse @httpds;
     stop_issuer($_) for reverse @issuers;
-    @httpds = @issuers = ();
+    stop_store($_) for reverse @daemons;
+    @httpds = @issuers = @daemons = ();
     remove_tree($_) for grep { !$ENV{LOGTO_NET_KEEP} } @scratch;
     @scratch = ();
 }

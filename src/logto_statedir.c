@@ -1,0 +1,150 @@
+/*
+ * logto_statedir.c - last good key sets on disk.
+ */
+#include <string.h>
+
+#include <apr_escape.h>
+#include <apr_file_io.h>
+#include <apr_file_info.h>
+#include <apr_strings.h>
+#include <openssl/evp.h>
+
+#include "logto_statedir.h"
+
+/* Seals files when no secret is configured: it detects damage and files
+ * of another source, not a forger (the directory's permissions keep
+ * those out). */
+static const unsigned char checksum_key[] = "mod_auth_logto state file";
+
+static const logto_secret_t *key_of(const logto_secret_t *secret)
+{
+    static const logto_secret_t fixed = {checksum_key,
+                                         sizeof(checksum_key) - 1};
+
+    return secret != NULL && secret->len > 0 ? secret : &fixed;
+}
+
+static const char *record_name(apr_pool_t *p, const char *source)
+{
+    return apr_pstrcat(p, "state:", source, NULL);
+}
+
+const char *logto_statedir_path(apr_pool_t *p, const char *dir,
+                                const char *source)
+{
+    unsigned char md[32];
+    unsigned int n = sizeof(md);
+
+    if (!EVP_Digest(source, strlen(source), md, &n, EVP_sha256(), NULL)) {
+        memset(md, 0, sizeof(md));
+    }
+    return apr_pstrcat(p, dir, "/", apr_pescape_hex(p, md, sizeof(md), 0),
+                       ".keys", NULL);
+}
+
+/* Write all of buf to f. */
+static apr_status_t write_all(apr_file_t *f, const unsigned char *buf,
+                              apr_size_t len)
+{
+    apr_size_t n = len;
+    apr_status_t rv = apr_file_write_full(f, buf, len, &n);
+
+    return rv == APR_SUCCESS && n != len ? APR_EGENERAL : rv;
+}
+
+apr_status_t logto_statedir_save(const char *dir, const char *source,
+                                 const logto_secret_t *secret,
+                                 const void *payload, apr_size_t len,
+                                 apr_pool_t *p, logto_err_t *err)
+{
+    const char *path = logto_statedir_path(p, dir, source);
+    char *tmpl = apr_pstrcat(p, path, ".XXXXXX", NULL);
+    apr_size_t rlen;
+    unsigned char *rec = logto_record_seal(
+        &rlen, p, key_of(secret), record_name(p, source), payload, len);
+    apr_file_t *f;
+    apr_status_t rv;
+    char ebuf[120];
+
+    /* apr_file_mktemp creates the file with mode 0600. */
+    rv = apr_file_mktemp(
+        &f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p);
+    if (rv != APR_SUCCESS) {
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "%s: %s", tmpl,
+                             apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    rv = write_all(f, rec, rlen);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_sync(f);
+    }
+    if (apr_file_close(f) != APR_SUCCESS && rv == APR_SUCCESS) {
+        rv = APR_EGENERAL;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_rename(tmpl, path, p);
+    }
+    if (rv != APR_SUCCESS) {
+        apr_file_remove(tmpl, p);
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "%s: %s", path,
+                             apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t logto_statedir_open(const unsigned char **ppayload,
+                                 apr_size_t *plen, const char *source,
+                                 const logto_secret_t *secret,
+                                 const unsigned char *buf, apr_size_t len,
+                                 apr_pool_t *p, logto_err_t *err)
+{
+    return logto_record_open(ppayload, plen, key_of(secret),
+                             record_name(p, source), buf, len, err);
+}
+
+apr_status_t logto_statedir_load(const unsigned char **ppayload,
+                                 apr_size_t *plen, const char *dir,
+                                 const char *source,
+                                 const logto_secret_t *secret, apr_pool_t *p,
+                                 logto_err_t *err)
+{
+    const char *path = logto_statedir_path(p, dir, source);
+    apr_size_t max = LOGTO_RECORD_OVERHEAD + LOGTO_RECORD_MAX_PAYLOAD, n;
+    apr_finfo_t fi;
+    apr_file_t *f;
+    unsigned char *buf;
+    apr_status_t rv;
+    char ebuf[120];
+
+    rv = apr_stat(&fi, path, APR_FINFO_SIZE | APR_FINFO_TYPE, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return APR_NOTFOUND;
+    }
+    if (rv == APR_SUCCESS &&
+        (fi.filetype != APR_REG || fi.size < 0 || (apr_size_t)fi.size > max)) {
+        return logto_err_set(
+            err, LOGTO_ERR_INTERNAL,
+            "%s: not a regular file of at most %" APR_SIZE_T_FMT " bytes", path,
+            max);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    }
+    if (rv != APR_SUCCESS) {
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "%s: %s", path,
+                             apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    n = (apr_size_t)fi.size;
+    buf = apr_palloc(p, n + 1);
+    rv = apr_file_read_full(f, buf, n, &n);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "%s: %s", path,
+                             apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    if (logto_statedir_open(ppayload, plen, source, secret, buf, n, p, err) !=
+        APR_SUCCESS) {
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "%s: %s", path,
+                             apr_pstrdup(p, err->text));
+    }
+    return APR_SUCCESS;
+}
