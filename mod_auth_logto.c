@@ -327,6 +327,9 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
             token, len);
         key = cached_key(r, c, cache_key);
         rq->cache_hit = key != NULL;
+        if (!key) {
+            logto_status_count(LOGTO_C_TOKEN_CACHE_MISSES);
+        }
     }
     if (!key && (choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
                  logto_jws_verify_signature(jws, key, r->pool, &err) !=

@@ -197,18 +197,25 @@ static int record_decode(record_t *rec, apr_pool_t *p, const unsigned char *buf,
     return 1;
 }
 
-/* The shared record of l, or NULL when there is none (or no cache). */
+/* The shared record of l, or NULL when there is none (or no cache). A
+ * record that is there but fails its check counts in stats (may be
+ * NULL) and reads as none. */
 static const record_t *shared_read(logto_keyring_t *kr, const local_t *l,
-                                   apr_pool_t *tmp)
+                                   apr_pool_t *tmp,
+                                   logto_keyring_stats_t *stats)
 {
     record_t *rec = apr_pcalloc(tmp, sizeof(*rec));
     unsigned char *val;
     apr_size_t len;
 
-    if (kr->cache == NULL ||
-        kr->cache->get(kr->cache->baton, l->key, &val, &len, tmp) !=
-            APR_SUCCESS ||
-        !record_decode(rec, tmp, val, len)) {
+    if (kr->cache == NULL || kr->cache->get(kr->cache->baton, l->key, &val,
+                                            &len, tmp) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (!record_decode(rec, tmp, val, len)) {
+        if (stats != NULL) {
+            stats->bad_records++;
+        }
         return NULL;
     }
     return rec;
@@ -533,9 +540,9 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
  * merged record. */
 static int sync_and_decide(logto_keyring_t *kr, local_t *l, record_t *rec,
                            const char *kid, apr_int64_t now, int *for_kid,
-                           apr_pool_t *tmp)
+                           apr_pool_t *tmp, logto_keyring_stats_t *stats)
 {
-    const record_t *shared = shared_read(kr, l, tmp);
+    const record_t *shared = shared_read(kr, l, tmp, stats);
     int need;
 
     apr_thread_mutex_lock(kr->mutex);
@@ -556,7 +563,7 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *jwks_uri,
     apr_uint64_t seen;
     int for_kid, locked = 0;
 
-    if (!sync_and_decide(kr, l, &rec, kid, now, &for_kid, tmp)) {
+    if (!sync_and_decide(kr, l, &rec, kid, now, &for_kid, tmp, stats)) {
         return;
     }
     seen = rec.fetches;
@@ -568,7 +575,7 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *jwks_uri,
      * attempt, good or bad, answers this one too. Otherwise, against a
      * slow issuer, each waiter would fetch again in turn and wait a
      * timeout per process queued before it. */
-    if (sync_and_decide(kr, l, &rec, kid, now, &for_kid, tmp) &&
+    if (sync_and_decide(kr, l, &rec, kid, now, &for_kid, tmp, stats) &&
         rec.fetches == seen) {
         fetch_and_store(kr, l, &rec, jwks_uri, issuer, for_kid, now, tmp,
                         stats);
@@ -668,23 +675,13 @@ apr_status_t logto_keyring_get(const logto_jwks_t **pjwks, logto_keyring_t *kr,
 
 /* ------------------------------------------------------------ status */
 
-/* A copy of what l holds, from p. Under mutex. */
-static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
+/* The kids, algorithms and types of jwks (may be NULL) into e, from p:
+ * never key material. */
+static void entry_keys(logto_keyring_entry_t *e, apr_pool_t *p,
+                       const logto_jwks_t *jwks)
 {
-    logto_keyring_entry_t *e = apr_pcalloc(p, sizeof(*e));
-    const logto_jwks_t *jwks = l->cur ? l->cur->jwks : NULL;
     int i;
 
-    e->source = apr_pstrdup(p, l->source);
-    e->jwks_uri = l->meta.uri[0] ? apr_pstrdup(p, l->meta.uri) : NULL;
-    e->fetched_at = l->cur ? l->meta.fetched_at : 0;
-    e->last_attempt_at = l->meta.last_attempt_at;
-    e->last_ok = l->meta.last_ok;
-    e->last_error = apr_pstrdup(p, l->error);
-    e->fetches = l->meta.fetches;
-    e->failures = l->meta.failures;
-    e->version =
-        l->cur ? apr_pescape_hex(p, l->cur->version, VERSION_LEN, 0) : NULL;
     e->keys = apr_array_make(p, 4, sizeof(logto_keyring_key_t));
     e->skipped = apr_array_make(p, 1, sizeof(const char *));
     for (i = 0; jwks != NULL && i < jwks->keys->nelts; i++) {
@@ -700,6 +697,24 @@ static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
         APR_ARRAY_PUSH(e->skipped, const char *) =
             apr_pstrdup(p, APR_ARRAY_IDX(jwks->skipped, i, const char *));
     }
+}
+
+/* A copy of what l holds, from p. Under mutex. */
+static logto_keyring_entry_t *entry_copy(apr_pool_t *p, const local_t *l)
+{
+    logto_keyring_entry_t *e = apr_pcalloc(p, sizeof(*e));
+
+    e->source = apr_pstrdup(p, l->source);
+    e->jwks_uri = l->meta.uri[0] ? apr_pstrdup(p, l->meta.uri) : NULL;
+    e->fetched_at = l->cur ? l->meta.fetched_at : 0;
+    e->last_attempt_at = l->meta.last_attempt_at;
+    e->last_ok = l->meta.last_ok;
+    e->last_error = apr_pstrdup(p, l->error);
+    e->fetches = l->meta.fetches;
+    e->failures = l->meta.failures;
+    e->version =
+        l->cur ? apr_pescape_hex(p, l->cur->version, VERSION_LEN, 0) : NULL;
+    entry_keys(e, p, l->cur ? l->cur->jwks : NULL);
     return e;
 }
 
@@ -730,4 +745,61 @@ apr_status_t logto_keyring_status(apr_array_header_t **pentries, apr_pool_t *p,
     qsort(out->elts, out->nelts, sizeof(void *), entry_cmp);
     *pentries = out;
     return APR_SUCCESS;
+}
+
+/* The entry of one shared record, from p: the record's timestamps and
+ * counts, and the keys of its document as this process parses it. */
+static logto_keyring_entry_t *entry_of_record(apr_pool_t *p, const char *source,
+                                              const record_t *rec)
+{
+    logto_keyring_entry_t *e = apr_pcalloc(p, sizeof(*e));
+    logto_jwks_t *jwks = NULL;
+    logto_err_t perr;
+
+    e->source = source;
+    e->jwks_uri = rec->uri[0] ? rec->uri : NULL;
+    e->last_attempt_at = rec->last_attempt_at;
+    e->last_ok = rec->last_ok;
+    e->last_error = rec->error;
+    e->fetches = rec->fetches;
+    e->failures = rec->failures;
+    if (rec->body != NULL &&
+        logto_jwks_parse(&jwks, p, rec->body, rec->body_len, &perr) ==
+            APR_SUCCESS) {
+        e->fetched_at = rec->fetched_at;
+        e->version = apr_pescape_hex(p, rec->version, VERSION_LEN, 0);
+    }
+    entry_keys(e, p, jwks);
+    return e;
+}
+
+apr_status_t logto_keyring_shared_status(logto_keyring_entry_t **pentry,
+                                         apr_pool_t *p, logto_keyring_t *kr,
+                                         const char *jwks_uri,
+                                         const char *issuer)
+{
+    local_t probe;
+    const record_t *rec;
+    logto_keyring_entry_t *e;
+
+    if (jwks_uri == NULL && issuer == NULL) {
+        return APR_EINVAL;
+    }
+    /* Named as local_find names it, so the same record is read. */
+    memset(&probe, 0, sizeof(probe));
+    probe.source = jwks_uri ? apr_pstrdup(p, jwks_uri)
+                            : apr_pstrcat(p, "discover:", issuer, NULL);
+    probe.key = apr_pstrcat(p, "jwks:", probe.source, NULL);
+    rec = shared_read(kr, &probe, p, NULL);
+    if (rec != NULL) {
+        *pentry = entry_of_record(p, probe.source, rec);
+        return APR_SUCCESS;
+    }
+    e = apr_pcalloc(p, sizeof(*e));
+    e->source = probe.source;
+    e->jwks_uri = jwks_uri ? probe.source : NULL;
+    e->last_error = "";
+    entry_keys(e, p, NULL);
+    *pentry = e;
+    return APR_NOTFOUND;
 }

@@ -242,48 +242,42 @@ static void ring_settings(logto_keyring_timing_t *timing,
     opts->ca_file = c->ca_file;
 }
 
-/* Fetch the keys of one configuration into the shared cache, once per
- * key source, so that the first request does not wait for them. */
-static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
-                         const logto_dir_conf_t *c,
-                         const logto_dir_conf_t *dflt)
+/* Called once per key source of the configuration: the section that
+ * names it (for its timing and fetch options), its JWKS URI (NULL: found
+ * by discovery) and its issuer. */
+typedef void source_fn(void *baton, server_rec *s, const logto_dir_conf_t *c,
+                       const char *uri, const char *issuer);
+
+typedef struct source_walk_t {
+    apr_hash_t *seen; /* uri or issuer -> itself */
+    source_fn *fn;
+    void *baton;
+} source_walk_t;
+
+/* The key source of one section, unless it has keys from a file, has no
+ * issuer, or was met before. */
+static void visit_section(source_walk_t *w, server_rec *s,
+                          const logto_dir_conf_t *c,
+                          const logto_dir_conf_t *dflt)
 {
     const char *issuer = c->issuer ? c->issuer : dflt->issuer;
     const char *uri = c->jwks_uri ? c->jwks_uri : dflt->jwks_uri;
-    logto_keyring_timing_t timing;
-    logto_fetch_opts_t opts;
-    const logto_jwks_t *jwks;
-    logto_keyring_t *kr;
-    logto_err_t err;
     const char *id;
 
     if (c->file_jwks || (!c->jwks_uri && dflt->file_jwks) || !issuer) {
         return;
     }
     id = uri ? uri : issuer;
-    if (apr_hash_get(seen, id, APR_HASH_KEY_STRING)) {
+    if (apr_hash_get(w->seen, id, APR_HASH_KEY_STRING)) {
         return;
     }
-    apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
-    ring_settings(&timing, &opts, c);
-    if (logto_keyring_create(&kr, ptemp, &state.cache, &opts, &timing,
-                             &err) != APR_SUCCESS ||
-        logto_keyring_get(&jwks, kr, uri, issuer, NULL,
-                          apr_time_sec(apr_time_now()), NULL, &err) !=
-            APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     LOGTO_LOGNO(00305) "keys of %s not fetched at startup: "
-                     "%s", id, err.text);
-        return;
-    }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 LOGTO_LOGNO(00306) "keys of %s fetched at startup: %d "
-                 "usable", id, jwks->keys->nelts);
+    apr_hash_set(w->seen, id, APR_HASH_KEY_STRING, id);
+    w->fn(w->baton, s, c, uri, issuer);
 }
 
-static void prefetch_sections(apr_pool_t *ptemp, server_rec *s,
-                              apr_hash_t *seen, apr_array_header_t *secs,
-                              const logto_dir_conf_t *dflt)
+static void visit_sections(source_walk_t *w, server_rec *s,
+                           apr_array_header_t *secs,
+                           const logto_dir_conf_t *dflt)
 {
     ap_conf_vector_t **elts;
     int i;
@@ -296,15 +290,17 @@ static void prefetch_sections(apr_pool_t *ptemp, server_rec *s,
         const logto_dir_conf_t *c =
             ap_get_module_config(elts[i], &auth_logto_module);
         if (c) {
-            prefetch_one(ptemp, s, seen, c, dflt);
+            visit_section(w, s, c, dflt);
         }
     }
 }
 
-/* Walk every server's and every section's configuration for issuers. */
-static void prefetch_all(apr_pool_t *ptemp, server_rec *s0)
+/* Call fn for every key source any server's or section's configuration
+ * names, each once. */
+static void each_source(apr_pool_t *p, server_rec *s0, source_fn *fn,
+                        void *baton)
 {
-    apr_hash_t *seen = apr_hash_make(ptemp);
+    source_walk_t w = {apr_hash_make(p), fn, baton};
     server_rec *s;
 
     for (s = s0; s; s = s->next) {
@@ -312,10 +308,42 @@ static void prefetch_all(apr_pool_t *ptemp, server_rec *s0)
         const logto_dir_conf_t *dflt =
             ap_get_module_config(s->lookup_defaults, &auth_logto_module);
 
-        prefetch_one(ptemp, s, seen, dflt, dflt);
-        prefetch_sections(ptemp, s, seen, core->sec_url, dflt);
-        prefetch_sections(ptemp, s, seen, core->sec_dir, dflt);
+        visit_section(&w, s, dflt, dflt);
+        visit_sections(&w, s, core->sec_url, dflt);
+        visit_sections(&w, s, core->sec_dir, dflt);
     }
+}
+
+/* Fetch the keys of one source into the shared cache, so that the first
+ * request does not wait for them. baton: ptemp. */
+static void prefetch_source(void *baton, server_rec *s,
+                            const logto_dir_conf_t *c, const char *uri,
+                            const char *issuer)
+{
+    apr_pool_t *ptemp = baton;
+    const char *id = uri ? uri : issuer;
+    logto_keyring_timing_t timing;
+    logto_fetch_opts_t opts;
+    const logto_jwks_t *jwks;
+    logto_keyring_t *kr;
+    logto_err_t err;
+
+    ring_settings(&timing, &opts, c);
+    if (logto_keyring_create(&kr, ptemp, &state.cache, &opts, &timing, &err) !=
+            APR_SUCCESS ||
+        logto_keyring_get(&jwks, kr, uri, issuer, NULL,
+                          apr_time_sec(apr_time_now()), NULL,
+                          &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     LOGTO_LOGNO(00305) "keys of %s not fetched at startup: "
+                                        "%s",
+                     id, err.text);
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 LOGTO_LOGNO(00306) "keys of %s fetched at startup: %d "
+                                    "usable",
+                 id, jwks->keys->nelts);
 }
 
 /* Prefetch through the shared cache. A store that needs no mutex of ours
@@ -341,7 +369,7 @@ static void prefetch(apr_pool_t *ptemp, server_rec *s)
         }
         state.instance = own;
     }
-    prefetch_all(ptemp, s);
+    each_source(ptemp, s, prefetch_source, ptemp);
     if (own) {
         state.provider->destroy(own, s);
         state.instance = shared;
@@ -448,7 +476,7 @@ apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
                             const logto_dir_conf_t *c,
                             const char *unknown_kid, logto_err_t *err)
 {
-    logto_keyring_stats_t stats = {0, 0, 0};
+    logto_keyring_stats_t stats = {0, 0, 0, 0};
     logto_keyring_t *kr;
     apr_status_t rv;
 
@@ -465,28 +493,62 @@ apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
     if (stats.fetches) {
         logto_status_count_fetch(!stats.failures);
     }
+    if (rv == APR_SUCCESS && stats.stale) {
+        logto_status_count(LOGTO_C_STALE_SERVES);
+    }
+    while (stats.bad_records-- > 0) {
+        logto_status_count(LOGTO_C_INTEGRITY_FAILURES);
+    }
     return rv;
+}
+
+typedef struct shared_walk_t {
+    apr_pool_t *pool;
+    apr_array_header_t *entries; /* of logto_keyring_entry_t * */
+} shared_walk_t;
+
+/* The shared record of one key source, read through a keyring of this
+ * process for the section that names it. */
+static void shared_source(void *baton, server_rec *s, const logto_dir_conf_t *c,
+                          const char *uri, const char *issuer)
+{
+    shared_walk_t *w = baton;
+    logto_keyring_entry_t *e;
+    logto_keyring_t *kr;
+    logto_err_t err;
+
+    kr = ring_for(c, w->pool, &err);
+    if (kr) {
+        logto_keyring_shared_status(&e, w->pool, kr, uri, issuer);
+        APR_ARRAY_PUSH(w->entries, logto_keyring_entry_t *) = e;
+    }
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const logto_keyring_entry_t *x = *(logto_keyring_entry_t *const *)a;
+    const logto_keyring_entry_t *y = *(logto_keyring_entry_t *const *)b;
+
+    return strcmp(x->source, y->source);
 }
 
 apr_array_header_t *logto_keys_status(apr_pool_t *p)
 {
-    apr_array_header_t *all =
-        apr_array_make(p, 4, sizeof(logto_keyring_entry_t *));
-    apr_array_header_t *one;
-    apr_hash_index_t *hi;
+    shared_walk_t w;
 
-    if (!state.rings_mutex) {
-        return all;
+    w.pool = p;
+    w.entries = apr_array_make(p, 4, sizeof(logto_keyring_entry_t *));
+    if (!state.pool || !state.server) {
+        return w.entries;
     }
-    apr_thread_mutex_lock(state.rings_mutex);
-    for (hi = apr_hash_first(p, state.rings); hi; hi = apr_hash_next(hi)) {
-        if (logto_keyring_status(&one, p, apr_hash_this_val(hi)) ==
-            APR_SUCCESS) {
-            apr_array_cat(all, one);
-        }
-    }
-    apr_thread_mutex_unlock(state.rings_mutex);
-    return all;
+    each_source(p, state.server, shared_source, &w);
+    qsort(w.entries->elts, w.entries->nelts, sizeof(void *), entry_cmp);
+    return w.entries;
+}
+
+int logto_keys_shared(void)
+{
+    return state.have_cache;
 }
 
 /* ---------------------------------------------------------- token cache */
@@ -502,8 +564,11 @@ const char *logto_tokens_get(request_rec *r, const char *key)
     apr_size_t len;
 
     if (!state.have_cache || !key ||
-        cache_get(&state, key, &val, &len, r->pool) != APR_SUCCESS ||
-        len == 0 || len > 128 || val[len - 1] != '\0') {
+        cache_get(&state, key, &val, &len, r->pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (len == 0 || len > 128 || val[len - 1] != '\0') {
+        logto_status_count(LOGTO_C_INTEGRITY_FAILURES);
         return NULL;
     }
     return (const char *)val;

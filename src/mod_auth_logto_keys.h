@@ -26,9 +26,14 @@ apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
                             const logto_dir_conf_t *c,
                             const char *unknown_kid, logto_err_t *err);
 
-/* Every key set the keyrings of this process know (status page): an
- * array from p of logto_keyring_entry_t *, empty before child_init. */
+/* Every key source any location of the server names, as the shared cache
+ * holds it (status page): an array from p of logto_keyring_entry_t *,
+ * sorted by source, the same in every child; empty before child_init. */
 apr_array_header_t *logto_keys_status(apr_pool_t *p);
+
+/* Whether key sets are shared between processes (AuthLogtoCache is not
+ * none and its provider is loaded). */
+int logto_keys_shared(void);
 
 /* Whether an unknown kid can be worth a refetch (keys from the network). */
 int logto_keys_may_refetch(const logto_dir_conf_t *c);
