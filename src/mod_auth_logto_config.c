@@ -86,6 +86,7 @@ void *logto_create_srv_conf(apr_pool_t *p, server_rec *s)
     logto_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
     sc->metadata = apr_array_make(p, 2, sizeof(logto_metadata_t));
     sc->jwks_files = apr_array_make(p, 2, sizeof(logto_jwks_file_t));
+    sc->scope_lines = apr_array_make(p, 2, sizeof(logto_scope_line_t));
     return sc;
 }
 
@@ -100,6 +101,7 @@ void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->cache_args = base->cache_args;
     sc->metadata = apr_array_append(p, base->metadata, add->metadata);
     sc->jwks_files = apr_array_append(p, base->jwks_files, add->jwks_files);
+    sc->scope_lines = apr_array_append(p, base->scope_lines, add->scope_lines);
     return sc;
 }
 

@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 73;
+plan tests => 77;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;
@@ -168,6 +168,22 @@ is($ch->{resource_metadata}, "http://127.0.0.1:$PORT$MDM",
    'metadata of /ltm/: named in the challenge');
 is(Apache::TestRequest::POST($MDM, content => 'x')->code, 405,
    'metadata: POST 405');
+is_deeply([sort keys %$doc],
+          [qw(authorization_servers bearer_methods_supported resource)],
+          'metadata of /ltm/: RFC 9728 members only, no scopes_supported '
+          . 'without Require logto-scope');
+is_deeply($doc->{bearer_methods_supported}, ['header'],
+          'metadata: bearer_methods_supported is ["header"]');
+
+# /ltms/ requires scopes: they are offered, each once, negated ones not.
+$res = GET('/.well-known/oauth-protected-resource/ltms');
+$doc = eval { JSON::PP->new->decode($res->content) } || {};
+is_deeply($doc->{scopes_supported}, [qw(mcp:read mcp:admin)],
+          'metadata of /ltms/: scopes_supported from its Require lines');
+is_deeply([sort keys %$doc],
+          [qw(authorization_servers bearer_methods_supported resource
+              scopes_supported)],
+          'metadata of /ltms/: RFC 9728 members only');
 
 # /lt/metadata/ inherits issuer and audience from <Location /lt/>.
 my $MD = '/.well-known/oauth-protected-resource';
