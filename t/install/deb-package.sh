@@ -1,5 +1,5 @@
 #!/bin/bash
-# run-deb - the Debian package that `make deb` built: its name, its files,
+# deb-package.sh - the Debian package that `make deb` built: its name, its files,
 # lintian without errors, and, unpacked with dpkg -x into a throw-away
 # root, `a2enmod auth_logto && apache2ctl configtest` against a copy of
 # /etc/apache2 whose auth_logto.load points into that root (the module
