@@ -29,24 +29,19 @@
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
+#include "mod_auth_logto_tokens.h"
 #include "logto_json.h"
 #include "logto_jws.h"
 #include "logto_scope.h"
-#include "logto_tokcache.h"
+#include "logto_verify.h"
 
 static void logto_register_hooks(apr_pool_t *p);
 
 /* APLOG_USE_MODULE is in mod_auth_logto.h, so not AP_DECLARE_MODULE. */
 module AP_MODULE_DECLARE_DATA auth_logto_module = {
-    STANDARD20_MODULE_STUFF,
-    logto_create_dir_conf,
-    logto_merge_dir_conf,
-    logto_create_srv_conf,
-    logto_merge_srv_conf,
-    logto_cmds,
-    logto_register_hooks,
-    AP_MODULE_FLAG_ALWAYS_MERGE
-};
+    STANDARD20_MODULE_STUFF, logto_create_dir_conf,      logto_merge_dir_conf,
+    logto_create_srv_conf,   logto_merge_srv_conf,       logto_cmds,
+    logto_register_hooks,    AP_MODULE_FLAG_ALWAYS_MERGE};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -101,11 +96,11 @@ static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
                         "\"", NULL);
     }
     if (c->resource_metadata) {
-        v = apr_pstrcat(r->pool, v, ", resource_metadata=\"",
-                        quotable(r->pool, ap_construct_url(
-                                              r->pool, c->resource_metadata,
-                                              r)),
-                        "\"", NULL);
+        v = apr_pstrcat(
+            r->pool, v, ", resource_metadata=\"",
+            quotable(r->pool,
+                     ap_construct_url(r->pool, c->resource_metadata, r)),
+            "\"", NULL);
     }
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", v);
 }
@@ -153,8 +148,8 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
     if (strlen(auth) > LOGTO_TOKEN_MAX_SIZE) {
         return bad_request(rq, "Authorization header too large");
     }
-    if (strncasecmp(auth, "Bearer", 6) || (auth[6] != ' ' && auth[6] != '\t'
-                                           && auth[6] != '\0')) {
+    if (strncasecmp(auth, "Bearer", 6) ||
+        (auth[6] != ' ' && auth[6] != '\t' && auth[6] != '\0')) {
         return bad_request(rq, "Authorization is not Bearer <token>");
     }
     for (t = auth + 6; *t == ' ' || *t == '\t'; t++) {
@@ -179,33 +174,6 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
 
 /* ----------------------------------------------------------- verification */
 
-static void build_policy(logto_policy_t *pol, const logto_dir_conf_t *c)
-{
-    pol->issuer = c->issuer;
-    pol->audiences = c->audiences;
-    pol->algorithms = logto_conf_algs(c);
-    pol->clock_skew = logto_conf_skew(c);
-}
-
-/* Where c's keys come from, for the token cache's key. */
-static const char *key_source(apr_pool_t *p, const logto_dir_conf_t *c)
-{
-    if (c->jwks_file) {
-        return apr_pstrcat(p, "file:", c->jwks_file, NULL);
-    }
-    return c->jwks_uri ? c->jwks_uri : c->issuer;
-}
-
-/* Everything of c that decides a verdict, as a string. */
-static const char *conf_id(apr_pool_t *p, const logto_dir_conf_t *c)
-{
-    logto_policy_t pol;
-
-    build_policy(&pol, c);
-    return apr_pstrcat(p, logto_tokcache_config_id(p, &pol, key_source(p, c)),
-                       "\nuser=", logto_conf_user_claim(c), NULL);
-}
-
 static logto_verdict_t refuse(logto_req_t *rq, const logto_err_t *err)
 {
     rq->err = *err;
@@ -216,30 +184,6 @@ static logto_verdict_t refuse(logto_req_t *rq, const logto_err_t *err)
     return LOGTO_V_INVALID;
 }
 
-/* The key for jws: from the set, and once more after a refetch when the
- * token names a kid the set does not know (a rotation). */
-static apr_status_t choose_key(const logto_jwk_t **pkey, request_rec *r,
-                               const logto_dir_conf_t *c,
-                               const logto_jws_t *jws, logto_err_t *err)
-{
-    const logto_jwks_t *jwks;
-    apr_status_t rv;
-
-    rv = logto_keys_get(&jwks, r, c, NULL, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = logto_jws_select_key(pkey, jws, jwks, logto_conf_algs(c), err);
-    if (rv != APR_SUCCESS && err->reason == LOGTO_ERR_KID_UNKNOWN &&
-        logto_keys_may_refetch(c)) {
-        if (logto_keys_get(&jwks, r, c, jws->kid, err) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
-        rv = logto_jws_select_key(pkey, jws, jwks, logto_conf_algs(c), err);
-    }
-    return rv;
-}
-
 /* r->user comes from the configured claim, which must be a string. */
 static apr_status_t user_of(const char **puser, const logto_claims_t *cl,
                             const logto_dir_conf_t *c, logto_err_t *err)
@@ -248,39 +192,26 @@ static apr_status_t user_of(const char **puser, const logto_claims_t *cl,
     const json_t *v = logto_claims_get(cl, name);
 
     if (!json_is_string(v) || !*json_string_value(v)) {
-        return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE,
-                             "token has no %s claim", name);
+        return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE, "token has no %s claim",
+                             name);
     }
     *puser = json_string_value(v);
     return APR_SUCCESS;
 }
 
+/* The jti is known only once the signature verified (the payload is not
+ * read before). */
 static void log_refusal(request_rec *r, const logto_req_t *rq,
                         const logto_jws_t *jws)
 {
-    const char *jti = jws ? logto_json_str(jws->payload, "jti") : NULL;
+    const char *jti =
+        jws && jws->payload ? logto_json_str(jws->payload, "jti") : NULL;
 
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   LOGTO_LOGNO(00101) "token refused: %s (reason=%s, kid=%s, "
-                  "jti=%s)",
+                                     "jti=%s)",
                   rq->err.text, logto_reason_name(rq->err.reason),
                   jws && jws->kid ? jws->kid : "-", jti ? jti : "-");
-}
-
-/* The token cache: the key that verified this exact token under this
- * configuration before, if it is still in the key set. */
-static const logto_jwk_t *cached_key(request_rec *r,
-                                     const logto_dir_conf_t *c,
-                                     const char *cache_key)
-{
-    const char *thumb = logto_tokens_get(r, cache_key);
-    const logto_jwks_t *jwks;
-    logto_err_t err;
-
-    if (!thumb || logto_keys_get(&jwks, r, c, NULL, &err) != APR_SUCCESS) {
-        return NULL;
-    }
-    return logto_jwks_find_thumbprint(jwks, thumb);
 }
 
 static logto_verdict_t refused(request_rec *r, logto_req_t *rq,
@@ -300,53 +231,25 @@ static logto_verdict_t refused(request_rec *r, logto_req_t *rq,
     return v;
 }
 
-/* Steps of verification: shape, key, signature (unless the token cache
- * vouches for this token and its key), claims, user. */
+/* The core verifies, with the keys of the location's issuers and the
+ * token cache; the user claim is the glue's own last check. */
 static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
                               logto_req_t *rq, const char *token,
                               apr_size_t len)
 {
-    logto_jws_t *jws = NULL;
-    const logto_jwk_t *key = NULL;
-    const char *cache_key = NULL;
-    logto_policy_t pol;
+    logto_verify_info_t info;
     logto_err_t err;
     const char *user;
 
     logto_err_clear(&err);
-    build_policy(&pol, c);
-    /* 1. shape: three strict parts, JSON header and payload */
-    if (logto_jws_parse(&jws, r->pool, token, len, &err) != APR_SUCCESS) {
-        return refused(r, rq, NULL, &err);
-    }
-    /* 2. key and signature, or a cache entry that stands for them */
-    if (c->token_cache && logto_tokens_available()) {
-        cache_key = logto_tokcache_key(
-            r->pool,
-            logto_tokcache_config_id(r->pool, &pol, key_source(r->pool, c)),
-            token, len);
-        key = cached_key(r, c, cache_key);
-        rq->cache_hit = key != NULL;
-        if (!key) {
-            logto_status_count(LOGTO_C_TOKEN_CACHE_MISSES);
-        }
-    }
-    if (!key && (choose_key(&key, r, c, jws, &err) != APR_SUCCESS ||
-                 logto_jws_verify_signature(jws, key, r->pool, &err) !=
-                     APR_SUCCESS)) {
-        return refused(r, rq, jws, &err);
-    }
-    /* 3. claims, checked on every use: time moves on */
-    if (logto_claims_check(&rq->claims, r->pool, jws, &pol,
-                           apr_time_sec(apr_time_now()), &err) !=
-            APR_SUCCESS ||
+    if (logto_verify(&rq->claims, &info, r->pool, token, len, rq->policy,
+                     logto_keys_sources(r, c, rq->policy),
+                     c->token_cache ? logto_tokens_store() : NULL,
+                     apr_time_sec(apr_time_now()), &err) != APR_SUCCESS ||
         user_of(&user, rq->claims, c, &err) != APR_SUCCESS) {
-        return refused(r, rq, jws, &err);
+        return refused(r, rq, info.jws, &err);
     }
-    rq->claims->key_thumbprint = key->thumbprint;
-    if (cache_key && !rq->cache_hit) {
-        logto_tokens_put(r, cache_key, key->thumbprint, rq->claims->exp);
-    }
+    rq->cache_hit = info.cache_hit;
     return LOGTO_V_VALID;
 }
 
@@ -357,8 +260,13 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
 static int same_decider(request_rec *r, const logto_req_t *rq,
                         const logto_dir_conf_t *c)
 {
-    return rq->conf == c ||
-           (rq->conf_id && !strcmp(rq->conf_id, conf_id(r->pool, c)));
+    const logto_policy_t *pol;
+
+    if (rq->conf == c) {
+        return 1;
+    }
+    pol = logto_conf_policy(r, c);
+    return rq->policy == pol || !strcmp(rq->policy->cache_id, pol->cache_id);
 }
 
 /* Verify with c, into a fresh answer remembered for the request. */
@@ -370,7 +278,7 @@ static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
 
     ap_set_module_config(r->request_config, &auth_logto_module, rq);
     rq->conf = c;
-    rq->conf_id = conf_id(r->pool, c);
+    rq->policy = logto_conf_policy(r, c);
     if (!c->issuer || !c->audiences) {
         rq->verdict = LOGTO_V_MISCONFIG;
         return rq;
@@ -397,8 +305,7 @@ logto_req_t *logto_request_verify(request_rec *r)
 
 /* The answer the access decision rests on: made with r's configuration
  * as it stands now. */
-static logto_req_t *request_verdict(request_rec *r,
-                                    const logto_dir_conf_t *c)
+static logto_req_t *request_verdict(request_rec *r, const logto_dir_conf_t *c)
 {
     logto_req_t *rq = logto_request_get(r);
 
@@ -449,14 +356,14 @@ static void set_claim_headers(request_rec *r, const logto_dir_conf_t *c,
         else if (v) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           LOGTO_LOGNO(00104) "claim %s not forwarded: "
-                          "control characters", ch->claim);
+                                             "control characters",
+                          ch->claim);
         }
     }
 }
 
 /* A verified token becomes the request's user, environment and headers. */
-static void publish(request_rec *r, const logto_dir_conf_t *c,
-                    logto_req_t *rq)
+static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
 {
     const logto_claims_t *cl = rq->claims;
     const char *user = NULL;
@@ -474,8 +381,8 @@ static void publish(request_rec *r, const logto_dir_conf_t *c,
     set_env(r, "LOGTO_AUD", apr_array_pstrcat(r->pool, cl->aud, ' '));
     set_env(r, "LOGTO_ORGANIZATION_ID", cl->organization_id);
     set_env(r, "LOGTO_JTI", cl->jti);
-    set_env(r, "LOGTO_EXP", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                         cl->exp));
+    set_env(r, "LOGTO_EXP",
+            apr_psprintf(r->pool, "%" APR_INT64_T_FMT, cl->exp));
     set_claim_headers(r, c, cl);
 }
 
@@ -586,7 +493,7 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
         default:
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           LOGTO_LOGNO(00105) "AuthType Logto without %s: "
-                          "refusing every request",
+                                             "refusing every request",
                           missing_directives(c));
             return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -649,12 +556,11 @@ static int logto_note_auth_failure(request_rec *r, const char *type)
     }
     rq = logto_request_get(r);
     if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
-        set_challenge(r, dir_conf(r),
-                      rq && rq->verdict == LOGTO_V_INVALID ? "invalid_token"
-                                                           : NULL,
-                      rq && rq->verdict == LOGTO_V_INVALID ? rq->description
-                                                           : NULL,
-                      NULL);
+        set_challenge(
+            r, dir_conf(r),
+            rq && rq->verdict == LOGTO_V_INVALID ? "invalid_token" : NULL,
+            rq && rq->verdict == LOGTO_V_INVALID ? rq->description : NULL,
+            NULL);
     }
     return OK;
 }
@@ -674,8 +580,8 @@ static void logto_insert_error_filter(request_rec *r)
 /* ------------------------------------------------------------ expression */
 
 /* logto_claim('NAME'): the claim of the request's verified token. */
-static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx,
-                                    const void *data, const char *arg)
+static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx, const void *data,
+                                    const char *arg)
 {
     request_rec *r = ctx->r;
     const logto_req_t *rq;
@@ -716,7 +622,11 @@ static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     int rv = logto_keys_post_config(pconf, ptemp, s);
 
+    logto_conf_build_policies(pconf, s);
     logto_metadata_resolve(pconf, s);
+    if (rv == OK) {
+        rv = logto_tokens_post_config(pconf, s);
+    }
     return rv == OK ? logto_status_post_config(pconf, s) : rv;
 }
 
@@ -732,8 +642,7 @@ static void logto_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(logto_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_header_parser(logto_header_parser, NULL, NULL,
-                          APR_HOOK_FIRST);
+    ap_hook_header_parser(logto_header_parser, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_access_ex(logto_check_access, NULL, before_authz,
                             APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authn(logto_check_authn, NULL, NULL, APR_HOOK_MIDDLE,

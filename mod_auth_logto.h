@@ -55,10 +55,10 @@ typedef struct logto_claim_header_t {
 typedef struct logto_dir_conf_t {
     unsigned int set;
     const char *issuer;
-    apr_array_header_t *audiences;  /* of const char * */
+    apr_array_header_t *audiences; /* of const char * */
     const char *jwks_uri;
     const char *jwks_file;
-    logto_jwks_t *file_jwks;        /* parsed when the file is configured */
+    logto_jwks_t *file_jwks; /* parsed when the file is configured */
     logto_algset_t algorithms;
     int clock_skew;
     int jwks_refresh;
@@ -68,28 +68,50 @@ typedef struct logto_dir_conf_t {
     const char *ca_file;
     const char *remote_user_claim;
     apr_array_header_t *claim_headers; /* of logto_claim_header_t */
-    apr_array_header_t *strip_keys; /* of const char *: header keys of
-                                       this scope and every outer one */
+    apr_array_header_t *strip_keys;    /* of const char *: header keys of
+                                          this scope and every outer one */
     const char *realm;
-    int unauth_pass;                /* AuthLogtoUnauthenticated pass */
-    int token_cache;
-    int cors_auth;                  /* AuthLogtoCorsPreflight auth */
-    const char *resource_metadata;  /* URL-path of RFC 9728 metadata */
+    int unauth_pass;               /* AuthLogtoUnauthenticated pass */
+    int token_cache;               /* AuthLogtoTokenCache On (and ENTRIES
+                                      not 0) */
+    int cors_auth;                 /* AuthLogtoCorsPreflight auth */
+    const char *resource_metadata; /* URL-path of RFC 9728 metadata */
+    /* What a token must satisfy, built once per configuration section
+     * (post_config) and handed on by merges that change none of it; NULL
+     * where a request's merge combines settings no section had (built for
+     * that request then). */
+    const logto_policy_t *policy;
+    /* This section's policy merged under the policies it was merged
+     * under at startup: base policy -> merged policy. */
+    struct logto_policy_memo_t *memo;
 } logto_dir_conf_t;
+
+/* The settings that make up a logto_policy_t: a merge of a section that
+ * sets none of them keeps the policy of the scope around it. */
+#define LOGTO_POLICY_BITS                                                      \
+    (LOGTO_SET_ISSUER | LOGTO_SET_AUDIENCE | LOGTO_SET_JWKS_URI |              \
+     LOGTO_SET_JWKS_FILE | LOGTO_SET_ALGS | LOGTO_SET_SKEW |                   \
+     LOGTO_SET_USER_CLAIM)
+
+#define LOGTO_POLICY_MEMOS 4
+typedef struct logto_policy_memo_t {
+    const logto_policy_t *base[LOGTO_POLICY_MEMOS];
+    const logto_policy_t *merged[LOGTO_POLICY_MEMOS];
+} logto_policy_memo_t;
 
 /* A resource-metadata document served at a path (RFC 9728). */
 typedef struct logto_metadata_t {
     const char *path;
     const struct logto_dir_conf_t *conf; /* the scope that named it */
-    const char *location;  /* its <Location> path, NULL for other scopes */
-    server_rec *server;    /* the server whose sections it is under */
+    const char *location; /* its <Location> path, NULL for other scopes */
+    server_rec *server;   /* the server whose sections it is under */
 } logto_metadata_t;
 
 /* A JWKS file of the configuration, listed on the status page. */
 typedef struct logto_jwks_file_t {
     const char *path;
     const logto_jwks_t *jwks;
-    apr_int64_t loaded_at;           /* seconds since the epoch */
+    apr_int64_t loaded_at; /* seconds since the epoch */
 } logto_jwks_file_t;
 
 /* The scopes of one `Require logto-scope` line of the server
@@ -101,11 +123,13 @@ typedef struct logto_scope_line_t {
 } logto_scope_line_t;
 
 typedef struct logto_srv_conf_t {
-    const char *cache_spec;          /* AuthLogtoCache as written */
+    const char *cache_spec; /* AuthLogtoCache as written */
     const char *cache_provider_name;
     const char *cache_args;
     apr_array_header_t *metadata;    /* of logto_metadata_t */
     apr_array_header_t *jwks_files;  /* of logto_jwks_file_t */
+    int token_cache_entries;         /* largest ENTRIES of
+                                        AuthLogtoTokenCache, -1: none */
     apr_array_header_t *scope_lines; /* of logto_scope_line_t */
 } logto_srv_conf_t;
 
@@ -122,15 +146,15 @@ typedef enum {
 
 typedef struct logto_req_t {
     const struct logto_dir_conf_t *conf; /* the configuration it used */
-    const char *conf_id;            /* what of it decides, as a string */
+    const logto_policy_t *policy;        /* what of it decides */
     logto_verdict_t verdict;
     logto_err_t err;
-    const char *description;        /* error_description, if any */
-    logto_claims_t *claims;         /* when LOGTO_V_VALID */
-    const char *missing_scopes;     /* of denied logto-scope lines */
-    int preflight;                  /* a CORS preflight let through */
-    int published;                  /* user, env and headers set */
-    int cache_hit;                  /* the token cache vouched for it */
+    const char *description;    /* error_description, if any */
+    logto_claims_t *claims;     /* when LOGTO_V_VALID */
+    const char *missing_scopes; /* of denied logto-scope lines */
+    int preflight;              /* a CORS preflight let through */
+    int published;              /* user, env and headers set */
+    int cache_hit;              /* the token cache vouched for it */
 } logto_req_t;
 
 /* mod_auth_logto_config.c */
@@ -148,6 +172,17 @@ int logto_conf_refresh(const logto_dir_conf_t *c);
 int logto_conf_min_refresh(const logto_dir_conf_t *c);
 int logto_conf_max_stale(const logto_dir_conf_t *c);
 int logto_conf_timeout(const logto_dir_conf_t *c);
+/* The policy of c: built once per section at startup; for a request
+ * whose merge combined settings in a way no section did, built from
+ * r->pool. */
+const logto_policy_t *logto_conf_policy(request_rec *r,
+                                        const logto_dir_conf_t *c);
+/* post_config: build the policy of every section, and of each section as
+ * merged under its server's defaults. */
+void logto_conf_build_policies(apr_pool_t *p, server_rec *s);
+/* The token table's size: the largest ENTRIES configured, else the
+ * default. */
+int logto_conf_token_entries(server_rec *s);
 /* Give each metadata document the settings its <Location> has once the
  * enclosing sections are merged in (post_config). */
 void logto_metadata_resolve(apr_pool_t *p, server_rec *s);

@@ -1,6 +1,6 @@
 /*
  * fuzz_jws.c - libFuzzer harness: any bytes as a token through the whole
- * verification (logto_jwt_verify) against a fixed key set of one EC P-384
+ * verification (logto_verify) against a fixed key set of one EC P-384
  * and one RSA key, then the claim lookups a request would make.
  *
  * The seeds in fuzz/corpus/jws/ were minted by t/data/mint-logto.pl with
@@ -17,6 +17,7 @@
 #include "logto_jwk.h"
 #include "logto_jwt.h"
 #include "logto_scope.h"
+#include "logto_verify.h"
 
 #define FUZZ_NOW ((apr_int64_t)1800000000)
 
@@ -35,6 +36,7 @@ static const char fuzz_jwks[] =
 static apr_pool_t *global_pool;
 static logto_jwks_t *jwks;
 static logto_policy_t policy;
+static logto_keysource_t keys;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -59,7 +61,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         jwks->keys->nelts != 2) {
         abort();
     }
-    policy.issuer = "https://tenant.logto.app/oidc";
+    logto_keysource_fixed(&keys, jwks);
+    policy.issuers = apr_array_make(global_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(policy.issuers, const char *) =
+        "https://tenant.logto.app/oidc";
     policy.audiences = apr_array_make(global_pool, 2, sizeof(const char *));
     APR_ARRAY_PUSH(policy.audiences, const char *) =
         "https://api.example.com/products";
@@ -89,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     apr_pool_create(&p, global_pool);
     logto_err_clear(&err);
-    if (logto_jwt_verify(&claims, p, (const char *)data, size, jwks, &policy,
-                         FUZZ_NOW, &err) == APR_SUCCESS) {
+    if (logto_verify(&claims, NULL, p, (const char *)data, size, &policy, &keys,
+                     NULL, FUZZ_NOW, &err) == APR_SUCCESS) {
         use_claims(claims, p);
     }
     else if (err.reason == LOGTO_OK || err.text[0] == '\0') {

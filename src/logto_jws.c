@@ -145,16 +145,27 @@ apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
                             parts.len[2], err) != APR_SUCCESS ||
         part_object(&jws->header, p, &parts, 0, LOGTO_ERR_HEADER, err) !=
             APR_SUCCESS ||
-        part_object(&jws->payload, p, &parts, 1, LOGTO_ERR_PAYLOAD, err) !=
-            APR_SUCCESS ||
         check_header(jws, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     jws->sig = sig;
     jws->signing_input_len = parts.len[0] + 1 + parts.len[1];
     jws->signing_input = apr_pstrmemdup(p, token, jws->signing_input_len);
+    jws->payload_b64 = jws->signing_input + parts.len[0] + 1;
+    jws->payload_b64_len = parts.len[1];
     *pjws = jws;
     return APR_SUCCESS;
+}
+
+apr_status_t logto_jws_parse_payload(logto_jws_t *jws, apr_pool_t *p,
+                                     logto_err_t *err)
+{
+    jws_parts_t parts;
+
+    memset(&parts, 0, sizeof(parts));
+    parts.start[1] = jws->payload_b64;
+    parts.len[1] = jws->payload_b64_len;
+    return part_object(&jws->payload, p, &parts, 1, LOGTO_ERR_PAYLOAD, err);
 }
 
 /* The token's alg must be known, never forbidden and configured. */

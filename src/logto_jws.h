@@ -15,28 +15,38 @@
 #define LOGTO_TOKEN_MAX_SIZE (16 * 1024)
 
 typedef struct logto_jws_t {
-    json_t *header;             /* owned by the pool */
-    json_t *payload;            /* owned by the pool */
+    json_t *header;  /* owned by the pool */
+    json_t *payload; /* owned by the pool; NULL until
+                        logto_jws_parse_payload */
     logto_alg_t alg;
-    const char *alg_name;       /* as the token says it */
-    const char *kid;            /* NULL when absent */
-    const char *typ;            /* NULL when absent */
-    const char *signing_input;  /* header '.' payload, as sent */
+    const char *alg_name;      /* as the token says it */
+    const char *kid;           /* NULL when absent */
+    const char *typ;           /* NULL when absent */
+    const char *signing_input; /* header '.' payload, as sent */
     apr_size_t signing_input_len;
-    const unsigned char *sig;   /* decoded signature */
+    const char *payload_b64; /* the payload part, in signing_input */
+    apr_size_t payload_b64_len;
+    const unsigned char *sig; /* decoded signature */
     apr_size_t sig_len;
 } logto_jws_t;
 
 /* Parse a compact JWS of len bytes into *pjws from p: exactly three
- * strict base64url parts, header and payload JSON objects within size and
+ * strict base64url parts, the header a JSON object within size and
  * nesting bounds, `alg` a string, `kid` and `typ` strings when present,
  * `typ` at+jwt or application/at+jwt (case-insensitive) when present,
  * `crit` refused (no extension is understood), `b64` false refused.
  * Something with no dot at all fails with LOGTO_ERR_OPAQUE; other shape
- * errors with their own reasons. Does not look at keys or the signature. */
+ * errors with their own reasons. Does not look at keys or the signature,
+ * nor inside the payload (see logto_jws_parse_payload). */
 apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
                              const char *token, apr_size_t len,
                              logto_err_t *err);
+
+/* Decode and parse jws's payload into jws->payload (a JSON object within
+ * size and nesting bounds, from p), once its signature has verified:
+ * fails with LOGTO_ERR_PAYLOAD or LOGTO_ERR_MALFORMED. */
+apr_status_t logto_jws_parse_payload(logto_jws_t *jws, apr_pool_t *p,
+                                     logto_err_t *err);
 
 /* Choose the key of jwks for jws (by kid; a set of one key when the token
  * names none) and check that jws's alg is in allowed and fits the key.
@@ -51,7 +61,7 @@ apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
  * of 0 or >= the group order are refused. Fails with
  * LOGTO_ERR_SIGNATURE. Scratch memory from p. */
 apr_status_t logto_jws_verify_signature(const logto_jws_t *jws,
-                                        const logto_jwk_t *key,
-                                        apr_pool_t *p, logto_err_t *err);
+                                        const logto_jwk_t *key, apr_pool_t *p,
+                                        logto_err_t *err);
 
 #endif /* LOGTO_JWS_H */

@@ -1,6 +1,5 @@
 /*
- * logto_jwt.c - the claims of a Logto access token (RFC 9068) and the whole
- * verification: JWS, key, signature, then claims.
+ * logto_jwt.c - the claims of a Logto access token (RFC 9068).
  *
  * Texts set here become the HTTP error_description: short, lower-case and
  * never a copy of anything the token carries.
@@ -53,14 +52,17 @@ static apr_status_t check_issuer(const json_t *payload,
                                  const logto_policy_t *pol, logto_err_t *err)
 {
     const char *iss = logto_json_str(payload, "iss");
+    int i;
 
     if (!iss) {
         return logto_err_set(err, LOGTO_ERR_ISSUER, "issuer missing");
     }
-    if (!pol->issuer || strcmp(iss, pol->issuer) != 0) {
-        return logto_err_set(err, LOGTO_ERR_ISSUER, "issuer not accepted");
+    for (i = 0; pol->issuers && i < pol->issuers->nelts; i++) {
+        if (strcmp(iss, APR_ARRAY_IDX(pol->issuers, i, const char *)) == 0) {
+            return APR_SUCCESS;
+        }
     }
-    return APR_SUCCESS;
+    return logto_err_set(err, LOGTO_ERR_ISSUER, "issuer not accepted");
 }
 
 /* Collect aud (a string or an array of strings) into *paud, then require
@@ -239,43 +241,6 @@ apr_status_t logto_claims_check(logto_claims_t **pclaims, apr_pool_t *p,
         return APR_EGENERAL;
     }
     *pclaims = c;
-    return APR_SUCCESS;
-}
-
-apr_status_t logto_jwt_verify(logto_claims_t **pclaims, apr_pool_t *p,
-                              const char *token, apr_size_t len,
-                              const logto_jwks_t *jwks,
-                              const logto_policy_t *pol, apr_int64_t now,
-                              logto_err_t *err)
-{
-    logto_jws_t *jws;
-    const logto_jwk_t *key;
-    apr_status_t rv;
-
-    *pclaims = NULL;
-    if (!token) {
-        return logto_err_set(err, LOGTO_ERR_MALFORMED, "token missing");
-    }
-    if (len > LOGTO_TOKEN_MAX_SIZE) {
-        return logto_err_set(err, LOGTO_ERR_TOO_LARGE, "token too large");
-    }
-    if (!jwks || !pol) {
-        return logto_err_set(err, LOGTO_ERR_INTERNAL, "no keys or policy");
-    }
-    rv = logto_jws_parse(&jws, p, token, len, err);
-    if (rv == APR_SUCCESS) {
-        rv = logto_jws_select_key(&key, jws, jwks, pol->algorithms, err);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = logto_jws_verify_signature(jws, key, p, err);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = logto_claims_check(pclaims, p, jws, pol, now, err);
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    (*pclaims)->key_thumbprint = key->thumbprint;
     return APR_SUCCESS;
 }
 

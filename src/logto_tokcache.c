@@ -1,41 +1,339 @@
 /*
- * logto_tokcache.c - keys of the verified-token cache.
+ * logto_tokcache.c - the verified-token cache table (see logto_tokcache.h
+ * for its design), its keys and its shared-cache records.
+ *
+ * The table lives in memory shared between processes, so it holds no
+ * pointers, and every word two processes touch at once is read and
+ * written with the compiler's atomic builtins: a slot's sequence number
+ * (acquire/release around the entry it guards), its CLOCK mark, the
+ * bucket's hand and the counters.
  */
+#include <string.h>
+
 #include <apr_strings.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "logto_b64url.h"
 #include "logto_tokcache.h"
 
-const char *logto_tokcache_config_id(apr_pool_t *p, const logto_policy_t *pol,
-                                     const char *key_source)
-{
-    const char *aud = pol->audiences
-                          ? apr_array_pstrcat(p, pol->audiences, ' ')
-                          : "";
+#define TABLE_MAGIC "LTC1"
 
-    return apr_psprintf(p, "iss=%s\naud=%s\nalgs=%x\nskew=%" APR_INT64_T_FMT
-                        "\nkeys=%s",
-                        pol->issuer ? pol->issuer : "", aud,
-                        pol->algorithms, pol->clock_skew,
-                        key_source ? key_source : "");
+typedef struct slot_t {
+    apr_uint32_t seq; /* 0: never used; odd: a writer is in it */
+    apr_uint32_t ref; /* CLOCK mark: hit since the hand last passed */
+    unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
+    logto_tokcache_entry_t e;
+} slot_t;
+
+typedef struct bucket_t {
+    apr_uint32_t hand; /* where the CLOCK hand stands */
+    apr_uint32_t pad;
+    slot_t slots[LOGTO_TOKCACHE_WAYS];
+} bucket_t;
+
+typedef struct table_hdr_t {
+    char magic[4];
+    apr_uint32_t nbuckets;
+    apr_uint32_t bucket_size; /* sizeof(bucket_t): a layout check */
+    apr_uint32_t pad;
+    logto_tokcache_stats_t stats;
+} table_hdr_t;
+
+/* The header padded to a cache line, so that counting does not share a
+ * line with the first bucket. */
+#define HDR_SIZE APR_ALIGN(sizeof(table_hdr_t), 64)
+
+struct logto_tokcache_t {
+    table_hdr_t *hdr;
+    bucket_t *buckets;
+    apr_uint32_t nbuckets;
+};
+
+#define LOAD(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define BUMP(x)     __atomic_fetch_add(&(x), 1, __ATOMIC_RELAXED)
+
+static apr_uint32_t buckets_for(apr_uint32_t entries)
+{
+    return (entries + LOGTO_TOKCACHE_WAYS - 1) / LOGTO_TOKCACHE_WAYS;
 }
 
-const char *logto_tokcache_key(apr_pool_t *p, const char *config_id,
-                               const char *token, apr_size_t len)
+apr_size_t logto_tokcache_memsize(apr_uint32_t entries)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
+    if (entries == 0) {
+        return 0;
+    }
+    return HDR_SIZE + (apr_size_t)buckets_for(entries) * sizeof(bucket_t);
+}
+
+apr_status_t logto_tokcache_attach(logto_tokcache_t **ptc, apr_pool_t *p,
+                                   void *mem, apr_size_t size, int init)
+{
+    logto_tokcache_t *tc;
+    table_hdr_t *hdr = mem;
+    apr_uint32_t nbuckets;
+
+    *ptc = NULL;
+    if (mem == NULL || size <= HDR_SIZE ||
+        (size - HDR_SIZE) % sizeof(bucket_t) != 0) {
+        return APR_EINVAL;
+    }
+    nbuckets = (apr_uint32_t)((size - HDR_SIZE) / sizeof(bucket_t));
+    if (init) {
+        memset(mem, 0, size);
+        memcpy(hdr->magic, TABLE_MAGIC, 4);
+        hdr->nbuckets = nbuckets;
+        hdr->bucket_size = sizeof(bucket_t);
+        hdr->stats.entries = nbuckets * LOGTO_TOKCACHE_WAYS;
+    }
+    else if (memcmp(hdr->magic, TABLE_MAGIC, 4) != 0 ||
+             hdr->nbuckets != nbuckets ||
+             hdr->bucket_size != sizeof(bucket_t)) {
+        return APR_EINVAL;
+    }
+    tc = apr_pcalloc(p, sizeof(*tc));
+    tc->hdr = hdr;
+    tc->buckets = (bucket_t *)((char *)mem + HDR_SIZE);
+    tc->nbuckets = nbuckets;
+    *ptc = tc;
+    return APR_SUCCESS;
+}
+
+/* The digest is uniform already: its first word picks the bucket. */
+static bucket_t *bucket_of(const logto_tokcache_t *tc,
+                           const unsigned char *digest)
+{
+    apr_uint32_t h;
+
+    memcpy(&h, digest, sizeof(h));
+    return &tc->buckets[h % tc->nbuckets];
+}
+
+/* A consistent copy of slot s when it holds digest: 1, else 0. */
+static int slot_read(logto_tokcache_entry_t *e, slot_t *s,
+                     const unsigned char *digest)
+{
+    apr_uint32_t before = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+
+    if (before == 0 || (before & 1) ||
+        memcmp(s->digest, digest, LOGTO_TOKCACHE_DIGEST_LEN) != 0) {
+        return 0;
+    }
+    memcpy(e, &s->e, sizeof(*e));
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return LOAD(s->seq) == before;
+}
+
+apr_status_t logto_tokcache_get(logto_tokcache_t *tc,
+                                const unsigned char *digest, apr_int64_t now,
+                                logto_tokcache_entry_t *e)
+{
+    bucket_t *b = bucket_of(tc, digest);
+    int w;
+
+    for (w = 0; w < LOGTO_TOKCACHE_WAYS; w++) {
+        slot_t *s = &b->slots[w];
+
+        if (slot_read(e, s, digest) && now < e->exp &&
+            e->thumb[LOGTO_TOKCACHE_THUMB_LEN - 1] == '\0') {
+            if (!LOAD(s->ref)) {
+                STORE(s->ref, 1);
+            }
+            BUMP(tc->hdr->stats.hits);
+            return APR_SUCCESS;
+        }
+    }
+    BUMP(tc->hdr->stats.misses);
+    return APR_NOTFOUND;
+}
+
+/* Whether slot s holds a live entry other than digest's (racy read: only
+ * for choosing and counting). */
+static int slot_live(slot_t *s, apr_int64_t now)
+{
+    apr_int64_t exp;
+
+    memcpy(&exp, &s->e.exp, sizeof(exp));
+    return LOAD(s->seq) != 0 && now < exp;
+}
+
+/* The slot a store of digest goes to: the one holding digest, else an
+ * empty or expired one, else the first unmarked one from the hand on
+ * (clearing marks as it passes, so two rounds always end). */
+static int slot_choose(bucket_t *b, const unsigned char *digest,
+                       apr_int64_t now)
+{
+    apr_uint32_t hand = LOAD(b->hand) % LOGTO_TOKCACHE_WAYS;
+    int w, i;
+
+    for (w = 0; w < LOGTO_TOKCACHE_WAYS; w++) {
+        if (LOAD(b->slots[w].seq) != 0 &&
+            !memcmp(b->slots[w].digest, digest, LOGTO_TOKCACHE_DIGEST_LEN)) {
+            return w;
+        }
+    }
+    for (w = 0; w < LOGTO_TOKCACHE_WAYS; w++) {
+        if (!slot_live(&b->slots[w], now)) {
+            return w;
+        }
+    }
+    for (i = 0; i < 2 * LOGTO_TOKCACHE_WAYS; i++) {
+        w = (int)((hand + (apr_uint32_t)i) % LOGTO_TOKCACHE_WAYS);
+        if (!LOAD(b->slots[w].ref)) {
+            break;
+        }
+        STORE(b->slots[w].ref, 0);
+    }
+    STORE(b->hand, (apr_uint32_t)(w + 1) % LOGTO_TOKCACHE_WAYS);
+    return w;
+}
+
+void logto_tokcache_put(logto_tokcache_t *tc, const unsigned char *digest,
+                        const logto_tokcache_entry_t *e, apr_int64_t now)
+{
+    bucket_t *b = bucket_of(tc, digest);
+    slot_t *s = &b->slots[slot_choose(b, digest, now)];
+    apr_uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+    int evicts;
+
+    /* Claim the slot (odd) or leave it to the writer already in it. */
+    if ((seq & 1) ||
+        !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, 0,
+                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        BUMP(tc->hdr->stats.contended);
+        return;
+    }
+    evicts = seq != 0 && slot_live(s, now) &&
+             memcmp(s->digest, digest, LOGTO_TOKCACHE_DIGEST_LEN) != 0;
+    memcpy(s->digest, digest, LOGTO_TOKCACHE_DIGEST_LEN);
+    memcpy(&s->e, e, sizeof(*e));
+    s->e.thumb[LOGTO_TOKCACHE_THUMB_LEN - 1] = '\0';
+    STORE(s->ref, 0);
+    __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+    BUMP(tc->hdr->stats.stores);
+    if (evicts) {
+        BUMP(tc->hdr->stats.evictions);
+    }
+}
+
+void logto_tokcache_stats(const logto_tokcache_t *tc,
+                          logto_tokcache_stats_t *st, apr_uint32_t *pused)
+{
+    table_hdr_t *h = tc->hdr;
+    apr_uint32_t b, used = 0;
+    int w;
+
+    st->entries = h->stats.entries;
+    st->hits = LOAD(h->stats.hits);
+    st->misses = LOAD(h->stats.misses);
+    st->stores = LOAD(h->stats.stores);
+    st->evictions = LOAD(h->stats.evictions);
+    st->contended = LOAD(h->stats.contended);
+    if (pused == NULL) {
+        return;
+    }
+    for (b = 0; b < tc->nbuckets; b++) {
+        for (w = 0; w < LOGTO_TOKCACHE_WAYS; w++) {
+            used += LOAD(tc->buckets[b].slots[w].seq) != 0;
+        }
+    }
+    *pused = used;
+}
+
+/* ------------------------------------------------------------ keys */
+
+const char *logto_tokcache_config_id(apr_pool_t *p, const logto_policy_t *pol,
+                                     const char *key_source, const char *extra)
+{
+    const char *iss =
+        pol->issuers ? apr_array_pstrcat(p, pol->issuers, ' ') : "";
+    const char *aud =
+        pol->audiences ? apr_array_pstrcat(p, pol->audiences, ' ') : "";
+
+    return apr_psprintf(
+        p, "iss=%s\naud=%s\nalgs=%x\nskew=%" APR_INT64_T_FMT "\nkeys=%s\n%s",
+        iss, aud, pol->algorithms, pol->clock_skew,
+        key_source ? key_source : "", extra ? extra : "");
+}
+
+/* SHA-256 fetched once per process: EVP_sha256() would make OpenSSL look
+ * the implementation up, under its store's lock, on every digest. */
+static EVP_MD *sha256;
+static CRYPTO_ONCE sha256_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+}
+
+apr_status_t logto_tokcache_digest(unsigned char *digest, const char *config_id,
+                                   const char *token, apr_size_t len)
+{
     unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx;
     int ok;
 
-    ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+    if (!CRYPTO_THREAD_run_once(&sha256_once, sha256_fetch) || !sha256) {
+        return APR_EGENERAL;
+    }
+    ctx = EVP_MD_CTX_new();
+    ok = ctx && EVP_DigestInit_ex(ctx, sha256, NULL) &&
          EVP_DigestUpdate(ctx, config_id, strlen(config_id) + 1) &&
          EVP_DigestUpdate(ctx, token, len) &&
-         EVP_DigestFinal_ex(ctx, md, &mdlen);
+         EVP_DigestFinal_ex(ctx, digest, &mdlen) &&
+         mdlen == LOGTO_TOKCACHE_DIGEST_LEN;
     EVP_MD_CTX_free(ctx);
-    if (!ok) {
-        return NULL;
+    return ok ? APR_SUCCESS : APR_EGENERAL;
+}
+
+/* ------------------------------------------------------------ records */
+
+static void put64(unsigned char *q, apr_uint64_t v)
+{
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        *q++ = (unsigned char)(v >> (8 * i));
     }
-    return apr_pstrcat(p, "tok:", logto_b64url_encode(p, md, mdlen), NULL);
+}
+
+static apr_uint64_t get64(const unsigned char *q)
+{
+    apr_uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        v = (v << 8) | q[i];
+    }
+    return v;
+}
+
+void logto_tokcache_record_encode(unsigned char *rec,
+                                  const logto_tokcache_entry_t *e)
+{
+    memcpy(rec, "LTR1", 4);
+    put64(rec + 4, (apr_uint64_t)e->exp);
+    put64(rec + 12, (apr_uint64_t)e->nbf);
+    rec[20] = (unsigned char)(e->issuer >> 24);
+    rec[21] = (unsigned char)(e->issuer >> 16);
+    rec[22] = (unsigned char)(e->issuer >> 8);
+    rec[23] = (unsigned char)e->issuer;
+    memcpy(rec + 24, e->thumb, LOGTO_TOKCACHE_THUMB_LEN);
+    rec[24 + LOGTO_TOKCACHE_THUMB_LEN - 1] = '\0';
+}
+
+apr_status_t logto_tokcache_record_decode(logto_tokcache_entry_t *e,
+                                          const unsigned char *rec,
+                                          apr_size_t len)
+{
+    if (len != LOGTO_TOKCACHE_RECORD_LEN || memcmp(rec, "LTR1", 4) != 0 ||
+        rec[24 + LOGTO_TOKCACHE_THUMB_LEN - 1] != '\0') {
+        return APR_EINVAL;
+    }
+    e->exp = (apr_int64_t)get64(rec + 4);
+    e->nbf = (apr_int64_t)get64(rec + 12);
+    e->issuer = ((apr_uint32_t)rec[20] << 24) | ((apr_uint32_t)rec[21] << 16) |
+                ((apr_uint32_t)rec[22] << 8) | rec[23];
+    memcpy(e->thumb, rec + 24, LOGTO_TOKCACHE_THUMB_LEN);
+    return APR_SUCCESS;
 }

@@ -15,13 +15,16 @@
 #include <ap_socache.h>
 
 #include "mod_auth_logto.h"
+#include "logto_tokcache.h"
 
-#define LOGTO_DEFAULT_SKEW 60
-#define LOGTO_DEFAULT_REFRESH 300
+#define LOGTO_DEFAULT_SKEW        60
+#define LOGTO_DEFAULT_REFRESH     300
 #define LOGTO_DEFAULT_MIN_REFRESH 30
-#define LOGTO_DEFAULT_MAX_STALE 86400
-#define LOGTO_DEFAULT_TIMEOUT 5
-#define LOGTO_MAX_SECONDS (366 * 86400)
+#define LOGTO_DEFAULT_MAX_STALE   86400
+#define LOGTO_DEFAULT_TIMEOUT     5
+#define LOGTO_MAX_SECONDS         (366 * 86400)
+/* Most entries a token table may have (about 1 GB of shared memory). */
+#define LOGTO_MAX_TOKEN_ENTRIES 10000000
 
 void *logto_create_dir_conf(apr_pool_t *p, char *dir)
 {
@@ -35,6 +38,27 @@ void *logto_create_dir_conf(apr_pool_t *p, char *dir)
     do {                                                                       \
         c->field = (add->set & (bit)) ? add->field : base->field;              \
     } while (0)
+
+/* The policy of add merged under base, when it is known without building
+ * it: a merge runs for every request, the policy is built at startup. */
+static const logto_policy_t *merged_policy(const logto_dir_conf_t *base,
+                                           const logto_dir_conf_t *add)
+{
+    int i;
+
+    if (!(add->set & LOGTO_POLICY_BITS)) {
+        return base->policy;
+    }
+    if (!(base->set & LOGTO_POLICY_BITS)) {
+        return add->policy;
+    }
+    for (i = 0; add->memo && base->policy && i < LOGTO_POLICY_MEMOS; i++) {
+        if (add->memo->base[i] == base->policy) {
+            return add->memo->merged[i];
+        }
+    }
+    return NULL;
+}
 
 void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
@@ -78,6 +102,7 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         c->jwks_file = NULL;
         c->file_jwks = NULL;
     }
+    c->policy = merged_policy(base, add);
     return c;
 }
 
@@ -86,6 +111,7 @@ void *logto_create_srv_conf(apr_pool_t *p, server_rec *s)
     logto_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
     sc->metadata = apr_array_make(p, 2, sizeof(logto_metadata_t));
     sc->jwks_files = apr_array_make(p, 2, sizeof(logto_jwks_file_t));
+    sc->token_cache_entries = -1;
     sc->scope_lines = apr_array_make(p, 2, sizeof(logto_scope_line_t));
     return sc;
 }
@@ -101,6 +127,10 @@ void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->cache_args = base->cache_args;
     sc->metadata = apr_array_append(p, base->metadata, add->metadata);
     sc->jwks_files = apr_array_append(p, base->jwks_files, add->jwks_files);
+    sc->token_cache_entries =
+        add->token_cache_entries > base->token_cache_entries
+            ? add->token_cache_entries
+            : base->token_cache_entries;
     sc->scope_lines = apr_array_append(p, base->scope_lines, add->scope_lines);
     return sc;
 }
@@ -315,29 +345,34 @@ static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg)
     apr_status_t rv;
 
     if (!path) {
-        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: bad path '%s'",
-                            arg);
+        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: bad path '%s'", arg);
     }
-    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT,
-                       cmd->temp_pool);
+    rv =
+        apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, cmd->temp_pool);
     if (rv == APR_SUCCESS) {
         rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
     }
     if (rv != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: cannot read "
-                            "'%s': %pm", path, &rv);
+        return apr_psprintf(cmd->pool,
+                            "AuthLogtoJwksFile: cannot read "
+                            "'%s': %pm",
+                            path, &rv);
     }
     if (fi.size > LOGTO_JWKS_MAX_SIZE) {
-        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: '%s' is over "
-                            "%d bytes", path, LOGTO_JWKS_MAX_SIZE);
+        return apr_psprintf(cmd->pool,
+                            "AuthLogtoJwksFile: '%s' is over "
+                            "%d bytes",
+                            path, LOGTO_JWKS_MAX_SIZE);
     }
     len = (apr_size_t)fi.size;
     buf = apr_palloc(cmd->temp_pool, len + 1);
     rv = apr_file_read_full(f, buf, len, &len);
     apr_file_close(f);
     if (rv != APR_SUCCESS && rv != APR_EOF) {
-        return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: cannot read "
-                            "'%s': %pm", path, &rv);
+        return apr_psprintf(cmd->pool,
+                            "AuthLogtoJwksFile: cannot read "
+                            "'%s': %pm",
+                            path, &rv);
     }
     if (logto_jwks_parse(&c->file_jwks, cmd->pool, buf, len, &err) !=
         APR_SUCCESS) {
@@ -414,11 +449,13 @@ static const char *set_ca_file(cmd_parms *cmd, void *cfg, const char *arg)
     const char *path = ap_server_root_relative(cmd->pool, arg);
     apr_finfo_t fi;
 
-    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) !=
-                     APR_SUCCESS ||
+    if (!path ||
+        apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS ||
         fi.filetype != APR_REG) {
-        return apr_psprintf(cmd->pool, "AuthLogtoCAFile: '%s' is not a "
-                            "readable file", arg);
+        return apr_psprintf(cmd->pool,
+                            "AuthLogtoCAFile: '%s' is not a "
+                            "readable file",
+                            arg);
     }
     c->ca_file = path;
     c->set |= LOGTO_SET_CA_FILE;
@@ -447,8 +484,10 @@ static const char *set_claim_header(cmd_parms *cmd, void *cfg,
         return "AuthLogtoClaimHeader: empty claim name";
     }
     if (!is_header_name(header)) {
-        return apr_psprintf(cmd->pool, "AuthLogtoClaimHeader: '%s' is not "
-                            "a header name", header);
+        return apr_psprintf(cmd->pool,
+                            "AuthLogtoClaimHeader: '%s' is not "
+                            "a header name",
+                            header);
     }
     /* Repeatable: the first line in a scope starts its own list, so an
      * inner scope replaces the outer list rather than adding to it. */
@@ -498,13 +537,148 @@ static const char *set_unauth(cmd_parms *cmd, void *cfg, const char *arg)
     return NULL;
 }
 
-static const char *set_token_cache(cmd_parms *cmd, void *cfg, int on)
+/* On|Off [ENTRIES]. The table is one for the whole server: its size is
+ * the largest ENTRIES of the server configuration; 0 turns the cache off
+ * for the scope like Off. */
+static const char *set_token_cache(cmd_parms *cmd, void *cfg, const char *on,
+                                   const char *entries)
 {
     logto_dir_conf_t *c = cfg;
+    logto_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &auth_logto_module);
+    apr_int64_t n = LOGTO_TOKCACHE_DEFAULT_ENTRIES;
+    char *end = NULL;
 
-    c->token_cache = on;
+    if (strcasecmp(on, "On") && strcasecmp(on, "Off")) {
+        return "AuthLogtoTokenCache: On or Off, then optionally ENTRIES";
+    }
+    if (entries) {
+        errno = 0;
+        n = apr_strtoi64(entries, &end, 10);
+        if (!apr_isdigit(*entries) || errno || *end || n < 0 ||
+            n > LOGTO_MAX_TOKEN_ENTRIES) {
+            return apr_psprintf(cmd->pool,
+                                "AuthLogtoTokenCache: ENTRIES '%s' is not "
+                                "a number from 0 to %d",
+                                entries, LOGTO_MAX_TOKEN_ENTRIES);
+        }
+        if (cmd->pool == cmd->server->process->pconf &&
+            n > sc->token_cache_entries) {
+            sc->token_cache_entries = (int)n;
+        }
+    }
+    c->token_cache = !strcasecmp(on, "On") && n > 0;
     c->set |= LOGTO_SET_TOKEN_CACHE;
     return NULL;
+}
+
+int logto_conf_token_entries(server_rec *s)
+{
+    int n = -1;
+
+    for (; s; s = s->next) {
+        const logto_srv_conf_t *sc =
+            ap_get_module_config(s->module_config, &auth_logto_module);
+        n = sc->token_cache_entries > n ? sc->token_cache_entries : n;
+    }
+    return n < 0 ? LOGTO_TOKCACHE_DEFAULT_ENTRIES : n;
+}
+
+/* ---------------------------------------------------------- policies */
+
+/* Where c's keys come from, for the token cache's identity. */
+static const char *key_source(apr_pool_t *p, const logto_dir_conf_t *c)
+{
+    if (c->jwks_file) {
+        return apr_pstrcat(p, "file:", c->jwks_file, NULL);
+    }
+    return c->jwks_uri ? c->jwks_uri : "discover";
+}
+
+static const logto_policy_t *policy_build(apr_pool_t *p,
+                                          const logto_dir_conf_t *c)
+{
+    logto_policy_t *pol = apr_pcalloc(p, sizeof(*pol));
+
+    pol->issuers = apr_array_make(p, 1, sizeof(const char *));
+    if (c->issuer) {
+        APR_ARRAY_PUSH(pol->issuers, const char *) = c->issuer;
+    }
+    pol->audiences = c->audiences;
+    pol->algorithms = logto_conf_algs(c);
+    pol->clock_skew = logto_conf_skew(c);
+    /* Built whether or not the cache is on: it also tells whether two
+     * configurations decide alike. */
+    pol->cache_id = logto_tokcache_config_id(
+        p, pol, key_source(p, c),
+        apr_pstrcat(p, "user=", logto_conf_user_claim(c), NULL));
+    return pol;
+}
+
+const logto_policy_t *logto_conf_policy(request_rec *r,
+                                        const logto_dir_conf_t *c)
+{
+    return c->policy ? c->policy : policy_build(r->pool, c);
+}
+
+/* Remember what sec merged under dflt makes, for the merges of requests. */
+static void memo_add(apr_pool_t *p, logto_dir_conf_t *sec,
+                     logto_dir_conf_t *dflt)
+{
+    const logto_dir_conf_t *m;
+    int i;
+
+    if (!(sec->set & LOGTO_POLICY_BITS) || !(dflt->set & LOGTO_POLICY_BITS)) {
+        return;
+    }
+    if (!sec->memo) {
+        sec->memo = apr_pcalloc(p, sizeof(*sec->memo));
+    }
+    for (i = 0; i < LOGTO_POLICY_MEMOS; i++) {
+        if (sec->memo->base[i] == dflt->policy) {
+            return;
+        }
+        if (!sec->memo->base[i]) {
+            m = logto_merge_dir_conf(p, dflt, sec);
+            sec->memo->merged[i] = policy_build(p, m);
+            sec->memo->base[i] = dflt->policy;
+            return;
+        }
+    }
+}
+
+static void build_sections(apr_pool_t *p, apr_array_header_t *secs,
+                           logto_dir_conf_t *dflt)
+{
+    ap_conf_vector_t **elts;
+    int i;
+
+    for (i = 0; secs && i < secs->nelts; i++) {
+        logto_dir_conf_t *c;
+
+        elts = (ap_conf_vector_t **)secs->elts;
+        c = ap_get_module_config(elts[i], &auth_logto_module);
+        if (!c) {
+            continue;
+        }
+        if (!c->policy) {
+            c->policy = policy_build(p, c);
+        }
+        memo_add(p, c, dflt);
+    }
+}
+
+void logto_conf_build_policies(apr_pool_t *p, server_rec *s)
+{
+    for (; s; s = s->next) {
+        core_server_config *core = ap_get_core_module_config(s->module_config);
+        logto_dir_conf_t *dflt =
+            ap_get_module_config(s->lookup_defaults, &auth_logto_module);
+
+        dflt->policy = policy_build(p, dflt);
+        build_sections(p, core->sec_url, dflt);
+        build_sections(p, core->sec_dir, dflt);
+    }
 }
 
 static const char *set_cors(cmd_parms *cmd, void *cfg, const char *arg)
@@ -567,8 +741,7 @@ static int location_covers(const char *d, const char *uri)
     if (strncmp(d, uri, len)) {
         return 0;
     }
-    return len == 0 || d[len - 1] == '/' || uri[len] == '/' ||
-           uri[len] == '\0';
+    return len == 0 || d[len - 1] == '/' || uri[len] == '/' || uri[len] == '\0';
 }
 
 /* The settings of a <Location> as a request to it gets them: the
@@ -630,14 +803,12 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     if (!*sc->cache_provider_name) {
         return "AuthLogtoCache: PROVIDER[:ARGS], e.g. shmcb";
     }
-    if (!ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
-                            sc->cache_provider_name,
+    if (!ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, sc->cache_provider_name,
                             AP_SOCACHE_PROVIDER_VERSION)) {
         return apr_psprintf(cmd->pool,
                             "AuthLogtoCache: unknown cache provider '%s' "
                             "(is mod_socache_%s loaded?)",
-                            sc->cache_provider_name,
-                            sc->cache_provider_name);
+                            sc->cache_provider_name, sc->cache_provider_name);
     }
     return NULL;
 }
@@ -672,16 +843,16 @@ const command_rec logto_cmds[] = {
                   "timeout in seconds for discovery and JWKS fetches"),
     AP_INIT_TAKE1("AuthLogtoCAFile", set_ca_file, NULL, DIR_CONF,
                   "CA bundle for https fetches"),
-    AP_INIT_TAKE1("AuthLogtoRemoteUserClaim", set_user_claim, NULL,
-                  DIR_CONF, "claim that becomes REMOTE_USER"),
+    AP_INIT_TAKE1("AuthLogtoRemoteUserClaim", set_user_claim, NULL, DIR_CONF,
+                  "claim that becomes REMOTE_USER"),
     AP_INIT_TAKE2("AuthLogtoClaimHeader", set_claim_header, NULL, DIR_CONF,
                   "CLAIM HEADER: pass a claim to the backend as a header"),
     AP_INIT_TAKE1("AuthLogtoRealm", set_realm, NULL, DIR_CONF,
                   "realm in WWW-Authenticate"),
     AP_INIT_TAKE1("AuthLogtoUnauthenticated", set_unauth, NULL, DIR_CONF,
                   "deny or pass requests without a token"),
-    AP_INIT_FLAG("AuthLogtoTokenCache", set_token_cache, NULL, DIR_CONF,
-                 "remember verified tokens (On|Off)"),
+    AP_INIT_TAKE12("AuthLogtoTokenCache", set_token_cache, NULL, DIR_CONF,
+                   "remember verified tokens: On|Off [ENTRIES]"),
     AP_INIT_TAKE1("AuthLogtoCorsPreflight", set_cors, NULL, DIR_CONF,
                   "pass or auth CORS preflight requests"),
     AP_INIT_TAKE1("AuthLogtoResourceMetadata", set_metadata, NULL, DIR_CONF,

@@ -34,6 +34,11 @@
 /* First guess of a cached value's size; a larger one is read again. */
 #define FIRST_READ 16384
 
+/* What the socache is told to expect: key and value sizes in bytes, and
+ * how long entries live (seconds, as ap_socache.h declares, though shmcb
+ * reads it as an apr_interval_time_t it ignores). */
+static struct ap_socache_hints socache_hints = {64, 8192, 300};
+
 /* Process-wide state: the shared cache and, per timing, a keyring. */
 typedef struct keys_state_t {
     const ap_socache_provider_t *provider;
@@ -44,10 +49,10 @@ typedef struct keys_state_t {
     server_rec *server;
     logto_cache_t cache;
     int have_cache;
-    apr_pool_t *pool;               /* process lifetime */
+    apr_pool_t *pool; /* process lifetime */
     apr_thread_mutex_t *rings_mutex;
-    apr_hash_t *rings;              /* timing key -> logto_keyring_t */
-    logto_cache_t *local_cache;     /* without a shared store */
+    apr_hash_t *rings;          /* timing key -> logto_keyring_t */
+    logto_cache_t *local_cache; /* without a shared store */
 } keys_state_t;
 
 static keys_state_t state;
@@ -159,9 +164,8 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     const logto_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &auth_logto_module);
-    const char *name = sc->cache_provider_name ? sc->cache_provider_name
-                                               : "shmcb";
-    struct ap_socache_hints hints = {64, 8192, 300};
+    const char *name =
+        sc->cache_provider_name ? sc->cache_provider_name : "shmcb";
     const char *err;
     apr_status_t rv;
 
@@ -170,23 +174,24 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     if (!state.provider) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      LOGTO_LOGNO(00301) "socache provider %s not loaded: "
-                     "keys are cached per process (load "
-                     "mod_socache_shmcb to share them)", name);
+                                        "keys are cached per process (load "
+                                        "mod_socache_shmcb to share them)",
+                     name);
         return OK;
     }
-    err = state.provider->create(&state.instance, sc->cache_args, ptemp,
-                                 pconf);
+    err = state.provider->create(&state.instance, sc->cache_args, ptemp, pconf);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      LOGTO_LOGNO(00302) "AuthLogtoCache %s: %s", name, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rv = state.provider->init(state.instance, "auth_logto", &hints, s,
+    rv = state.provider->init(state.instance, "auth_logto", &socache_hints, s,
                               pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      LOGTO_LOGNO(00303) "AuthLogtoCache %s: cannot "
-                     "initialise", name);
+                                        "initialise",
+                     name);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     state.provider_needs_lock =
@@ -199,11 +204,11 @@ static int init_mutexes(apr_pool_t *pconf, server_rec *s)
 {
     apr_status_t rv;
 
-    rv = ap_global_mutex_create(&state.fetch_mutex, NULL, FETCH_MUTEX, NULL,
-                                s, pconf, 0);
+    rv = ap_global_mutex_create(&state.fetch_mutex, NULL, FETCH_MUTEX, NULL, s,
+                                pconf, 0);
     if (rv == APR_SUCCESS && state.provider_needs_lock) {
-        rv = ap_global_mutex_create(&state.cache_mutex, NULL, CACHE_MUTEX,
-                                    NULL, s, pconf, 0);
+        rv = ap_global_mutex_create(&state.cache_mutex, NULL, CACHE_MUTEX, NULL,
+                                    s, pconf, 0);
     }
     return rv == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -355,16 +360,15 @@ static void prefetch(apr_pool_t *ptemp, server_rec *s)
 {
     const logto_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &auth_logto_module);
-    struct ap_socache_hints hints = {64, 8192, 300};
     ap_socache_instance_t *shared = state.instance, *own = NULL;
 
     if (!state.provider_needs_lock) {
         if (state.provider->create(&own, sc->cache_args, ptemp, ptemp) ||
-            state.provider->init(own, "auth_logto", &hints, s, ptemp) !=
+            state.provider->init(own, "auth_logto", &socache_hints, s, ptemp) !=
                 APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          LOGTO_LOGNO(00307) "keys not fetched at startup: "
-                         "the cache cannot be reached");
+                                            "the cache cannot be reached");
             return;
         }
         state.instance = own;
@@ -376,8 +380,7 @@ static void prefetch(apr_pool_t *ptemp, server_rec *s)
     }
 }
 
-int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
-                           server_rec *s)
+int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     int rv;
 
@@ -385,8 +388,7 @@ int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    apr_pool_cleanup_register(pconf, NULL, forget_state,
-                              apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pconf, NULL, forget_state, apr_pool_cleanup_null);
     if (logto_fetch_global_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      LOGTO_LOGNO(00304) "libcurl cannot start");
@@ -467,14 +469,9 @@ static logto_keyring_t *ring_for(const logto_dir_conf_t *c, apr_pool_t *tmp,
     return kr;
 }
 
-int logto_keys_may_refetch(const logto_dir_conf_t *c)
-{
-    return c->file_jwks == NULL;
-}
-
-apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
-                            const logto_dir_conf_t *c,
-                            const char *unknown_kid, logto_err_t *err)
+static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
+                             const logto_dir_conf_t *c, const char *issuer,
+                             const char *unknown_kid, logto_err_t *err)
 {
     logto_keyring_stats_t stats = {0, 0, 0, 0};
     logto_keyring_t *kr;
@@ -488,7 +485,7 @@ apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
     if (!kr) {
         return APR_EGENERAL;
     }
-    rv = logto_keyring_get(pjwks, kr, c->jwks_uri, c->issuer, unknown_kid,
+    rv = logto_keyring_get(pjwks, kr, c->jwks_uri, issuer, unknown_kid,
                            apr_time_sec(apr_time_now()), &stats, err);
     if (stats.fetches) {
         logto_status_count_fetch(!stats.failures);
@@ -509,8 +506,9 @@ typedef struct shared_walk_t {
 
 /* The shared record of one key source, read through a keyring of this
  * process for the section that names it. */
-static void shared_source(void *baton, server_rec *s, const logto_dir_conf_t *c,
-                          const char *uri, const char *issuer)
+static void shared_source(void *baton, server_rec *s,
+                          const logto_dir_conf_t *c, const char *uri,
+                          const char *issuer)
 {
     shared_walk_t *w = baton;
     logto_keyring_entry_t *e;
@@ -551,39 +549,62 @@ int logto_keys_shared(void)
     return state.have_cache;
 }
 
-/* ---------------------------------------------------------- token cache */
+/* ---------------------------------------------------------- key sources */
 
-int logto_tokens_available(void)
+/* One issuer's keys for one request. */
+typedef struct source_baton_t {
+    request_rec *r;
+    const logto_dir_conf_t *c;
+    const char *issuer;
+} source_baton_t;
+
+static apr_status_t source_get(const logto_jwks_t **pjwks, void *baton,
+                               const char *unknown_kid, logto_err_t *err)
 {
-    return state.have_cache;
+    source_baton_t *b = baton;
+
+    return keys_get(pjwks, b->r, b->c, b->issuer, unknown_kid, err);
 }
 
-const char *logto_tokens_get(request_rec *r, const char *key)
+logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
+                                      const logto_policy_t *pol)
 {
-    unsigned char *val;
-    apr_size_t len;
+    int n = pol->issuers->nelts, i;
+    logto_keysource_t *ks = apr_pcalloc(r->pool, (n ? n : 1) * sizeof(*ks));
+    source_baton_t *b = apr_pcalloc(r->pool, (n ? n : 1) * sizeof(*b));
 
-    if (!state.have_cache || !key ||
-        cache_get(&state, key, &val, &len, r->pool) != APR_SUCCESS) {
-        return NULL;
+    for (i = 0; i < n; i++) {
+        b[i].r = r;
+        b[i].c = c;
+        b[i].issuer = APR_ARRAY_IDX(pol->issuers, i, const char *);
+        ks[i].get = source_get;
+        ks[i].baton = &b[i];
+        ks[i].may_refetch = c->file_jwks == NULL;
     }
-    if (len == 0 || len > 128 || val[len - 1] != '\0') {
-        logto_status_count(LOGTO_C_INTEGRITY_FAILURES);
-        return NULL;
-    }
-    return (const char *)val;
+    return ks;
 }
 
-void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
-                      apr_int64_t exp)
-{
-    apr_int64_t day = apr_time_sec(apr_time_now()) + 86400;
+/* -------------------------------------------------- shared cache records */
 
-    if (state.have_cache && key && thumb) {
-        /* Never past the token's exp (the entry dies with the token), nor
-         * a day: exp can be far beyond what apr_time_t holds. */
-        cache_set(&state, key, (const unsigned char *)thumb,
-                  strlen(thumb) + 1, apr_time_from_sec(exp < day ? exp : day),
-                  r->pool);
+int logto_socache_is_fleet(void)
+{
+    return state.have_cache && !state.provider_needs_lock;
+}
+
+apr_status_t logto_socache_get(const char *key, unsigned char **pval,
+                               apr_size_t *plen, apr_pool_t *p)
+{
+    if (!state.have_cache) {
+        return APR_NOTFOUND;
     }
+    return cache_get(&state, key, pval, plen, p);
+}
+
+apr_status_t logto_socache_set(const char *key, const unsigned char *val,
+                               apr_size_t len, apr_time_t expiry, apr_pool_t *p)
+{
+    if (!state.have_cache) {
+        return APR_NOTFOUND;
+    }
+    return cache_set(&state, key, val, len, expiry, p);
 }

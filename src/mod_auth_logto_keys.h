@@ -7,24 +7,22 @@
 #define MOD_AUTH_LOGTO_KEYS_H
 
 #include "mod_auth_logto.h"
+#include "logto_verify.h"
 
 /* pre_config: register the global mutex type. */
 int logto_keys_pre_config(apr_pool_t *pconf);
 
 /* post_config: create the shared cache and mutex. */
-int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
-                           server_rec *s);
+int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
 /* child_init: attach to the mutex and cache. */
 void logto_keys_child_init(apr_pool_t *p, server_rec *s);
 
-/* The key set for c. With unknown_kid, the caller met a kid the current
- * set lacks: a refetch may happen, within AuthLogtoJwksMinRefresh.
- * *pjwks stays valid for the request. Fails with LOGTO_ERR_FETCH or
- * LOGTO_ERR_JWKS when no usable key can be had. */
-apr_status_t logto_keys_get(const logto_jwks_t **pjwks, request_rec *r,
-                            const logto_dir_conf_t *c,
-                            const char *unknown_kid, logto_err_t *err);
+/* The key sources of c for r, one per issuer of pol, in pol's order
+ * (from r->pool): a JWKS file parsed at startup, or the issuer's keys
+ * through this process's keyring and the shared cache. */
+logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
+                                      const logto_policy_t *pol);
 
 /* Every key source any location of the server names, as the shared cache
  * holds it (status page): an array from p of logto_keyring_entry_t *,
@@ -35,19 +33,17 @@ apr_array_header_t *logto_keys_status(apr_pool_t *p);
  * none and its provider is loaded). */
 int logto_keys_shared(void);
 
-/* Whether an unknown kid can be worth a refetch (keys from the network). */
-int logto_keys_may_refetch(const logto_dir_conf_t *c);
+/* The socache adapter: every record of the module goes through these
+ * two. A miss, a failure and a value too large all read as APR_NOTFOUND;
+ * without a shared cache every get misses and every set fails. */
+apr_status_t logto_socache_get(const char *key, unsigned char **pval,
+                               apr_size_t *plen, apr_pool_t *p);
+apr_status_t logto_socache_set(const char *key, const unsigned char *val,
+                               apr_size_t len, apr_time_t expiry,
+                               apr_pool_t *p);
 
-/* Whether a shared store for verified tokens exists. */
-int logto_tokens_available(void);
-
-/* The thumbprint of the key that verified the token cached under key, or
- * NULL (from r->pool). */
-const char *logto_tokens_get(request_rec *r, const char *key);
-
-/* Remember that the key with thumbprint thumb verified the token cached
- * under key, until exp (seconds since the epoch). */
-void logto_tokens_put(request_rec *r, const char *key, const char *thumb,
-                      apr_int64_t exp);
+/* Whether the shared cache reaches beyond this machine (memcache, redis:
+ * a provider that needs no lock of ours). */
+int logto_socache_is_fleet(void);
 
 #endif /* MOD_AUTH_LOGTO_KEYS_H */

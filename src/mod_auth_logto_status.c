@@ -29,6 +29,7 @@
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
+#include "mod_auth_logto_tokens.h"
 #include "logto_json.h"
 #include "logto_keyring.h"
 
@@ -325,6 +326,27 @@ static json_t *json_key_set(const logto_keyring_entry_t *e, apr_int64_t now)
     return o;
 }
 
+/* The token table's own counters, shared by all children like it. */
+static json_t *json_token_table(void)
+{
+    logto_tokcache_stats_t st;
+    apr_uint32_t used;
+    json_t *o;
+
+    if (!logto_tokens_stats(&st, &used)) {
+        return json_null();
+    }
+    o = json_object();
+    json_object_set_new(o, "entries", json_integer(st.entries));
+    json_object_set_new(o, "used", json_integer(used));
+    json_object_set_new(o, "hits", json_integer(st.hits));
+    json_object_set_new(o, "misses", json_integer(st.misses));
+    json_object_set_new(o, "stores", json_integer(st.stores));
+    json_object_set_new(o, "evictions", json_integer(st.evictions));
+    json_object_set_new(o, "stores_skipped", json_integer(st.contended));
+    return o;
+}
+
 static void send_json(request_rec *r, const status_counters_t *sc,
                       const apr_array_header_t *sets, apr_int64_t now)
 {
@@ -341,6 +363,11 @@ static void send_json(request_rec *r, const status_counters_t *sc,
                         json_integer((json_int_t)sc->count[LOGTO_C_ACCEPTED]));
     json_counters(doc, sc);
     json_object_set_new(doc, "refusals", json_refusals(sc));
+    /* "token_cache_hits": the name of the first versions of this page. */
+    json_object_set_new(
+        doc, "token_cache_hits",
+        json_integer((json_int_t)sc->count[LOGTO_C_TOKEN_CACHE_HITS]));
+    json_object_set_new(doc, "token_cache", json_token_table());
     for (i = 0; i < sets->nelts; i++) {
         json_array_append_new(
             list,
@@ -385,6 +412,8 @@ static const char *when(apr_pool_t *p, apr_int64_t t, apr_int64_t now)
 static void text_counters(request_rec *r, const status_counters_t *sc,
                           apr_int64_t now)
 {
+    logto_tokcache_stats_t st;
+    apr_uint32_t used;
     int i;
 
     if (!counters) {
@@ -393,6 +422,12 @@ static void text_counters(request_rec *r, const status_counters_t *sc,
     ap_rprintf(r, "counting since:    %s\n", when(r->pool, sc->since, now));
     ap_rprintf(r, "accepted tokens:   %" APR_UINT64_T_FMT "\n",
                sc->count[LOGTO_C_ACCEPTED]);
+    if (logto_tokens_stats(&st, &used)) {
+        ap_rprintf(r,
+                   "token table:       %u of %u entries used, %u hits, %u "
+                   "misses, %u evictions\n",
+                   used, st.entries, st.hits, st.misses, st.evictions);
+    }
     for (i = 0; i < LOGTO_C__COUNT; i++) {
         if (i != LOGTO_C_ACCEPTED) {
             ap_rprintf(r, "%-24s %" APR_UINT64_T_FMT "\n", counter_names[i],
@@ -574,10 +609,43 @@ static int value_last_ok(const logto_keyring_entry_t *e, apr_int64_t now,
     return e->last_attempt_at != 0;
 }
 
+/* One sample without labels, with its family lines. */
+static void prom_sample(request_rec *r, const char *name, const char *type,
+                        const char *help, apr_uint64_t value)
+{
+    prom_family(r, name, type, help);
+    ap_rprintf(r, "logto_%s %" APR_UINT64_T_FMT "\n", name, value);
+}
+
+/* The token table's counters, kept by the table itself. */
+static void metrics_token_table(request_rec *r)
+{
+    logto_tokcache_stats_t st;
+    apr_uint32_t used;
+
+    if (!logto_tokens_stats(&st, &used)) {
+        return;
+    }
+    prom_sample(r, "token_cache_hits_total", "counter",
+                "Lookups the token table answered.", st.hits);
+    prom_sample(r, "token_cache_misses_total", "counter",
+                "Lookups the token table did not answer.", st.misses);
+    prom_sample(r, "token_cache_stores_total", "counter",
+                "Tokens stored in the token table.", st.stores);
+    prom_sample(r, "token_cache_evictions_total", "counter",
+                "Live token table entries pushed out by a store.",
+                st.evictions);
+    prom_sample(r, "token_cache_entries", "gauge", "Slots of the token table.",
+                st.entries);
+    prom_sample(r, "token_cache_used", "gauge",
+                "Slots of the token table in use.", used);
+}
+
 static void send_metrics(request_rec *r, const status_counters_t *sc,
                          const apr_array_header_t *sets, apr_int64_t now)
 {
     metrics_counters(r, sc);
+    metrics_token_table(r);
     metrics_per_source(r, sets, now, "jwks_age_seconds", "gauge",
                        "Seconds since the key set was last fetched (or its "
                        "file read).",

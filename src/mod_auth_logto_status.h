@@ -16,7 +16,9 @@
  * listed on the text and JSON pages under `name` and exported to
  * Prometheus as `logto_<name>_total`. Refusals by reason are counted
  * apart, one counter per logto_reason_t (a new reason is counted and
- * exported without further change).
+ * exported without further change). The token table keeps its own
+ * counters (hits, misses, stores, evictions: logto_tokens_stats), which
+ * the pages show beside these.
  */
 #define LOGTO_COUNTERS(X)                                                      \
     X(ACCEPTED, "tokens_accepted", "Tokens that verified.")                    \
@@ -24,12 +26,9 @@
       "Requests refused as malformed (400 invalid_request).")                  \
     X(NO_TOKEN, "requests_without_token",                                      \
       "Requests to a Logto location that carried no token.")                   \
-    X(TOKEN_CACHE_HITS, "token_cache_hits",                                    \
-      "Tokens the token cache vouched for: no signature check.")               \
-    X(TOKEN_CACHE_MISSES, "token_cache_misses",                                \
-      "Tokens looked up in the token cache and not found there.")              \
-    X(TOKEN_CACHE_EVICTIONS, "token_cache_evictions",                          \
-      "Token cache entries dropped before their time.")                        \
+    X(TOKEN_CACHE_HITS, "tokens_from_cache",                                   \
+      "Tokens the token cache (table or fleet tier) vouched for: no "          \
+      "signature check.")                                                      \
     X(FETCHES, "fetches", "Key set fetch attempts, every source.")             \
     X(FETCH_FAILURES, "fetch_failures",                                        \
       "Key set fetch attempts that failed, every source.")                     \

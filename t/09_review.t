@@ -38,10 +38,10 @@ sub hdr
 }
 
 # ------------------------- 1. an early logto_claim() decides no access
-# The server on 127.0.0.1:LOGTO_VHOST_PORT verifies for https://api.example.com/other
+# The server on 127.0.0.1:<rv1_port> verifies for https://api.example.com/other
 # at its level; <Directory rv1> asks for .../billing. Its RewriteCond
 # calls logto_claim() at translate_name, before the directory is merged.
-my $RV1 = 'http://127.0.0.1:' . Apache::Test::vars('logto_vhost_port')
+my $RV1 = 'http://127.0.0.1:' . Apache::Test::vars('rv1_port')
     . '/rv1/ok.txt';
 my $OTHER = 'https://api.example.com/other';
 my $BILLING = 'https://api.example.com/billing';

@@ -15,20 +15,21 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <apr_time.h>
-#include <curl/curl.h>
 
 #include "logto_alg.h"
 #include "logto_err.h"
+#include "logto_fetch.h"
 #include "logto_json.h"
 #include "logto_jwk.h"
 #include "logto_jwt.h"
 #include "logto_scope.h"
+#include "logto_verify.h"
 
 #define EXIT_ACCEPTED 0
 #define EXIT_REFUSED  1
 #define EXIT_TROUBLE  2
 
-#define FETCH_TIMEOUT 5L
+#define FETCH_TIMEOUT 5
 
 typedef struct check_args_t {
     logto_policy_t pol;
@@ -83,66 +84,22 @@ static apr_status_t read_bounded(char **pbuf, apr_size_t *plen, apr_pool_t *p,
 
 /* ---------------------------------------------------------- the key set */
 
-typedef struct fetch_buf_t {
-    char *data;
-    apr_size_t len;
-    apr_size_t max;
-} fetch_buf_t;
-
-/* libcurl's write callback: keep the body, stop past the cap. */
-static size_t fetch_write(char *ptr, size_t size, size_t nmemb, void *ctx)
-{
-    fetch_buf_t *b = ctx;
-    size_t n = size * nmemb;
-
-    if (n > b->max - b->len) {
-        return 0; /* aborts the transfer */
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    return n;
-}
-
-/* GET url: a 200 answer of at most LOGTO_JWKS_MAX_SIZE bytes, certificates
- * and host names verified, no redirects, 5 seconds in all. */
+/* GET url with the module's own fetch: a 200 answer of at most
+ * LOGTO_JWKS_MAX_SIZE bytes, certificates and host names verified,
+ * FETCH_TIMEOUT seconds. */
 static int fetch(char **pbody, apr_size_t *plen, apr_pool_t *p, const char *url)
 {
-    fetch_buf_t b = {apr_palloc(p, LOGTO_JWKS_MAX_SIZE + 1), 0,
-                     LOGTO_JWKS_MAX_SIZE};
-    CURL *curl = curl_easy_init();
-    CURLcode rc;
-    long status = 0;
+    logto_fetch_opts_t opts;
+    logto_err_t err;
 
-    if (!curl) {
-        return trouble("--jwks-uri", "libcurl cannot start");
+    logto_fetch_opts_init(&opts);
+    opts.timeout = FETCH_TIMEOUT;
+    opts.max_body = LOGTO_JWKS_MAX_SIZE;
+    opts.max_redirects = 0;
+    logto_err_clear(&err);
+    if (logto_fetch_get(pbody, plen, p, url, &opts, &err) != APR_SUCCESS) {
+        return trouble("--jwks-uri", apr_pstrdup(p, err.text));
     }
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, FETCH_TIMEOUT);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, FETCH_TIMEOUT);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(curl);
-    if (rc == CURLE_WRITE_ERROR) {
-        return trouble("--jwks-uri", "answer over 1 MiB");
-    }
-    if (rc != CURLE_OK) {
-        return trouble("--jwks-uri", curl_easy_strerror(rc));
-    }
-    if (status != 200) {
-        return trouble("--jwks-uri",
-                       apr_psprintf(p, "HTTP status %ld", status));
-    }
-    b.data[b.len] = '\0';
-    *pbody = b.data;
-    *plen = b.len;
     return EXIT_ACCEPTED;
 }
 
@@ -230,7 +187,7 @@ static int take_option(check_args_t *a, apr_pool_t *p, int opt, const char *val)
 
     switch (opt) {
         case OPT_ISSUER:
-            a->pol.issuer = val;
+            APR_ARRAY_PUSH(a->pol.issuers, const char *) = val;
             return EXIT_ACCEPTED;
         case OPT_AUDIENCE:
             APR_ARRAY_PUSH(a->pol.audiences, const char *) = val;
@@ -264,6 +221,7 @@ static int parse_args(check_args_t *a, apr_pool_t *p, int argc, char **argv)
     int opt, rc;
 
     memset(a, 0, sizeof(*a));
+    a->pol.issuers = apr_array_make(p, 1, sizeof(const char *));
     a->pol.audiences = apr_array_make(p, 2, sizeof(const char *));
     a->pol.algorithms = LOGTO_ALGSET_DEFAULT;
     a->pol.clock_skew = 60;
@@ -277,7 +235,7 @@ static int parse_args(check_args_t *a, apr_pool_t *p, int argc, char **argv)
             return rc;
         }
     }
-    if (!a->pol.issuer || a->pol.audiences->nelts == 0 ||
+    if (a->pol.issuers->nelts != 1 || a->pol.audiences->nelts == 0 ||
         !a->jwks_file == !a->jwks_uri || optind != argc - 1) {
         usage(stderr);
         return EXIT_TROUBLE;
@@ -337,6 +295,7 @@ static int run(apr_pool_t *p, int argc, char **argv)
 {
     check_args_t a;
     logto_jwks_t *jwks;
+    logto_keysource_t keys;
     logto_claims_t *claims;
     logto_err_t err;
     const char *token;
@@ -349,8 +308,9 @@ static int run(apr_pool_t *p, int argc, char **argv)
         return rc;
     }
     logto_err_clear(&err);
-    if (logto_jwt_verify(&claims, p, token, len, jwks, &a.pol,
-                         apr_time_sec(apr_time_now()), &err) != APR_SUCCESS) {
+    logto_keysource_fixed(&keys, jwks);
+    if (logto_verify(&claims, NULL, p, token, len, &a.pol, &keys, NULL,
+                     apr_time_sec(apr_time_now()), &err) != APR_SUCCESS) {
         if (!logto_reason_is_token(err.reason)) {
             return trouble("cannot verify", err.text);
         }
@@ -366,13 +326,12 @@ int main(int argc, char **argv)
     int rc;
 
     if (apr_initialize() != APR_SUCCESS ||
-        curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        logto_fetch_global_init() != APR_SUCCESS) {
         return trouble("cannot start", NULL);
     }
     apr_pool_create(&p, NULL);
     rc = run(p, argc, argv);
     apr_pool_destroy(p);
-    curl_global_cleanup();
     apr_terminate();
     return rc;
 }

@@ -126,20 +126,34 @@ static logto_jws_t *parse_ok(const char *token)
                       APR_SUCCESS,
                   "parse refused: %s", err.text);
     ck_assert_ptr_nonnull(jws);
+    ck_assert_ptr_null(jws->payload);
+    ck_assert_msg(logto_jws_parse_payload(jws, pool, &err) == APR_SUCCESS,
+                  "payload refused: %s", err.text);
     return jws;
 }
 
-/* Expect token refused by parsing for reason; returns the text. */
+/* Expect token refused by parsing for reason: the header by
+ * logto_jws_parse, the payload (read only after the signature) by
+ * logto_jws_parse_payload. Returns the text. */
 static const char *parse_refused_len(const char *token, apr_size_t len,
                                      logto_reason_t reason)
 {
     logto_jws_t *jws = (logto_jws_t *)1;
     logto_err_t err;
+    apr_status_t rv;
 
     logto_err_clear(&err);
-    ck_assert_int_ne(logto_jws_parse(&jws, pool, token, len, &err),
-                     APR_SUCCESS);
-    ck_assert_ptr_null(jws);
+    rv = logto_jws_parse(&jws, pool, token, len, &err);
+    if (rv == APR_SUCCESS) {
+        ck_assert_msg(reason == LOGTO_ERR_PAYLOAD, "header accepted, %s wanted",
+                      logto_reason_name(reason));
+        ck_assert_ptr_null(jws->payload);
+        rv = logto_jws_parse_payload(jws, pool, &err);
+    }
+    else {
+        ck_assert_ptr_null(jws);
+    }
+    ck_assert_int_ne(rv, APR_SUCCESS);
     ck_assert_msg(err.reason == reason, "reason %s (%s), not %s",
                   logto_reason_name(err.reason), err.text,
                   logto_reason_name(reason));

@@ -410,6 +410,32 @@ sub http_get
     return ($status, $error);
 }
 
+# The body of a plain GET (no token), or undef without a 200.
+sub http_body
+{
+    my ($url, $timeout) = @_;
+    $timeout //= 10;
+    my ($host, $port, $path) = $url =~ m{^http://([^:/]+):(\d+)(/.*)$}
+        or die "bad url $url\n";
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                  Proto => 'tcp', Timeout => $timeout)
+        or return undef;
+    print $s "GET $path HTTP/1.0\r\nHost: $host:$port\r\n"
+        . "Connection: close\r\n\r\n";
+    my $sel = IO::Select->new($s);
+    my $buf = '';
+    my $end = time + $timeout;
+    while (time < $end) {
+        last unless $sel->can_read($end - time);
+        my $n = sysread($s, $buf, 65536, length $buf);
+        last unless $n;
+    }
+    close $s;
+    return undef unless $buf =~ m{^HTTP/\d\.\d 200 };
+    $buf =~ s/^.*?\r\n\r\n//s;
+    return $buf;
+}
+
 sub client
 {
     my ($w, $workers, $req, $t0, $duration, $timeout, $out) = @_;

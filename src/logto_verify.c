@@ -1,0 +1,219 @@
+/*
+ * logto_verify.c - the one verification of an access token (see
+ * logto_verify.h): header, key, signature, payload, claims, with the
+ * token cache standing in for the signature of a token seen before.
+ */
+#include <string.h>
+
+#include "logto_json.h"
+#include "logto_verify.h"
+
+/* The candidate of one issuer: its key for the token, or why none. */
+static apr_status_t issuer_key(const logto_jwk_t **pkey,
+                               const logto_keysource_t *ks,
+                               const logto_jws_t *jws, logto_algset_t algs,
+                               logto_err_t *err)
+{
+    const logto_jwks_t *jwks;
+    apr_status_t rv;
+
+    if (ks->get(&jwks, ks->baton, NULL, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rv = logto_jws_select_key(pkey, jws, jwks, algs, err);
+    /* A kid the set lacks may be a rotation: ask once more. */
+    if (rv != APR_SUCCESS && err->reason == LOGTO_ERR_KID_UNKNOWN &&
+        ks->may_refetch) {
+        if (ks->get(&jwks, ks->baton, jws->kid, err) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        rv = logto_jws_select_key(pkey, jws, jwks, algs, err);
+    }
+    return rv;
+}
+
+/* Which refusal to report when no issuer's key verified: a token problem
+ * (bad signature, unknown kid) outranks another issuer's missing keys only
+ * when it came from an issuer that had keys; the first issuer's answer
+ * stands for a single issuer. */
+static void keep_error(logto_err_t *best, const logto_err_t *now, int first)
+{
+    if (first ||
+        (logto_reason_is_token(now->reason) &&
+         !logto_reason_is_token(best->reason)) ||
+        now->reason == LOGTO_ERR_SIGNATURE) {
+        *best = *now;
+    }
+}
+
+/* Signature: the first issuer with a fitting key whose signature
+ * verifies; *pissuer its index. */
+static apr_status_t find_signer(const logto_jwk_t **pkey, int *pissuer,
+                                apr_pool_t *p, const logto_jws_t *jws,
+                                const logto_policy_t *pol,
+                                const logto_keysource_t *sources,
+                                logto_err_t *err)
+{
+    logto_err_t one;
+    int i;
+
+    for (i = 0; i < pol->issuers->nelts; i++) {
+        logto_err_clear(&one);
+        if (issuer_key(pkey, &sources[i], jws, pol->algorithms, &one) ==
+                APR_SUCCESS &&
+            logto_jws_verify_signature(jws, *pkey, p, &one) == APR_SUCCESS) {
+            *pissuer = i;
+            return APR_SUCCESS;
+        }
+        keep_error(err, &one, i == 0);
+    }
+    *pkey = NULL;
+    return APR_EGENERAL;
+}
+
+/* The cache's word for the token: its entry, if the key that verified it
+ * is still in its issuer's key set. */
+static const logto_jwk_t *vouched_key(int *pissuer, const logto_tokstore_t *st,
+                                      const unsigned char *digest,
+                                      const logto_policy_t *pol,
+                                      const logto_keysource_t *sources,
+                                      apr_int64_t now, apr_pool_t *p)
+{
+    logto_tokcache_entry_t e;
+    const logto_jwks_t *jwks;
+    logto_err_t err;
+
+    if (st->get(st->baton, digest, now, &e, p) != APR_SUCCESS ||
+        e.issuer >= (apr_uint32_t)pol->issuers->nelts ||
+        sources[e.issuer].get(&jwks, sources[e.issuer].baton, NULL, &err) !=
+            APR_SUCCESS) {
+        return NULL;
+    }
+    *pissuer = (int)e.issuer;
+    return logto_jwks_find_thumbprint(jwks, e.thumb);
+}
+
+/* After the signature: the payload, the claims, and iss naming the issuer
+ * whose key verified. */
+static apr_status_t check_payload(logto_claims_t **pclaims, apr_pool_t *p,
+                                  logto_jws_t *jws, const logto_policy_t *pol,
+                                  int issuer, apr_int64_t now, logto_err_t *err)
+{
+    const char *want = APR_ARRAY_IDX(pol->issuers, issuer, const char *);
+    const char *iss;
+
+    if (logto_jws_parse_payload(jws, p, err) != APR_SUCCESS ||
+        logto_claims_check(pclaims, p, jws, pol, now, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    iss = logto_json_str((*pclaims)->payload, "iss");
+    if (!iss || strcmp(iss, want) != 0) {
+        *pclaims = NULL;
+        return logto_err_set(err, LOGTO_ERR_ISSUER, "issuer not accepted");
+    }
+    return APR_SUCCESS;
+}
+
+static void remember(const logto_tokstore_t *st, const unsigned char *digest,
+                     const logto_claims_t *c, int issuer,
+                     const logto_jwk_t *key, apr_int64_t now, apr_pool_t *p)
+{
+    logto_tokcache_entry_t e;
+
+    memset(&e, 0, sizeof(e));
+    e.exp = c->exp;
+    e.nbf = c->nbf;
+    e.issuer = (apr_uint32_t)issuer;
+    if (strlen(key->thumbprint) < sizeof(e.thumb)) {
+        strcpy(e.thumb, key->thumbprint);
+        st->put(st->baton, digest, &e, now, p);
+    }
+}
+
+apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
+                          apr_pool_t *p, const char *token, apr_size_t len,
+                          const logto_policy_t *pol,
+                          const logto_keysource_t *sources,
+                          const logto_tokstore_t *store, apr_int64_t now,
+                          logto_err_t *err)
+{
+    unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
+    logto_verify_info_t local;
+    logto_jws_t *jws = NULL;
+    int cached;
+
+    info = info ? info : &local;
+    memset(info, 0, sizeof(*info));
+    *pclaims = NULL;
+    if (!token || !pol || !pol->issuers || !pol->issuers->nelts || !sources) {
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "nothing to verify");
+    }
+    /* 1. the header: shape, alg, kid, typ, crit */
+    if (logto_jws_parse(&jws, p, token, len, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    info->jws = jws;
+    /* 2. a key whose signature verifies, or the cache's word for one */
+    cached =
+        store && pol->cache_id &&
+        logto_tokcache_digest(digest, pol->cache_id, token, len) == APR_SUCCESS;
+    if (cached) {
+        info->key =
+            vouched_key(&info->issuer, store, digest, pol, sources, now, p);
+        info->cache_hit = info->key != NULL;
+    }
+    if (!info->cache_hit && find_signer(&info->key, &info->issuer, p, jws, pol,
+                                        sources, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    /* 3. only now the payload, and the claims: checked on every use */
+    if (check_payload(pclaims, p, jws, pol, info->issuer, now, err) !=
+        APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    (*pclaims)->key_thumbprint = info->key->thumbprint;
+    if (cached && !info->cache_hit) {
+        remember(store, digest, *pclaims, info->issuer, info->key, now, p);
+    }
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------ adapters */
+
+static apr_status_t fixed_get(const logto_jwks_t **pjwks, void *baton,
+                              const char *unknown_kid, logto_err_t *err)
+{
+    if (baton == NULL) {
+        return logto_err_set(err, LOGTO_ERR_JWKS, "no keys");
+    }
+    *pjwks = baton;
+    return APR_SUCCESS;
+}
+
+void logto_keysource_fixed(logto_keysource_t *ks, const logto_jwks_t *jwks)
+{
+    ks->get = fixed_get;
+    ks->baton = (void *)jwks;
+    ks->may_refetch = 0;
+}
+
+static apr_status_t table_get(void *baton, const unsigned char *digest,
+                              apr_int64_t now, logto_tokcache_entry_t *e,
+                              apr_pool_t *p)
+{
+    return logto_tokcache_get(baton, digest, now, e);
+}
+
+static void table_put(void *baton, const unsigned char *digest,
+                      const logto_tokcache_entry_t *e, apr_int64_t now,
+                      apr_pool_t *p)
+{
+    logto_tokcache_put(baton, digest, e, now);
+}
+
+void logto_tokstore_table(logto_tokstore_t *st, logto_tokcache_t *tc)
+{
+    st->get = table_get;
+    st->put = table_put;
+    st->baton = tc;
+}

@@ -1,0 +1,213 @@
+/*
+ * mod_auth_logto_tokens.c - glue: the verified-token cache (see
+ * logto_tokcache.h for the table).
+ *
+ * The table takes logto_tokcache_memsize(ENTRIES) bytes of anonymous
+ * shared memory (about 10.4 MB for the default 100,000 entries), created
+ * by the parent and inherited by every child. It hangs off the process
+ * pool, so a graceful restart with the same size finds it again, entries
+ * and counters included; entries stay bound to the configuration that
+ * verified them by their key.
+ */
+#include <apr_shm.h>
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+
+#include "mod_auth_logto.h"
+#include "mod_auth_logto_keys.h"
+#include "mod_auth_logto_tokens.h"
+#include "logto_b64url.h"
+
+#define SHM_USERDATA "mod_auth_logto:token-table"
+/* Longest a fleet record lives (exp may be far beyond apr_time_t). */
+#define FLEET_MAX_LIFE 86400
+
+typedef struct tokens_state_t {
+    logto_tokcache_t *table; /* NULL: no local table */
+    int fleet;               /* a network socache behind it */
+    logto_tokstore_t store;
+} tokens_state_t;
+
+static tokens_state_t tokens;
+
+static apr_status_t forget_tokens(void *data)
+{
+    memset(&tokens, 0, sizeof(tokens));
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------ the store */
+
+/* The fleet tier's key: the digest, with the section prefix. */
+static const char *fleet_key(apr_pool_t *p, const unsigned char *digest)
+{
+    return apr_pstrcat(
+        p, "tok:", logto_b64url_encode(p, digest, LOGTO_TOKCACHE_DIGEST_LEN),
+        NULL);
+}
+
+static apr_status_t fleet_get(const unsigned char *digest, apr_int64_t now,
+                              logto_tokcache_entry_t *e, apr_pool_t *p)
+{
+    unsigned char *val;
+    apr_size_t len;
+
+    if (logto_socache_get(fleet_key(p, digest), &val, &len, p) != APR_SUCCESS ||
+        logto_tokcache_record_decode(e, val, len) != APR_SUCCESS ||
+        now >= e->exp) {
+        return APR_NOTFOUND;
+    }
+    return APR_SUCCESS;
+}
+
+static void fleet_put(const unsigned char *digest,
+                      const logto_tokcache_entry_t *e, apr_int64_t now,
+                      apr_pool_t *p)
+{
+    unsigned char rec[LOGTO_TOKCACHE_RECORD_LEN];
+    apr_int64_t until =
+        e->exp < now + FLEET_MAX_LIFE ? e->exp : now + FLEET_MAX_LIFE;
+
+    logto_tokcache_record_encode(rec, e);
+    logto_socache_set(fleet_key(p, digest), rec, sizeof(rec),
+                      apr_time_from_sec(until), p);
+}
+
+/* The local table first; the fleet only on a local miss, and what it
+ * knows is then kept locally too. */
+static apr_status_t store_get(void *baton, const unsigned char *digest,
+                              apr_int64_t now, logto_tokcache_entry_t *e,
+                              apr_pool_t *p)
+{
+    if (tokens.table &&
+        logto_tokcache_get(tokens.table, digest, now, e) == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    if (!tokens.fleet || fleet_get(digest, now, e, p) != APR_SUCCESS) {
+        return APR_NOTFOUND;
+    }
+    if (tokens.table) {
+        logto_tokcache_put(tokens.table, digest, e, now);
+    }
+    return APR_SUCCESS;
+}
+
+static void store_put(void *baton, const unsigned char *digest,
+                      const logto_tokcache_entry_t *e, apr_int64_t now,
+                      apr_pool_t *p)
+{
+    if (tokens.table) {
+        logto_tokcache_put(tokens.table, digest, e, now);
+    }
+    if (tokens.fleet) {
+        fleet_put(digest, e, now, p);
+    }
+}
+
+const logto_tokstore_t *logto_tokens_store(void)
+{
+    return tokens.table || tokens.fleet ? &tokens.store : NULL;
+}
+
+int logto_tokens_stats(logto_tokcache_stats_t *st, apr_uint32_t *pused)
+{
+    memset(st, 0, sizeof(*st));
+    if (pused) {
+        *pused = 0;
+    }
+    if (!tokens.table) {
+        return 0;
+    }
+    logto_tokcache_stats(tokens.table, st, pused);
+    return 1;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* The table of an earlier generation, if it has the size wanted; one of
+ * another size is let go (children of that generation keep their own
+ * mapping until they exit). */
+static logto_tokcache_t *
+existing_table(apr_pool_t *pconf, apr_pool_t *process_pool, apr_size_t size)
+{
+    void *data = NULL;
+    logto_tokcache_t *tc = NULL;
+    apr_shm_t *shm;
+
+    apr_pool_userdata_get(&data, SHM_USERDATA, process_pool);
+    if (!data) {
+        return NULL;
+    }
+    shm = data;
+    if (apr_shm_size_get(shm) == size &&
+        logto_tokcache_attach(&tc, pconf, apr_shm_baseaddr_get(shm), size, 0) ==
+            APR_SUCCESS) {
+        return tc;
+    }
+    apr_pool_userdata_set(NULL, SHM_USERDATA, apr_pool_cleanup_null,
+                          process_pool);
+    apr_shm_destroy(shm);
+    return NULL;
+}
+
+static int make_table(apr_pool_t *pconf, server_rec *s, apr_size_t size)
+{
+    apr_pool_t *process_pool = s->process->pool;
+    apr_shm_t *shm;
+    apr_status_t rv;
+
+    tokens.table = existing_table(pconf, process_pool, size);
+    if (tokens.table || size == 0) {
+        return OK;
+    }
+    rv = apr_shm_create(&shm, size, NULL, process_pool);
+    if (rv == APR_SUCCESS) {
+        rv = logto_tokcache_attach(&tokens.table, pconf,
+                                   apr_shm_baseaddr_get(shm), size, 1);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, rv, s,
+            LOGTO_LOGNO(
+                01001) "cannot create %" APR_SIZE_T_FMT
+                       " bytes of shared memory for the token cache (lower "
+                       "AuthLogtoTokenCache's ENTRIES)",
+            size);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_userdata_set(shm, SHM_USERDATA, apr_pool_cleanup_null,
+                          process_pool);
+    return OK;
+}
+
+int logto_tokens_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    int entries = logto_conf_token_entries(s);
+    apr_size_t size = logto_tokcache_memsize((apr_uint32_t)entries);
+    int rv;
+
+    /* The first pass only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    apr_pool_cleanup_register(pconf, NULL, forget_tokens,
+                              apr_pool_cleanup_null);
+    rv = make_table(pconf, s, size);
+    if (rv != OK) {
+        return rv;
+    }
+    tokens.fleet = logto_socache_is_fleet();
+    tokens.store.get = store_get;
+    tokens.store.put = store_put;
+    tokens.store.baton = &tokens;
+    ap_log_error(
+        APLOG_MARK, APLOG_DEBUG, 0, s,
+        LOGTO_LOGNO(01002) "token cache: %d entries in %" APR_SIZE_T_FMT
+                           " bytes of shared memory%s",
+        entries, size, tokens.fleet ? ", fleet tier behind it" : "");
+    return OK;
+}

@@ -1,0 +1,26 @@
+/*
+ * mod_auth_logto_tokens.h - glue: the verified-token cache. A fixed-size
+ * table in shared memory, made in post_config and kept across graceful
+ * restarts, read by every child without a lock; with a network socache
+ * (memcache, redis), that fleet tier is asked on a local miss.
+ */
+#ifndef MOD_AUTH_LOGTO_TOKENS_H
+#define MOD_AUTH_LOGTO_TOKENS_H
+
+#include "mod_auth_logto.h"
+#include "logto_tokcache.h"
+#include "logto_verify.h"
+
+/* post_config: find the table of the previous generation (same size) or
+ * make one of AuthLogtoTokenCache's ENTRIES (skipped on the first,
+ * configuration-checking pass). */
+int logto_tokens_post_config(apr_pool_t *pconf, server_rec *s);
+
+/* The token store for logto_verify, or NULL when there is none. */
+const logto_tokstore_t *logto_tokens_store(void);
+
+/* The table's counters, *pused its slots in use; 0 when there is no
+ * table. */
+int logto_tokens_stats(logto_tokcache_stats_t *st, apr_uint32_t *pused);
+
+#endif /* MOD_AUTH_LOGTO_TOKENS_H */

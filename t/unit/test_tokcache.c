@@ -1,0 +1,328 @@
+/*
+ * test_tokcache.c - the verified-token table: lookups, expiry, eviction
+ * within its size, records, and readers and writers on threads at once.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "logto_tokcache.h"
+#include "unit.h"
+
+#define NOW ((apr_int64_t)1800000000)
+
+static logto_tokcache_t *table(apr_uint32_t n)
+{
+    apr_size_t size = logto_tokcache_memsize(n);
+    void *mem = apr_palloc(pool, size);
+    logto_tokcache_t *tc = NULL;
+
+    ck_assert_int_eq(logto_tokcache_attach(&tc, pool, mem, size, 1),
+                     APR_SUCCESS);
+    return tc;
+}
+
+/* A digest for i, spread like SHA-256 output would be. */
+static void digest_of(unsigned char *d, apr_uint32_t i)
+{
+    ck_assert_int_eq(
+        logto_tokcache_digest(d, "test", (const char *)&i, sizeof(i)),
+        APR_SUCCESS);
+}
+
+/* An entry whose every field says which i it belongs to, so a torn read
+ * would show. */
+static void entry_of(logto_tokcache_entry_t *e, apr_uint32_t i)
+{
+    memset(e, 0, sizeof(*e));
+    e->exp = NOW + 1000 + i;
+    e->nbf = i;
+    e->issuer = i;
+    apr_snprintf(e->thumb, sizeof(e->thumb), "thumb-%u-%040u", i, i);
+}
+
+static int entry_is(const logto_tokcache_entry_t *e, apr_uint32_t i)
+{
+    logto_tokcache_entry_t want;
+
+    entry_of(&want, i);
+    return e->exp == want.exp && e->nbf == want.nbf &&
+           e->issuer == want.issuer && !strcmp(e->thumb, want.thumb);
+}
+
+START_TEST(stored_entry_reads_back)
+{
+    logto_tokcache_t *tc = table(64);
+    unsigned char d[32];
+    logto_tokcache_entry_t e, got;
+
+    digest_of(d, 7);
+    entry_of(&e, 7);
+    ck_assert_int_eq(logto_tokcache_get(tc, d, NOW, &got), APR_NOTFOUND);
+    logto_tokcache_put(tc, d, &e, NOW);
+    ck_assert_int_eq(logto_tokcache_get(tc, d, NOW, &got), APR_SUCCESS);
+    ck_assert(entry_is(&got, 7));
+}
+END_TEST
+
+START_TEST(entry_dies_at_exp)
+{
+    logto_tokcache_t *tc = table(64);
+    unsigned char d[32];
+    logto_tokcache_entry_t e, got;
+
+    digest_of(d, 1);
+    entry_of(&e, 1);
+    logto_tokcache_put(tc, d, &e, NOW);
+    ck_assert_int_eq(logto_tokcache_get(tc, d, e.exp - 1, &got), APR_SUCCESS);
+    ck_assert_int_eq(logto_tokcache_get(tc, d, e.exp, &got), APR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(other_digest_misses)
+{
+    logto_tokcache_t *tc = table(64);
+    unsigned char d[32], d2[32];
+    logto_tokcache_entry_t e, got;
+
+    digest_of(d, 1);
+    memcpy(d2, d, sizeof(d2));
+    d2[31] ^= 1; /* same bucket, other token */
+    entry_of(&e, 1);
+    logto_tokcache_put(tc, d, &e, NOW);
+    ck_assert_int_eq(logto_tokcache_get(tc, d2, NOW, &got), APR_NOTFOUND);
+}
+END_TEST
+
+/* Ten times more tokens than slots: the table never grows, evictions are
+ * counted, and the latest tokens are found. */
+START_TEST(eviction_keeps_the_table_within_its_size)
+{
+    logto_tokcache_t *tc = table(256);
+    logto_tokcache_stats_t st;
+    logto_tokcache_entry_t e, got;
+    unsigned char d[32];
+    apr_uint32_t i, used, found = 0;
+
+    for (i = 0; i < 2560; i++) {
+        digest_of(d, i);
+        entry_of(&e, i);
+        logto_tokcache_put(tc, d, &e, NOW);
+    }
+    logto_tokcache_stats(tc, &st, &used);
+    ck_assert_uint_eq(st.entries, 256);
+    ck_assert_uint_le(used, 256);
+    ck_assert_uint_eq(st.stores, 2560);
+    ck_assert_uint_eq(st.evictions, 2560 - used);
+    for (i = 0; i < 2560; i++) {
+        digest_of(d, i);
+        if (logto_tokcache_get(tc, d, NOW, &got) == APR_SUCCESS) {
+            ck_assert(entry_is(&got, i));
+            found++;
+        }
+    }
+    ck_assert_uint_eq(found, used);
+}
+END_TEST
+
+/* CLOCK: an entry hit since the hand last passed outlives one that was
+ * never hit. */
+START_TEST(hit_entries_survive_eviction)
+{
+    logto_tokcache_t *tc = table(8); /* one bucket */
+    logto_tokcache_entry_t e, got;
+    unsigned char d[32];
+    apr_uint32_t i;
+
+    for (i = 0; i < 8; i++) {
+        digest_of(d, i);
+        entry_of(&e, i);
+        logto_tokcache_put(tc, d, &e, NOW);
+    }
+    digest_of(d, 3);
+    ck_assert_int_eq(logto_tokcache_get(tc, d, NOW, &got), APR_SUCCESS);
+    for (i = 100; i < 107; i++) {
+        digest_of(d, i);
+        entry_of(&e, i);
+        logto_tokcache_put(tc, d, &e, NOW);
+    }
+    digest_of(d, 3);
+    ck_assert_int_eq(logto_tokcache_get(tc, d, NOW, &got), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(expired_entries_go_first)
+{
+    logto_tokcache_t *tc = table(8);
+    logto_tokcache_stats_t st;
+    logto_tokcache_entry_t e;
+    unsigned char d[32];
+    apr_uint32_t i;
+
+    for (i = 0; i < 8; i++) {
+        digest_of(d, i);
+        entry_of(&e, i);
+        e.exp = NOW + 10;
+        logto_tokcache_put(tc, d, &e, NOW);
+    }
+    digest_of(d, 50);
+    entry_of(&e, 50);
+    logto_tokcache_put(tc, d, &e, NOW + 20);
+    logto_tokcache_stats(tc, &st, NULL);
+    ck_assert_uint_eq(st.evictions, 0);
+}
+END_TEST
+
+START_TEST(attach_checks_the_layout)
+{
+    apr_size_t size = logto_tokcache_memsize(64);
+    void *mem = apr_palloc(pool, size);
+    logto_tokcache_t *tc;
+
+    ck_assert_uint_eq(logto_tokcache_memsize(0), 0);
+    ck_assert_int_eq(logto_tokcache_attach(&tc, pool, mem, size, 1),
+                     APR_SUCCESS);
+    ck_assert_int_eq(logto_tokcache_attach(&tc, pool, mem, size, 0),
+                     APR_SUCCESS);
+    ck_assert_int_eq(
+        logto_tokcache_attach(&tc, pool, mem, logto_tokcache_memsize(128), 0),
+        APR_EINVAL);
+    memset(mem, 0, size);
+    ck_assert_int_eq(logto_tokcache_attach(&tc, pool, mem, size, 0),
+                     APR_EINVAL);
+}
+END_TEST
+
+START_TEST(record_round_trip)
+{
+    unsigned char rec[LOGTO_TOKCACHE_RECORD_LEN];
+    logto_tokcache_entry_t e, got;
+
+    entry_of(&e, 42);
+    logto_tokcache_record_encode(rec, &e);
+    ck_assert_int_eq(logto_tokcache_record_decode(&got, rec, sizeof(rec)),
+                     APR_SUCCESS);
+    ck_assert(entry_is(&got, 42));
+    ck_assert_int_eq(logto_tokcache_record_decode(&got, rec, sizeof(rec) - 1),
+                     APR_EINVAL);
+    rec[0] = 'X';
+    ck_assert_int_eq(logto_tokcache_record_decode(&got, rec, sizeof(rec)),
+                     APR_EINVAL);
+}
+END_TEST
+
+START_TEST(digest_binds_configuration_and_token)
+{
+    unsigned char a[32], b[32], c[32];
+
+    logto_tokcache_digest(a, "conf-a", "tok", 3);
+    logto_tokcache_digest(b, "conf-b", "tok", 3);
+    logto_tokcache_digest(c, "conf-a", "tok2", 4);
+    ck_assert(memcmp(a, b, 32) != 0);
+    ck_assert(memcmp(a, c, 32) != 0);
+    /* the NUL between them: "ab"+"c" is not "a"+"bc" */
+    logto_tokcache_digest(a, "ab", "c", 1);
+    logto_tokcache_digest(b, "a", "bc", 2);
+    ck_assert(memcmp(a, b, 32) != 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ threads */
+
+#define THREADS 4
+#define ROUNDS  200000
+#define KEYS    512
+
+typedef struct worker_t {
+    logto_tokcache_t *tc;
+    unsigned char (*digests)[32];
+    apr_uint32_t seed;
+    apr_uint32_t hits;
+    apr_uint32_t torn;
+} worker_t;
+
+static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
+{
+    worker_t *w = data;
+    logto_tokcache_entry_t e, got;
+    apr_uint32_t i, k, x = w->seed;
+
+    for (i = 0; i < ROUNDS; i++) {
+        x = x * 1103515245u + 12345u;
+        k = (x >> 20) % KEYS;
+        if (x & 0x10000) {
+            entry_of(&e, k);
+            logto_tokcache_put(w->tc, w->digests[k], &e, NOW);
+        }
+        else if (logto_tokcache_get(w->tc, w->digests[k], NOW, &got) ==
+                 APR_SUCCESS) {
+            w->hits++;
+            w->torn += !entry_is(&got, k);
+        }
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Four threads store and read 512 tokens in a table of 64 slots: no
+ * read ever returns a mix of two entries, and nothing blocks. */
+START_TEST(readers_and_writers_at_once)
+{
+    logto_tokcache_t *tc = table(64);
+    unsigned char(*digests)[32] = apr_palloc(pool, KEYS * 32);
+    apr_thread_t *th[THREADS];
+    worker_t w[THREADS];
+    logto_tokcache_stats_t st;
+    apr_status_t trv;
+    apr_uint32_t i, hits = 0, used;
+
+    for (i = 0; i < KEYS; i++) {
+        digest_of(digests[i], i);
+    }
+    for (i = 0; i < THREADS; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].tc = tc;
+        w[i].digests = digests;
+        w[i].seed = 17 * i + 1;
+        ck_assert_int_eq(apr_thread_create(&th[i], NULL, worker, &w[i], pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < THREADS; i++) {
+        apr_thread_join(&trv, th[i]);
+        ck_assert_uint_eq(w[i].torn, 0);
+        hits += w[i].hits;
+    }
+    logto_tokcache_stats(tc, &st, &used);
+    ck_assert_uint_gt(hits, 0);
+    ck_assert_uint_eq(st.hits, hits);
+    ck_assert_uint_le(used, 64);
+}
+END_TEST
+
+static Suite *tokcache_suite(void)
+{
+    Suite *s = suite_create("tokcache");
+    TCase *tc = unit_tcase("table");
+    TCase *tt = unit_tcase("threads");
+
+    tcase_add_test(tc, stored_entry_reads_back);
+    tcase_add_test(tc, entry_dies_at_exp);
+    tcase_add_test(tc, other_digest_misses);
+    tcase_add_test(tc, eviction_keeps_the_table_within_its_size);
+    tcase_add_test(tc, hit_entries_survive_eviction);
+    tcase_add_test(tc, expired_entries_go_first);
+    tcase_add_test(tc, attach_checks_the_layout);
+    tcase_add_test(tc, record_round_trip);
+    tcase_add_test(tc, digest_binds_configuration_and_token);
+    suite_add_tcase(s, tc);
+    tcase_set_timeout(tt, 120);
+    tcase_add_test(tt, readers_and_writers_at_once);
+    suite_add_tcase(s, tt);
+    return s;
+}
+
+int main(void)
+{
+    return unit_main(tokcache_suite());
+}
