@@ -27,6 +27,7 @@
 #include <ap_expr.h>
 
 #include "mod_auth_logto.h"
+#include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
 #include "mod_auth_logto_tokens.h"
@@ -76,12 +77,12 @@ static const char *quotable(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* Set the Bearer challenge; error, description and scope may be NULL. */
-static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
-                          const char *error, const char *desc,
-                          const char *scope)
+const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
+                            const char *scheme, const char *error,
+                            const char *desc, const char *scope,
+                            const char *extra)
 {
-    const char *v = apr_psprintf(r->pool, "Bearer realm=\"%s\"",
+    const char *v = apr_psprintf(r->pool, "%s realm=\"%s\"", scheme,
                                  quotable(r->pool, logto_conf_realm(c, r)));
 
     if (error) {
@@ -102,7 +103,20 @@ static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
                      ap_construct_url(r->pool, c->resource_metadata, r)),
             "\"", NULL);
     }
-    apr_table_setn(r->err_headers_out, "WWW-Authenticate", v);
+    return extra ? apr_pstrcat(r->pool, v, ", ", extra, NULL) : v;
+}
+
+/* Set the Bearer challenge; error, description and scope may be NULL. */
+static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
+                          const char *error, const char *desc,
+                          const char *scope)
+{
+    /* DPoP's challenges where the request concerns DPoP (RFC 9449 7.1) */
+    if (logto_dpop_challenge(r, c, error, desc, scope)) {
+        return;
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   logto_challenge(r, c, "Bearer", error, desc, scope, NULL));
 }
 
 /* ------------------------------------------------------ token extraction */
@@ -130,14 +144,15 @@ static logto_verdict_t bad_request(logto_req_t *rq, const char *desc)
     return LOGTO_V_BAD_REQUEST;
 }
 
-/* Find the token: "Authorization: Bearer <token>" and nowhere else. Sizes
- * are checked before anything is parsed. */
+/* Find the token: "Authorization: Bearer <token>" or "DPoP <token>"
+ * (RFC 9449, rq->dpop set) and nowhere else. Sizes are checked before
+ * anything is parsed. */
 static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
                                      const char **ptoken, apr_size_t *plen)
 {
     const char *auth = apr_table_get(r->headers_in, "Authorization");
     const char *t;
-    apr_size_t n;
+    apr_size_t n, scheme;
 
     if (!auth) {
         return query_has_token(r)
@@ -148,11 +163,17 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
     if (strlen(auth) > LOGTO_TOKEN_MAX_SIZE) {
         return bad_request(rq, "Authorization header too large");
     }
-    if (strncasecmp(auth, "Bearer", 6) ||
-        (auth[6] != ' ' && auth[6] != '\t' && auth[6] != '\0')) {
-        return bad_request(rq, "Authorization is not Bearer <token>");
+    /* the DPoP scheme: its proof is checked once the token verified */
+    scheme = logto_dpop_scheme_len(auth);
+    rq->dpop = scheme != 0;
+    if (!rq->dpop) {
+        if (strncasecmp(auth, "Bearer", 6) ||
+            (auth[6] != ' ' && auth[6] != '\t' && auth[6] != '\0')) {
+            return bad_request(rq, "Authorization is not Bearer <token>");
+        }
+        scheme = 6;
     }
-    for (t = auth + 6; *t == ' ' || *t == '\t'; t++) {
+    for (t = auth + scheme; *t == ' ' || *t == '\t'; t++) {
     }
     n = strlen(t);
     while (n && (t[n - 1] == ' ' || t[n - 1] == '\t')) {
@@ -266,7 +287,9 @@ static int same_decider(request_rec *r, const logto_req_t *rq,
         return 1;
     }
     pol = logto_conf_policy(r, c);
-    return rq->policy == pol || !strcmp(rq->policy->cache_id, pol->cache_id);
+    return (rq->policy == pol ||
+            !strcmp(rq->policy->cache_id, pol->cache_id)) &&
+           logto_dpop_same_settings(rq->conf, c);
 }
 
 /* Verify with c, into a fresh answer remembered for the request. */
@@ -286,6 +309,10 @@ static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
     rq->verdict = extract_token(r, rq, &token, &len);
     if (rq->verdict == LOGTO_V_VALID) {
         rq->verdict = verify(r, c, rq, token, len);
+        /* sender constraints: DPoP proof, client certificate */
+        if (rq->verdict == LOGTO_V_VALID) {
+            rq->verdict = logto_dpop_enforce(r, c, rq, token, len);
+        }
     }
     else if (rq->verdict == LOGTO_V_BAD_REQUEST) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -383,6 +410,7 @@ static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
     set_env(r, "LOGTO_JTI", cl->jti);
     set_env(r, "LOGTO_EXP",
             apr_psprintf(r->pool, "%" APR_INT64_T_FMT, cl->exp));
+    set_env(r, "LOGTO_CNF_JKT", rq->cnf_jkt);
     set_claim_headers(r, c, cl);
 }
 
@@ -655,4 +683,5 @@ static void logto_register_hooks(apr_pool_t *p)
     ap_hook_handler(logto_metadata_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(logto_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     logto_register_authz(p);
+    logto_dpop_register_hooks(p);
 }

@@ -42,8 +42,20 @@ enum {
     LOGTO_SET_UNAUTH = 1u << 14,
     LOGTO_SET_TOKEN_CACHE = 1u << 15,
     LOGTO_SET_CORS = 1u << 16,
-    LOGTO_SET_METADATA = 1u << 17
+    LOGTO_SET_METADATA = 1u << 17,
+    LOGTO_SET_DPOP = 1u << 18,
+    LOGTO_SET_DPOP_MAX_AGE = 1u << 19,
+    LOGTO_SET_DPOP_BASE_URL = 1u << 20,
+    LOGTO_SET_DPOP_NONCE = 1u << 21
 };
+
+/* AuthLogtoDPoP: whether the DPoP scheme is accepted (RFC 9449). Bound
+ * tokens are never accepted as bearer tokens, whatever the mode. */
+typedef enum {
+    LOGTO_DPOP_ON = 0,  /* Bearer and DPoP (the default) */
+    LOGTO_DPOP_OFF,     /* Bearer only */
+    LOGTO_DPOP_REQUIRED /* DPoP only */
+} logto_dpop_mode_t;
 
 /* AuthLogtoClaimHeader CLAIM HEADER */
 typedef struct logto_claim_header_t {
@@ -84,6 +96,10 @@ typedef struct logto_dir_conf_t {
     /* This section's policy merged under the policies it was merged
      * under at startup: base policy -> merged policy. */
     struct logto_policy_memo_t *memo;
+    logto_dpop_mode_t dpop;    /* AuthLogtoDPoP */
+    int dpop_max_age;          /* AuthLogtoDPoPMaxAge, seconds */
+    const char *dpop_base_url; /* normalised, no trailing '/' */
+    int dpop_nonce;            /* AuthLogtoDPoPNonce On */
 } logto_dir_conf_t;
 
 /* The settings that make up a logto_policy_t: a merge of a section that
@@ -155,6 +171,8 @@ typedef struct logto_req_t {
     int preflight;              /* a CORS preflight let through */
     int published;              /* user, env and headers set */
     int cache_hit;              /* the token cache vouched for it */
+    int dpop;                   /* sent as "Authorization: DPoP" */
+    const char *cnf_jkt;        /* the token's DPoP key, when bound */
 } logto_req_t;
 
 /* mod_auth_logto_config.c */
@@ -172,6 +190,7 @@ int logto_conf_refresh(const logto_dir_conf_t *c);
 int logto_conf_min_refresh(const logto_dir_conf_t *c);
 int logto_conf_max_stale(const logto_dir_conf_t *c);
 int logto_conf_timeout(const logto_dir_conf_t *c);
+int logto_conf_dpop_max_age(const logto_dir_conf_t *c);
 /* The policy of c: built once per section at startup; for a request
  * whose merge combined settings in a way no section did, built from
  * r->pool. */
@@ -193,6 +212,13 @@ logto_req_t *logto_request_get(request_rec *r);
 /* Verify the request's token once with r's location settings; later
  * calls return the remembered answer. Never NULL. */
 logto_req_t *logto_request_verify(request_rec *r);
+/* A challenge of scheme ("Bearer", "DPoP") with the location's realm, the
+ * optional error, description and scope, and resource_metadata; extra,
+ * when not NULL, is appended as is (auth-params already quoted). */
+const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
+                            const char *scheme, const char *error,
+                            const char *desc, const char *scope,
+                            const char *extra);
 
 /* mod_auth_logto_authz.c */
 void logto_register_authz(apr_pool_t *p);

@@ -27,6 +27,25 @@ static const char *const reason_names[LOGTO_ERR__COUNT] = {
     [LOGTO_ERR_EXPIRED] = "token_expired",
     [LOGTO_ERR_NOT_YET_VALID] = "token_not_yet_valid",
     [LOGTO_ERR_IAT_FUTURE] = "iat_in_future",
+    [LOGTO_ERR_CNF] = "cnf_invalid",
+    [LOGTO_ERR_BOUND_BEARER] = "dpop_bound_as_bearer",
+    [LOGTO_ERR_NOT_BOUND] = "dpop_token_not_bound",
+    [LOGTO_ERR_SCHEME] = "scheme_not_accepted",
+    [LOGTO_ERR_CERT_BINDING] = "certificate_mismatch",
+    [LOGTO_ERR_DPOP_MISSING] = "dpop_proof_missing",
+    [LOGTO_ERR_DPOP_MALFORMED] = "dpop_proof_malformed",
+    [LOGTO_ERR_DPOP_TYP] = "dpop_typ_invalid",
+    [LOGTO_ERR_DPOP_ALG] = "dpop_alg_not_allowed",
+    [LOGTO_ERR_DPOP_KEY] = "dpop_key_invalid",
+    [LOGTO_ERR_DPOP_SIGNATURE] = "dpop_signature_invalid",
+    [LOGTO_ERR_DPOP_HTM] = "dpop_htm_mismatch",
+    [LOGTO_ERR_DPOP_HTU] = "dpop_htu_mismatch",
+    [LOGTO_ERR_DPOP_IAT] = "dpop_iat_invalid",
+    [LOGTO_ERR_DPOP_JTI] = "dpop_jti_missing",
+    [LOGTO_ERR_DPOP_REPLAY] = "dpop_replay",
+    [LOGTO_ERR_DPOP_ATH] = "dpop_ath_mismatch",
+    [LOGTO_ERR_DPOP_JKT] = "dpop_key_mismatch",
+    [LOGTO_ERR_DPOP_NONCE] = "dpop_nonce_required",
     [LOGTO_ERR_JWKS] = "jwks_invalid",
     [LOGTO_ERR_KEY] = "key_invalid",
     [LOGTO_ERR_CONFIG] = "config_invalid",
@@ -66,5 +85,10 @@ const char *logto_reason_name(logto_reason_t reason)
 
 int logto_reason_is_token(logto_reason_t reason)
 {
-    return reason > LOGTO_OK && reason <= LOGTO_ERR_IAT_FUTURE;
+    return reason > LOGTO_OK && reason <= LOGTO_ERR_DPOP_NONCE;
+}
+
+int logto_reason_is_dpop_proof(logto_reason_t reason)
+{
+    return reason >= LOGTO_ERR_DPOP_MISSING && reason <= LOGTO_ERR_DPOP_NONCE;
 }

@@ -37,6 +37,27 @@ typedef enum {
     LOGTO_ERR_EXPIRED,       /* exp in the past beyond the skew */
     LOGTO_ERR_NOT_YET_VALID, /* nbf in the future beyond the skew */
     LOGTO_ERR_IAT_FUTURE,    /* iat in the future beyond the skew */
+    /* sender constraints: the token's cnf (RFC 7800, 9449, 8705) */
+    LOGTO_ERR_CNF,           /* cnf not an object, jkt/x5t#S256 not strings */
+    LOGTO_ERR_BOUND_BEARER,  /* DPoP-bound token sent as a bearer token */
+    LOGTO_ERR_NOT_BOUND,     /* DPoP scheme with a token bound to no key */
+    LOGTO_ERR_SCHEME,        /* scheme the location does not accept */
+    LOGTO_ERR_CERT_BINDING,  /* certificate-bound token, no such cert */
+    /* DPoP proofs (RFC 9449 section 4.3) */
+    LOGTO_ERR_DPOP_MISSING,  /* no DPoP header, or more than one */
+    LOGTO_ERR_DPOP_MALFORMED, /* not a compact JWS, claims of bad type */
+    LOGTO_ERR_DPOP_TYP,      /* typ not dpop+jwt */
+    LOGTO_ERR_DPOP_ALG,      /* alg not an allowed asymmetric one */
+    LOGTO_ERR_DPOP_KEY,      /* jwk missing, private or unusable */
+    LOGTO_ERR_DPOP_SIGNATURE, /* signature invalid under the jwk */
+    LOGTO_ERR_DPOP_HTM,      /* htm not the request's method */
+    LOGTO_ERR_DPOP_HTU,      /* htu not the request's URL */
+    LOGTO_ERR_DPOP_IAT,      /* iat missing, too old or in the future */
+    LOGTO_ERR_DPOP_JTI,      /* jti missing */
+    LOGTO_ERR_DPOP_REPLAY,   /* jti seen before within the window */
+    LOGTO_ERR_DPOP_ATH,      /* ath not the hash of the access token */
+    LOGTO_ERR_DPOP_JKT,      /* proof key is not the token's cnf.jkt */
+    LOGTO_ERR_DPOP_NONCE,    /* server nonce missing or stale */
     /* not about a token: configuration, keys, network */
     LOGTO_ERR_JWKS,          /* key set unusable (no usable key, not JSON) */
     LOGTO_ERR_KEY,           /* one key unusable (skipped from its set) */
@@ -68,5 +89,9 @@ const char *logto_reason_name(logto_reason_t reason);
 /* Whether the reason is a refusal of the token itself (401 material), as
  * opposed to a key, configuration or network failure. */
 int logto_reason_is_token(logto_reason_t reason);
+
+/* Whether the reason is about the DPoP proof rather than the token
+ * (error="invalid_dpop_proof" or "use_dpop_nonce", RFC 9449 7.1). */
+int logto_reason_is_dpop_proof(logto_reason_t reason);
 
 #endif /* LOGTO_ERR_H */

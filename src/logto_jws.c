@@ -83,15 +83,21 @@ static apr_status_t part_object(json_t **pjson, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* Whether typ names a JWT access token (RFC 9068 section 2.1). */
-static int typ_is_access_token(const char *typ)
+/* Whether typ names the media type want ("at+jwt": a JWT access token,
+ * RFC 9068 section 2.1), with or without its "application/" prefix, in
+ * any case (RFC 7515 section 4.1.9). */
+static int typ_is(const char *typ, const char *want)
 {
-    return strcasecmp(typ, "at+jwt") == 0 ||
-           strcasecmp(typ, "application/at+jwt") == 0;
+    if (strncasecmp(typ, "application/", 12) == 0) {
+        typ += 12;
+    }
+    return strcasecmp(typ, want) == 0;
 }
 
-/* The header members this module understands, checked. */
-static apr_status_t check_header(logto_jws_t *jws, logto_err_t *err)
+/* The header members this module understands, checked. want_typ NULL:
+ * an access token, whose typ may be absent; else typ must be want_typ. */
+static apr_status_t check_header(logto_jws_t *jws, const char *want_typ,
+                                 logto_err_t *err)
 {
     json_t *h = jws->header;
     json_t *kid = json_object_get(h, "kid");
@@ -111,7 +117,10 @@ static apr_status_t check_header(logto_jws_t *jws, logto_err_t *err)
         return logto_err_set(err, LOGTO_ERR_TYP, "typ is not a string");
     }
     jws->typ = typ ? json_string_value(typ) : NULL;
-    if (jws->typ != NULL && !typ_is_access_token(jws->typ)) {
+    if (want_typ != NULL && (jws->typ == NULL || !typ_is(jws->typ, want_typ))) {
+        return logto_err_set(err, LOGTO_ERR_TYP, "typ is not %s", want_typ);
+    }
+    if (want_typ == NULL && jws->typ != NULL && !typ_is(jws->typ, "at+jwt")) {
         return logto_err_set(err, LOGTO_ERR_TYP, "typ is not at+jwt");
     }
     /* No extension is understood, so any critical one must refuse. */
@@ -129,6 +138,13 @@ apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
                              const char *token, apr_size_t len,
                              logto_err_t *err)
 {
+    return logto_jws_parse_typed(pjws, p, token, len, NULL, err);
+}
+
+apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
+                                   const char *token, apr_size_t len,
+                                   const char *typ, logto_err_t *err)
+{
     logto_jws_t *jws;
     jws_parts_t parts;
     unsigned char *sig;
@@ -145,7 +161,7 @@ apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
                             parts.len[2], err) != APR_SUCCESS ||
         part_object(&jws->header, p, &parts, 0, LOGTO_ERR_HEADER, err) !=
             APR_SUCCESS ||
-        check_header(jws, err) != APR_SUCCESS) {
+        check_header(jws, typ, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     jws->sig = sig;

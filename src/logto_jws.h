@@ -42,6 +42,13 @@ apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
                              const char *token, apr_size_t len,
                              logto_err_t *err);
 
+/* logto_jws_parse for a JWS of another type: typ must be present and
+ * name typ ("dpop+jwt"), with or without "application/", in any case; a
+ * NULL typ is logto_jws_parse's access-token rule. */
+apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
+                                   const char *token, apr_size_t len,
+                                   const char *typ, logto_err_t *err);
+
 /* Decode and parse jws's payload into jws->payload (a JSON object within
  * size and nesting bounds, from p), once its signature has verified:
  * fails with LOGTO_ERR_PAYLOAD or LOGTO_ERR_MALFORMED. */

@@ -15,6 +15,7 @@
 #include <ap_socache.h>
 
 #include "mod_auth_logto.h"
+#include "logto_dpop.h"
 #include "logto_tokcache.h"
 
 #define LOGTO_DEFAULT_SKEW        60
@@ -24,7 +25,8 @@
 #define LOGTO_DEFAULT_TIMEOUT     5
 #define LOGTO_MAX_SECONDS         (366 * 86400)
 /* Most entries a token table may have (about 1 GB of shared memory). */
-#define LOGTO_MAX_TOKEN_ENTRIES 10000000
+#define LOGTO_MAX_TOKEN_ENTRIES    10000000
+#define LOGTO_DEFAULT_DPOP_MAX_AGE 300
 
 void *logto_create_dir_conf(apr_pool_t *p, char *dir)
 {
@@ -94,6 +96,10 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE(token_cache, LOGTO_SET_TOKEN_CACHE);
     MERGE(cors_auth, LOGTO_SET_CORS);
     MERGE(resource_metadata, LOGTO_SET_METADATA);
+    MERGE(dpop, LOGTO_SET_DPOP);
+    MERGE(dpop_max_age, LOGTO_SET_DPOP_MAX_AGE);
+    MERGE(dpop_base_url, LOGTO_SET_DPOP_BASE_URL);
+    MERGE(dpop_nonce, LOGTO_SET_DPOP_NONCE);
     /* A JWKS file set inside replaces a URI set outside, and back. */
     if (add->set & LOGTO_SET_JWKS_FILE) {
         c->jwks_uri = NULL;
@@ -177,6 +183,12 @@ int logto_conf_timeout(const logto_dir_conf_t *c)
 {
     return (c->set & LOGTO_SET_TIMEOUT) ? c->fetch_timeout
                                         : LOGTO_DEFAULT_TIMEOUT;
+}
+
+int logto_conf_dpop_max_age(const logto_dir_conf_t *c)
+{
+    return (c->set & LOGTO_SET_DPOP_MAX_AGE) ? c->dpop_max_age
+                                             : LOGTO_DEFAULT_DPOP_MAX_AGE;
 }
 
 /* ------------------------------------------------------------ validators */
@@ -427,6 +439,13 @@ static const char *set_seconds(cmd_parms *cmd, void *cfg, const char *arg)
             break;
         case LOGTO_SET_MAX_STALE:
             bad = parse_seconds(cmd, arg, 0, &c->jwks_max_stale);
+            break;
+        case LOGTO_SET_DPOP_MAX_AGE:
+            /* the replay window: a day of remembered jtis is plenty */
+            bad = parse_seconds(cmd, arg, 1, &c->dpop_max_age);
+            if (!bad && c->dpop_max_age > 86400) {
+                bad = "AuthLogtoDPoPMaxAge: at most 86400 seconds";
+            }
             break;
         case LOGTO_SET_TIMEOUT:
             bad = parse_seconds(cmd, arg, 1, &c->fetch_timeout);
@@ -785,6 +804,64 @@ void logto_metadata_resolve(apr_pool_t *p, server_rec *s)
     }
 }
 
+static const char *set_dpop(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+
+    if (!strcasecmp(arg, "on")) {
+        c->dpop = LOGTO_DPOP_ON;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        c->dpop = LOGTO_DPOP_OFF;
+    }
+    else if (!strcasecmp(arg, "required")) {
+        c->dpop = LOGTO_DPOP_REQUIRED;
+    }
+    else {
+        return "AuthLogtoDPoP: Off, On or Required";
+    }
+    c->set |= LOGTO_SET_DPOP;
+    return NULL;
+}
+
+/* The URL proofs' htu is built on: scheme, host, port and an optional
+ * path prefix, normalised once here as every htu is at request time. */
+static const char *set_dpop_base_url(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    logto_dir_conf_t *c = cfg;
+    const char *bad = check_url(cmd, arg);
+    const char *norm;
+    logto_err_t err;
+    apr_size_t n;
+
+    if (bad) {
+        return bad;
+    }
+    if (ap_strchr_c(arg, '?')) {
+        return "AuthLogtoDPoPBaseURL: no query";
+    }
+    if (logto_url_normalize(&norm, cmd->pool, arg, &err) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "AuthLogtoDPoPBaseURL: '%s': %s", arg,
+                            err.text);
+    }
+    n = strlen(norm);
+    while (n && norm[n - 1] == '/') {
+        n--;
+    }
+    c->dpop_base_url = apr_pstrmemdup(cmd->pool, norm, n);
+    c->set |= LOGTO_SET_DPOP_BASE_URL;
+    return NULL;
+}
+
+static const char *set_dpop_nonce(cmd_parms *cmd, void *cfg, int on)
+{
+    logto_dir_conf_t *c = cfg;
+
+    c->dpop_nonce = on;
+    c->set |= LOGTO_SET_DPOP_NONCE;
+    return NULL;
+}
+
 static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
 {
     logto_srv_conf_t *sc =
@@ -857,6 +934,15 @@ const command_rec logto_cmds[] = {
                   "pass or auth CORS preflight requests"),
     AP_INIT_TAKE1("AuthLogtoResourceMetadata", set_metadata, NULL, DIR_CONF,
                   "URL-path of RFC 9728 protected-resource metadata"),
+    AP_INIT_TAKE1("AuthLogtoDPoP", set_dpop, NULL, DIR_CONF,
+                  "Off, On or Required: the DPoP scheme (RFC 9449)"),
+    AP_INIT_TAKE1("AuthLogtoDPoPMaxAge", set_seconds,
+                  (void *)(apr_uintptr_t)LOGTO_SET_DPOP_MAX_AGE, DIR_CONF,
+                  "seconds a DPoP proof is accepted after its iat"),
+    AP_INIT_TAKE1("AuthLogtoDPoPBaseURL", set_dpop_base_url, NULL, DIR_CONF,
+                  "scheme, host and port DPoP proofs' htu must carry"),
+    AP_INIT_FLAG("AuthLogtoDPoPNonce", set_dpop_nonce, NULL, DIR_CONF,
+                 "require server-provided DPoP nonces (On|Off)"),
     AP_INIT_TAKE1("AuthLogtoCache", set_cache, NULL, RSRC_CONF,
                   "mod_socache provider for keys and tokens"),
     {NULL}};

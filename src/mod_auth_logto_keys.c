@@ -26,11 +26,13 @@
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
 #include "logto_cache.h"
+#include "logto_dpop.h"
 #include "logto_fetch.h"
 #include "logto_keyring.h"
 
-#define CACHE_MUTEX "auth-logto-cache"
-#define FETCH_MUTEX "auth-logto-fetch"
+#define CACHE_MUTEX  "auth-logto-cache"
+#define FETCH_MUTEX  "auth-logto-fetch"
+#define REPLAY_MUTEX "auth-logto-replay"
 /* First guess of a cached value's size; a larger one is read again. */
 #define FIRST_READ 16384
 
@@ -46,6 +48,8 @@ typedef struct keys_state_t {
     int provider_needs_lock;
     apr_global_mutex_t *cache_mutex;
     apr_global_mutex_t *fetch_mutex;
+    apr_global_mutex_t *replay_mutex; /* a DPoP jti's get and set as one */
+    apr_thread_mutex_t *local_replay_mutex; /* the same, per process */
     server_rec *server;
     logto_cache_t cache;
     int have_cache;
@@ -53,6 +57,8 @@ typedef struct keys_state_t {
     apr_thread_mutex_t *rings_mutex;
     apr_hash_t *rings;          /* timing key -> logto_keyring_t */
     logto_cache_t *local_cache; /* without a shared store */
+    unsigned char nonce_secret[LOGTO_DPOP_NONCE_SECRET_SIZE]; /* this
+                                       server's, made in post_config */
 } keys_state_t;
 
 static keys_state_t state;
@@ -145,6 +151,8 @@ int logto_keys_pre_config(apr_pool_t *pconf)
     if (ap_mutex_register(pconf, CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0) !=
             APR_SUCCESS ||
         ap_mutex_register(pconf, FETCH_MUTEX, NULL, APR_LOCK_DEFAULT, 0) !=
+            APR_SUCCESS ||
+        ap_mutex_register(pconf, REPLAY_MUTEX, NULL, APR_LOCK_DEFAULT, 0) !=
             APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -206,6 +214,10 @@ static int init_mutexes(apr_pool_t *pconf, server_rec *s)
 
     rv = ap_global_mutex_create(&state.fetch_mutex, NULL, FETCH_MUTEX, NULL, s,
                                 pconf, 0);
+    if (rv == APR_SUCCESS) {
+        rv = ap_global_mutex_create(&state.replay_mutex, NULL, REPLAY_MUTEX,
+                                    NULL, s, pconf, 0);
+    }
     if (rv == APR_SUCCESS && state.provider_needs_lock) {
         rv = ap_global_mutex_create(&state.cache_mutex, NULL, CACHE_MUTEX, NULL,
                                     s, pconf, 0);
@@ -395,6 +407,12 @@ int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     state.server = s;
+    if (apr_generate_random_bytes(state.nonce_secret,
+                                  sizeof(state.nonce_secret)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     LOGTO_LOGNO(01403) "no random bytes for DPoP nonces");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     rv = init_socache(pconf, ptemp, s);
     if (rv != OK) {
         return rv;
@@ -419,6 +437,8 @@ void logto_keys_child_init(apr_pool_t *p, server_rec *s)
     state.pool = p;
     state.rings = apr_hash_make(p);
     apr_thread_mutex_create(&state.rings_mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    apr_thread_mutex_create(&state.local_replay_mutex, APR_THREAD_MUTEX_DEFAULT,
+                            p);
     if (!state.have_cache) {
         /* No shared store: one per process still makes its threads fetch
          * one at a time. */
@@ -429,6 +449,8 @@ void logto_keys_child_init(apr_pool_t *p, server_rec *s)
     }
     file = apr_global_mutex_lockfile(state.fetch_mutex);
     apr_global_mutex_child_init(&state.fetch_mutex, file, p);
+    file = apr_global_mutex_lockfile(state.replay_mutex);
+    apr_global_mutex_child_init(&state.replay_mutex, file, p);
     if (state.cache_mutex) {
         file = apr_global_mutex_lockfile(state.cache_mutex);
         apr_global_mutex_child_init(&state.cache_mutex, file, p);
@@ -607,4 +629,77 @@ apr_status_t logto_socache_set(const char *key, const unsigned char *val,
         return APR_NOTFOUND;
     }
     return cache_set(&state, key, val, len, expiry, p);
+}
+
+/* ------------------------------------------------------- replay cache */
+
+static apr_status_t replay_lock(void)
+{
+    if (state.have_cache) {
+        return apr_global_mutex_lock(state.replay_mutex);
+    }
+    return state.local_replay_mutex
+               ? apr_thread_mutex_lock(state.local_replay_mutex)
+               : APR_EINIT;
+}
+
+static void replay_unlock(void)
+{
+    if (state.have_cache) {
+        apr_global_mutex_unlock(state.replay_mutex);
+    }
+    else {
+        apr_thread_mutex_unlock(state.local_replay_mutex);
+    }
+}
+
+/* The lookup and the store under one lock held by every child: of two
+ * requests with one proof, exactly one finds no entry. With memcache or
+ * redis the entry is seen by the whole fleet; two hosts racing within
+ * the same instant is the one window left. */
+apr_status_t logto_replay_first_use(request_rec *r, const char *key,
+                                    apr_int64_t until)
+{
+    logto_cache_t *cache = state.have_cache ? &state.cache : state.local_cache;
+    unsigned char *val;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (!cache || !key || replay_lock() != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (cache->get(cache->baton, key, &val, &len, r->pool) == APR_SUCCESS) {
+        rv = APR_EEXIST;
+    }
+    else {
+        rv = cache->set(cache->baton, key, (const unsigned char *)"1", 1,
+                        apr_time_from_sec(until), r->pool);
+    }
+    replay_unlock();
+    return rv;
+}
+
+/* The first secret any server stored wins, so every host sharing the
+ * store makes and accepts the same nonces; without a store, or when it
+ * fails, this server's own secret (shared by its children by fork). */
+void logto_nonce_secret(request_rec *r, unsigned char *out)
+{
+    static const char key[] = "dpop-nonce-secret:v1";
+    unsigned char *val;
+    apr_size_t len;
+
+    memcpy(out, state.nonce_secret, LOGTO_DPOP_NONCE_SECRET_SIZE);
+    if (!state.have_cache || replay_lock() != APR_SUCCESS) {
+        return;
+    }
+    if (state.cache.get(&state, key, &val, &len, r->pool) == APR_SUCCESS &&
+        len == LOGTO_DPOP_NONCE_SECRET_SIZE) {
+        memcpy(out, val, len);
+    }
+    else {
+        state.cache.set(
+            &state, key, state.nonce_secret, LOGTO_DPOP_NONCE_SECRET_SIZE,
+            apr_time_now() + apr_time_from_sec(30 * 86400), r->pool);
+    }
+    replay_unlock();
 }

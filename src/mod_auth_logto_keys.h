@@ -46,4 +46,17 @@ apr_status_t logto_socache_set(const char *key, const unsigned char *val,
  * a provider that needs no lock of ours). */
 int logto_socache_is_fleet(void);
 
+/* A DPoP proof's jti, under its cache key: APR_SUCCESS the first time
+ * (and it is remembered until `until`, seconds since the epoch),
+ * APR_EEXIST when it was seen before, another status when the store
+ * cannot remember it (the proof must then be refused). Shared by all
+ * children through the socache; per process without one. */
+apr_status_t logto_replay_first_use(request_rec *r, const char *key,
+                                    apr_int64_t until);
+
+/* The secret DPoP nonces are made with (LOGTO_DPOP_NONCE_SECRET_SIZE
+ * bytes into out): one for every child and, through a shared store,
+ * every host. */
+void logto_nonce_secret(request_rec *r, unsigned char *out);
+
 #endif /* MOD_AUTH_LOGTO_KEYS_H */

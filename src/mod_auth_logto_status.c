@@ -27,6 +27,7 @@
 #include <http_protocol.h>
 
 #include "mod_auth_logto.h"
+#include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
 #include "mod_auth_logto_tokens.h"
@@ -871,6 +872,7 @@ int logto_metadata_handler(request_rec *r)
     const logto_dir_conf_t *c = NULL, *dflt;
     const logto_metadata_t *md = NULL;
     const char *resource, *issuer, *doc;
+    json_t *meta;
     int i;
 
     for (i = 0; i < sc->metadata->nelts && !c; i++) {
@@ -894,11 +896,10 @@ int logto_metadata_handler(request_rec *r)
         return HTTP_NOT_FOUND;
     }
     /* NULL only for configured text that is not UTF-8 */
-    doc =
-        logto_json_dump(r->pool,
-                        logto_json_own(r->pool, metadata_doc(r->pool, sc, md,
-                                                             resource, issuer)),
-                        JSON_COMPACT);
+    meta = logto_json_own(r->pool,
+                          metadata_doc(r->pool, sc, md, resource, issuer));
+    logto_dpop_metadata(meta, c);
+    doc = logto_json_dump(r->pool, meta, JSON_COMPACT);
     if (!doc) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }

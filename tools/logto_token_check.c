@@ -17,6 +17,8 @@
 #include <apr_time.h>
 
 #include "logto_alg.h"
+#include "logto_cnf.h"
+#include "logto_dpop.h"
 #include "logto_err.h"
 #include "logto_fetch.h"
 #include "logto_json.h"
@@ -37,6 +39,10 @@ typedef struct check_args_t {
     const char *jwks_uri;
     apr_array_header_t *scopes; /* of const char *: all required */
     const char *token_arg;
+    const char *dpop;         /* --dpop PROOF */
+    const char *method;       /* --method, GET by default */
+    const char *url;          /* --url */
+    apr_int64_t dpop_max_age; /* --dpop-max-age, 300 by default */
 } check_args_t;
 
 static void usage(FILE *out)
@@ -44,12 +50,20 @@ static void usage(FILE *out)
     fputs("usage: logto-token-check --issuer URL --audience URI"
           " [--audience URI]...\n"
           "           (--jwks-file PATH | --jwks-uri URL) [--scope S]...\n"
-          "           [--clock-skew SECONDS] [--algorithms \"ES384 RS256\"]"
-          " TOKEN\n"
+          "           [--clock-skew SECONDS] [--algorithms \"ES384 RS256\"]\n"
+          "           [--dpop PROOF --url URL [--method GET]"
+          " [--dpop-max-age SECONDS]] TOKEN\n"
           "\n"
           "Verify a Logto access token (signature, iss, aud, exp, nbf, iat,"
           " scopes).\n"
           "TOKEN '-' reads the token from standard input.\n"
+          "With --dpop, the token is sent with the DPoP scheme and PROOF"
+          " is checked\n"
+          "for a request of METHOD to URL (RFC 9449; whether its jti was"
+          " seen before\n"
+          "is the server's to know). A DPoP-bound token without --dpop is"
+          " refused,\n"
+          "as the module refuses it as a Bearer token.\n"
           "Exit status: 0 accepted, 1 refused, 2 usage, key or network"
           " error.\n",
           out);
@@ -152,6 +166,10 @@ enum {
     OPT_SCOPE,
     OPT_SKEW,
     OPT_ALGS,
+    OPT_DPOP,
+    OPT_METHOD,
+    OPT_URL,
+    OPT_DPOP_MAX_AGE,
     OPT_HELP
 };
 
@@ -163,10 +181,14 @@ static const struct option long_opts[] = {
     {"scope", required_argument, NULL, OPT_SCOPE},
     {"clock-skew", required_argument, NULL, OPT_SKEW},
     {"algorithms", required_argument, NULL, OPT_ALGS},
+    {"dpop", required_argument, NULL, OPT_DPOP},
+    {"method", required_argument, NULL, OPT_METHOD},
+    {"url", required_argument, NULL, OPT_URL},
+    {"dpop-max-age", required_argument, NULL, OPT_DPOP_MAX_AGE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
 
-static int parse_skew(apr_int64_t *pskew, const char *s)
+static int parse_seconds(apr_int64_t *pskew, const char *s, const char *what)
 {
     char *end;
     long long v;
@@ -174,7 +196,7 @@ static int parse_skew(apr_int64_t *pskew, const char *s)
     errno = 0;
     v = strtoll(s, &end, 10);
     if (errno || end == s || *end || v < 0 || v > 86400 * 365) {
-        return trouble("--clock-skew", "not a number of seconds");
+        return trouble(what, "not a number of seconds");
     }
     *pskew = v;
     return EXIT_ACCEPTED;
@@ -202,7 +224,18 @@ static int take_option(check_args_t *a, apr_pool_t *p, int opt, const char *val)
             apr_array_cat(a->scopes, logto_scope_split(p, val));
             return EXIT_ACCEPTED;
         case OPT_SKEW:
-            return parse_skew(&a->pol.clock_skew, val);
+            return parse_seconds(&a->pol.clock_skew, val, "--clock-skew");
+        case OPT_DPOP_MAX_AGE:
+            return parse_seconds(&a->dpop_max_age, val, "--dpop-max-age");
+        case OPT_DPOP:
+            a->dpop = val;
+            return EXIT_ACCEPTED;
+        case OPT_METHOD:
+            a->method = val;
+            return EXIT_ACCEPTED;
+        case OPT_URL:
+            a->url = val;
+            return EXIT_ACCEPTED;
         case OPT_ALGS:
             logto_err_clear(&err);
             if (logto_algset_parse(&a->pol.algorithms, val, &err) !=
@@ -225,6 +258,8 @@ static int parse_args(check_args_t *a, apr_pool_t *p, int argc, char **argv)
     a->pol.audiences = apr_array_make(p, 2, sizeof(const char *));
     a->pol.algorithms = LOGTO_ALGSET_DEFAULT;
     a->pol.clock_skew = 60;
+    a->method = "GET";
+    a->dpop_max_age = 300;
     a->scopes = apr_array_make(p, 2, sizeof(const char *));
     while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         if (opt == OPT_HELP) {
@@ -236,7 +271,8 @@ static int parse_args(check_args_t *a, apr_pool_t *p, int argc, char **argv)
         }
     }
     if (a->pol.issuers->nelts != 1 || a->pol.audiences->nelts == 0 ||
-        !a->jwks_file == !a->jwks_uri || optind != argc - 1) {
+        !a->jwks_file == !a->jwks_uri || optind != argc - 1 ||
+        !a->dpop != !a->url) {
         usage(stderr);
         return EXIT_TROUBLE;
     }
@@ -291,6 +327,58 @@ static int report(const logto_claims_t *c, const check_args_t *a, apr_pool_t *p)
     return EXIT_ACCEPTED;
 }
 
+/* The token's binding as the module enforces it: a DPoP-bound token
+ * needs a proof for this request by its key; a certificate-bound one
+ * can only be told about (the tool has no TLS connection). */
+static int check_binding(const logto_claims_t *c, const check_args_t *a,
+                         const char *token, apr_size_t len, apr_pool_t *p)
+{
+    logto_dpop_proof_t *proof;
+    logto_dpop_expect_t x;
+    logto_cnf_t cnf;
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    if (logto_cnf_read(&cnf, c->payload, &err) != APR_SUCCESS) {
+        printf("refused: %s (%s)\n", err.text, logto_reason_name(err.reason));
+        return EXIT_REFUSED;
+    }
+    if (cnf.x5t_s256) {
+        printf("note: bound to the TLS client certificate with x5t#S256 %s:"
+               " accepted only over TLS with that certificate\n",
+               cnf.x5t_s256);
+    }
+    if (!a->dpop) {
+        if (cnf.jkt) {
+            printf("refused: token is DPoP-bound (cnf.jkt %s): it is never"
+                   " accepted as a Bearer token, check it with --dpop\n",
+                   cnf.jkt);
+            return EXIT_REFUSED;
+        }
+        return EXIT_ACCEPTED;
+    }
+    if (!cnf.jkt) {
+        printf("refused: token is not DPoP-bound (no cnf.jkt) (%s)\n",
+               logto_reason_name(LOGTO_ERR_NOT_BOUND));
+        return EXIT_REFUSED;
+    }
+    x.method = a->method;
+    x.url = a->url;
+    x.token = token;
+    x.token_len = len;
+    x.jkt = cnf.jkt;
+    x.now = apr_time_sec(apr_time_now());
+    x.max_age = a->dpop_max_age;
+    x.clock_skew = a->pol.clock_skew;
+    if (logto_dpop_verify(&proof, p, a->dpop, strlen(a->dpop),
+                          a->pol.algorithms, &x, &err) != APR_SUCCESS) {
+        printf("refused: %s (%s)\n", err.text, logto_reason_name(err.reason));
+        return EXIT_REFUSED;
+    }
+    printf("DPoP proof accepted: key %s, jti %s\n", proof->jkt, proof->jti);
+    return EXIT_ACCEPTED;
+}
+
 static int run(apr_pool_t *p, int argc, char **argv)
 {
     check_args_t a;
@@ -316,6 +404,9 @@ static int run(apr_pool_t *p, int argc, char **argv)
         }
         printf("refused: %s (%s)\n", err.text, logto_reason_name(err.reason));
         return EXIT_REFUSED;
+    }
+    if ((rc = check_binding(claims, &a, token, len, p)) != EXIT_ACCEPTED) {
+        return rc;
     }
     return report(claims, &a, p);
 }

@@ -16,15 +16,16 @@ static char *mint_names[MINT_MAX_ITEMS];
 static char *mint_values[MINT_MAX_ITEMS];
 static int mint_count;
 
-/* Run mint.pl with args and keep its "name value" lines; 0 on success. */
-static inline int mint_load(const char *args)
+/* Run script (in t/data) with args and keep its "name value" lines; 0 on
+ * success. */
+static inline int mint_load_from(const char *script, const char *args)
 {
     char cmd[1024], *line = NULL;
     size_t cap = 0;
     ssize_t n;
     FILE *f;
 
-    snprintf(cmd, sizeof(cmd), "perl '%s/mint.pl' %s", TEST_DATA_DIR,
+    snprintf(cmd, sizeof(cmd), "perl '%s/%s' %s", TEST_DATA_DIR, script,
              args ? args : "");
     f = popen(cmd, "r");
     if (f == NULL) {
@@ -43,6 +44,12 @@ static inline int mint_load(const char *args)
     }
     free(line);
     return pclose(f) == 0 && mint_count > 0 ? 0 : -1;
+}
+
+/* Run mint.pl with args and keep its "name value" lines; 0 on success. */
+static inline int mint_load(const char *args)
+{
+    return mint_load_from("mint.pl", args);
 }
 
 /* The value minted under name; aborts the program if there is none. */

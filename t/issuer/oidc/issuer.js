@@ -10,6 +10,12 @@
 // Discovery: /oidc/.well-known/openid-configuration, JWKS: /oidc/jwks
 // Grant:     client_credentials with an RFC 8707 resource indicator; the
 //            access token is a JWT (typ at+jwt) for the one API resource.
+//            With a DPoP header at the token endpoint it is DPoP-bound
+//            (cnf.jkt, RFC 9449). Client demo-mtls gets certificate-bound
+//            tokens (cnf["x5t#S256"], RFC 8705): the issuer speaks plain
+//            HTTP, so its client certificate comes the way a TLS-terminating
+//            proxy passes one, URL-encoded PEM in X-Client-Cert (loopback
+//            only).
 // Control (loopback only, for key rotation tests):
 //   POST /control/rotate       new key first in the JWKS, old ones kept
 //   POST /control/drop-old     keep only the newest key
@@ -40,7 +46,24 @@ const CLIENTS = [
         client_secret: 'demo-reader-secret',
         scopes: ['read:products'],
     },
+    {
+        client_id: 'demo-mtls',
+        client_secret: 'demo-mtls-secret',
+        scopes: ['read:products'],
+        tls_client_certificate_bound_access_tokens: true,
+    },
 ];
+
+// The client certificate a TLS-terminating proxy in front would pass.
+function clientCertificate(ctx)
+{
+    const v = ctx.get('x-client-cert');
+    const a = ctx.req.socket.remoteAddress;
+    if (!v || (a !== '127.0.0.1' && a !== '::ffff:127.0.0.1')) {
+        return undefined;
+    }
+    return decodeURIComponent(v);
+}
 
 const KEY_SPECS = {
     ES384: { type: 'ec', options: { namedCurve: 'P-384' }, kty: 'EC' },
@@ -252,6 +275,8 @@ function buildProvider(issuer, keys, opts)
             response_types: [],
             redirect_uris: [],
             token_endpoint_auth_method: 'client_secret_basic',
+            tls_client_certificate_bound_access_tokens:
+                Boolean(c.tls_client_certificate_bound_access_tokens),
         })),
         clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
         clientDefaults: { id_token_signed_response_alg: opts.alg },
@@ -262,6 +287,12 @@ function buildProvider(issuer, keys, opts)
         features: {
             devInteractions: { enabled: false },
             clientCredentials: { enabled: true },
+            dPoP: { enabled: true },
+            mTLS: {
+                enabled: true,
+                certificateBoundAccessTokens: true,
+                getCertificate: clientCertificate,
+            },
             introspection: { enabled: false },
             revocation: { enabled: false },
             resourceIndicators: {
