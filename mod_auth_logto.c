@@ -308,7 +308,7 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
                               logto_req_t *rq, const char *token,
                               apr_size_t len)
 {
-    logto_keyring_stats_t fetched = {0, 0, 0};
+    logto_keyring_stats_t fetched = {0, 0, 0, 0};
     logto_verify_info_t info;
     logto_err_t err;
     const char *user;

@@ -130,6 +130,14 @@ typedef struct logto_jwks_file_t {
     apr_int64_t loaded_at; /* seconds since the epoch */
 } logto_jwks_file_t;
 
+/* The scopes of one `Require logto-scope` line of the server
+ * configuration, for the RFC 9728 document's scopes_supported. */
+typedef struct logto_scope_line_t {
+    server_rec *server;         /* the server it is written in */
+    const char *path;           /* its section's path (cmd->path) */
+    apr_array_header_t *scopes; /* of const char * */
+} logto_scope_line_t;
+
 typedef struct logto_srv_conf_t {
     const char *cache_spec; /* AuthLogtoCache as written */
     int cache_none;         /* AuthLogtoCache none: per process */
@@ -138,11 +146,12 @@ typedef struct logto_srv_conf_t {
     const char *cache_secret_file;     /* AuthLogtoCacheSecret, resolved */
     const unsigned char *cache_secret; /* its bytes, read at startup */
     apr_size_t cache_secret_len;
-    const char *state_dir;          /* AuthLogtoStateDir, resolved */
-    apr_array_header_t *metadata;   /* of logto_metadata_t */
-    apr_array_header_t *jwks_files; /* of logto_jwks_file_t */
-    int token_cache_entries;        /* largest ENTRIES of
-                                       AuthLogtoTokenCache, -1: none */
+    const char *state_dir;           /* AuthLogtoStateDir, resolved */
+    apr_array_header_t *metadata;    /* of logto_metadata_t */
+    apr_array_header_t *jwks_files;  /* of logto_jwks_file_t */
+    int token_cache_entries;         /* largest ENTRIES of
+                                        AuthLogtoTokenCache, -1: none */
+    apr_array_header_t *scope_lines; /* of logto_scope_line_t */
 } logto_srv_conf_t;
 
 /* What verification said about this request's token, kept for the

@@ -223,18 +223,25 @@ static int record_decode(record_t *rec, apr_pool_t *p, const unsigned char *buf,
     return 1;
 }
 
-/* The shared record of l, or NULL when there is none (or no cache). */
+/* The shared record of l, or NULL when there is none (or no cache). A
+ * record that is there but fails its check counts in stats (may be
+ * NULL) and reads as none. */
 static const record_t *shared_read(logto_keyring_t *kr, const local_t *l,
-                                   apr_pool_t *tmp)
+                                   apr_pool_t *tmp,
+                                   logto_keyring_stats_t *stats)
 {
     record_t *rec = apr_pcalloc(tmp, sizeof(*rec));
     unsigned char *val;
     apr_size_t len;
 
-    if (kr->cache == NULL ||
-        kr->cache->get(kr->cache->baton, l->key, &val, &len, tmp) !=
-            APR_SUCCESS ||
-        !record_decode(rec, tmp, val, len)) {
+    if (kr->cache == NULL || kr->cache->get(kr->cache->baton, l->key, &val,
+                                            &len, tmp) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (!record_decode(rec, tmp, val, len)) {
+        if (stats != NULL) {
+            stats->bad_records++;
+        }
         return NULL;
     }
     return rec;
@@ -743,9 +750,10 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
  * merged record. */
 static int sync_and_decide(logto_keyring_t *kr, local_t *l, record_t *rec,
                            const char *kid, apr_int64_t now, int background,
-                           int *for_kid, apr_pool_t *tmp)
+                           int *for_kid, apr_pool_t *tmp,
+                           logto_keyring_stats_t *stats)
 {
-    const record_t *shared = shared_read(kr, l, tmp);
+    const record_t *shared = shared_read(kr, l, tmp, stats);
     int need;
 
     apr_thread_mutex_lock(kr->mutex);
@@ -812,7 +820,8 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
     apr_uint64_t seen;
     int for_kid, locked;
 
-    if (!sync_and_decide(kr, l, &rec, kid, now, background, &for_kid, tmp)) {
+    if (!sync_and_decide(kr, l, &rec, kid, now, background, &for_kid, tmp,
+                         stats)) {
         return;
     }
     seen = rec.fetches;
@@ -823,7 +832,8 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
      * attempt, good or bad, answers this one too. Otherwise, against a
      * slow issuer, each waiter would fetch again in turn and wait a
      * timeout per process queued before it. */
-    if (sync_and_decide(kr, l, &rec, kid, now, background, &for_kid, tmp) &&
+    if (sync_and_decide(kr, l, &rec, kid, now, background, &for_kid, tmp,
+                        stats) &&
         rec.fetches == seen) {
         fetch_and_store(kr, l, &rec, for_kid, background, now, entered, tmp,
                         stats);
@@ -1113,4 +1123,61 @@ apr_status_t logto_keyring_status(apr_array_header_t **pentries, apr_pool_t *p,
     qsort(out->elts, out->nelts, sizeof(void *), entry_cmp);
     *pentries = out;
     return APR_SUCCESS;
+}
+
+/* The entry of one shared record, from p: the record's timestamps and
+ * counts, and the keys of its document as this process parses it. */
+static logto_keyring_entry_t *entry_of_record(apr_pool_t *p, const char *source,
+                                              const record_t *rec)
+{
+    logto_keyring_entry_t *e = apr_pcalloc(p, sizeof(*e));
+    logto_jwks_t *jwks = NULL;
+    logto_err_t perr;
+
+    e->source = source;
+    e->jwks_uri = rec->uri[0] ? rec->uri : NULL;
+    e->last_attempt_at = rec->last_attempt_at;
+    e->last_ok = rec->last_ok;
+    e->last_error = rec->error;
+    e->fetches = rec->fetches;
+    e->failures = rec->failures;
+    if (rec->body != NULL &&
+        logto_jwks_parse(&jwks, p, rec->body, rec->body_len, &perr) ==
+            APR_SUCCESS) {
+        e->fetched_at = rec->fetched_at;
+        e->version = apr_pescape_hex(p, rec->version, VERSION_LEN, 0);
+    }
+    entry_keys(e, p, jwks);
+    return e;
+}
+
+apr_status_t logto_keyring_shared_status(logto_keyring_entry_t **pentry,
+                                         apr_pool_t *p, logto_keyring_t *kr,
+                                         const char *jwks_uri,
+                                         const char *issuer)
+{
+    local_t probe;
+    const record_t *rec;
+    logto_keyring_entry_t *e;
+
+    if (jwks_uri == NULL && issuer == NULL) {
+        return APR_EINVAL;
+    }
+    /* Named as local_find names it, so the same record is read. */
+    memset(&probe, 0, sizeof(probe));
+    probe.source = jwks_uri ? apr_pstrdup(p, jwks_uri)
+                            : apr_pstrcat(p, "discover:", issuer, NULL);
+    probe.key = apr_pstrcat(p, "jwks:", probe.source, NULL);
+    rec = shared_read(kr, &probe, p, NULL);
+    if (rec != NULL) {
+        *pentry = entry_of_record(p, probe.source, rec);
+        return APR_SUCCESS;
+    }
+    e = apr_pcalloc(p, sizeof(*e));
+    e->source = probe.source;
+    e->jwks_uri = jwks_uri ? probe.source : NULL;
+    e->last_error = "";
+    entry_keys(e, p, NULL);
+    *pentry = e;
+    return APR_NOTFOUND;
 }

@@ -59,9 +59,10 @@ typedef struct logto_keyring_timing_t {
 
 /* What one logto_keyring_get did, for the glue's counters. */
 typedef struct logto_keyring_stats_t {
-    int fetches;  /* fetch attempts this call made (0 or 1) */
-    int failures; /* of which failed */
-    int stale;    /* the keys handed back are past their refresh time */
+    int fetches;     /* fetch attempts this call made (0 or 1) */
+    int failures;    /* of which failed */
+    int stale;       /* the keys handed back are past their refresh time */
+    int bad_records; /* shared records read that failed their check */
 } logto_keyring_stats_t;
 
 /* One key of a set, as the status page shows it. */
@@ -177,5 +178,15 @@ apr_status_t logto_keyring_record_parse(logto_keyring_entry_t **pentry,
                                         apr_pool_t *p, const char *source,
                                         const unsigned char *buf,
                                         apr_size_t len, logto_err_t *err);
+/* The key set of jwks_uri (or, when it is NULL, of issuer's discovery)
+ * as the shared cache holds it: the same answer in every process that
+ * shares the cache, whichever of them fetched. *pentry is from p; without
+ * a record that passes its check it has no keys, fetched_at 0 and
+ * APR_NOTFOUND is returned. APR_EINVAL without jwks_uri and issuer.
+ * Thread-safe. */
+apr_status_t logto_keyring_shared_status(logto_keyring_entry_t **pentry,
+                                         apr_pool_t *p, logto_keyring_t *kr,
+                                         const char *jwks_uri,
+                                         const char *issuer);
 
 #endif /* LOGTO_KEYRING_H */

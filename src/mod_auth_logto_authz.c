@@ -67,11 +67,35 @@ static const char *parse_line(cmd_parms *cmd, const char *line,
     return NULL;
 }
 
+/* Remember the scopes a section of the server configuration requires,
+ * for its RFC 9728 document (scopes_supported). A negated line names
+ * scopes a client must not have; .htaccess is read per request. */
+static void record_scopes(cmd_parms *cmd, const logto_require_t *req)
+{
+    logto_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &auth_logto_module);
+    logto_scope_line_t *sl;
+
+    if (req->negated || !cmd->path ||
+        cmd->pool != cmd->server->process->pconf) {
+        return;
+    }
+    sl = apr_array_push(sc->scope_lines);
+    sl->server = cmd->server;
+    sl->path = cmd->path;
+    sl->scopes = req->words;
+}
+
 static const char *parse_scope(cmd_parms *cmd, const char *line,
                                const void **parsed)
 {
-    return parse_line(cmd, line, parsed, 1,
-                      "logto-scope needs at least one scope");
+    const char *err = parse_line(cmd, line, parsed, 1,
+                                 "logto-scope needs at least one scope");
+
+    if (!err) {
+        record_scopes(cmd, *parsed);
+    }
+    return err;
 }
 
 static const char *parse_claim(cmd_parms *cmd, const char *line,

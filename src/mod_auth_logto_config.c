@@ -121,6 +121,7 @@ void *logto_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->metadata = apr_array_make(p, 2, sizeof(logto_metadata_t));
     sc->jwks_files = apr_array_make(p, 2, sizeof(logto_jwks_file_t));
     sc->token_cache_entries = -1;
+    sc->scope_lines = apr_array_make(p, 2, sizeof(logto_scope_line_t));
     return sc;
 }
 
@@ -144,6 +145,7 @@ void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
         add->token_cache_entries > base->token_cache_entries
             ? add->token_cache_entries
             : base->token_cache_entries;
+    sc->scope_lines = apr_array_append(p, base->scope_lines, add->scope_lines);
     return sc;
 }
 

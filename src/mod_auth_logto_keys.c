@@ -1016,7 +1016,7 @@ static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
                              const char *unknown_kid,
                              logto_keyring_stats_t *total, logto_err_t *err)
 {
-    logto_keyring_stats_t stats = {0, 0, 0};
+    logto_keyring_stats_t stats = {0, 0, 0, 0};
     logto_keyring_t *kr;
     apr_status_t rv;
 
@@ -1033,28 +1033,62 @@ static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
     total->fetches += stats.fetches;
     total->failures += stats.failures;
     total->stale |= stats.stale;
+    if (rv == APR_SUCCESS && stats.stale) {
+        logto_status_count(LOGTO_C_STALE_SERVES);
+    }
+    while (stats.bad_records-- > 0) {
+        logto_status_count(LOGTO_C_INTEGRITY_FAILURES);
+    }
     return rv;
+}
+
+typedef struct shared_walk_t {
+    apr_pool_t *pool;
+    apr_array_header_t *entries; /* of logto_keyring_entry_t * */
+} shared_walk_t;
+
+/* The shared record of one key source, read through a keyring of this
+ * process for the section that names it. */
+static void shared_source(void *baton, const logto_dir_conf_t *c,
+                          const char *uri, const char *issuer)
+{
+    shared_walk_t *w = baton;
+    logto_keyring_entry_t *e;
+    logto_keyring_t *kr;
+    logto_err_t err;
+
+    kr = ring_for(c, w->pool, &err);
+    if (kr) {
+        logto_keyring_shared_status(&e, w->pool, kr, uri, issuer);
+        APR_ARRAY_PUSH(w->entries, logto_keyring_entry_t *) = e;
+    }
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const logto_keyring_entry_t *x = *(logto_keyring_entry_t *const *)a;
+    const logto_keyring_entry_t *y = *(logto_keyring_entry_t *const *)b;
+
+    return strcmp(x->source, y->source);
 }
 
 apr_array_header_t *logto_keys_status(apr_pool_t *p)
 {
-    apr_array_header_t *all =
-        apr_array_make(p, 4, sizeof(logto_keyring_entry_t *));
-    apr_array_header_t *one;
-    apr_hash_index_t *hi;
+    shared_walk_t w;
 
-    if (!state.rings_mutex) {
-        return all;
+    w.pool = p;
+    w.entries = apr_array_make(p, 4, sizeof(logto_keyring_entry_t *));
+    if (!state.pool || !state.server) {
+        return w.entries;
     }
-    apr_thread_mutex_lock(state.rings_mutex);
-    for (hi = apr_hash_first(p, state.rings); hi; hi = apr_hash_next(hi)) {
-        if (logto_keyring_status(&one, p, apr_hash_this_val(hi)) ==
-            APR_SUCCESS) {
-            apr_array_cat(all, one);
-        }
-    }
-    apr_thread_mutex_unlock(state.rings_mutex);
-    return all;
+    walk_sources(p, state.server, shared_source, &w);
+    qsort(w.entries->elts, w.entries->nelts, sizeof(void *), entry_cmp);
+    return w.entries;
+}
+
+int logto_keys_shared(void)
+{
+    return state.have_cache;
 }
 
 const char *logto_keys_cache_kind(void)

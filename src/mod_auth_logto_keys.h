@@ -31,9 +31,14 @@ logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
                                       const logto_policy_t *pol,
                                       logto_keyring_stats_t *stats);
 
-/* Every key set the keyrings of this process know (status page): an
- * array from p of logto_keyring_entry_t *, empty before child_init. */
+/* Every key source any location of the server names, as the shared cache
+ * holds it (status page): an array from p of logto_keyring_entry_t *,
+ * sorted by source, the same in every child; empty before child_init. */
 apr_array_header_t *logto_keys_status(apr_pool_t *p);
+
+/* Whether key sets are shared between processes (AuthLogtoCache is not
+ * none and its provider is loaded). */
+int logto_keys_shared(void);
 
 /* The socache adapter: every record of the module goes through these
  * two. A miss, a failure and a value too large all read as APR_NOTFOUND;

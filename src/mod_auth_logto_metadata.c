@@ -108,18 +108,88 @@ static const char *metadata_resource(const logto_dir_conf_t *c)
     return NULL;
 }
 
+/* Whether <Location outer> covers URL-path inner, as a prefix ending at
+ * a '/' of inner (or all of it). */
+static int path_covers(const char *outer, const char *inner)
+{
+    apr_size_t len = strlen(outer);
+
+    return !strncmp(outer, inner, len) &&
+           (len == 0 || outer[len - 1] == '/' || inner[len] == '/' ||
+            inner[len] == '\0');
+}
+
+/* The scopes of the `Require logto-scope` lines of md's <Location>, or,
+ * when it has none, of the innermost <Location> around it that has some
+ * (where its Require lines come from): a JSON array, each scope once, or
+ * NULL when no line names one. */
+static json_t *metadata_scopes(apr_pool_t *p, const logto_srv_conf_t *sc,
+                               const logto_metadata_t *md)
+{
+    const logto_scope_line_t *sl;
+    const char *from = NULL;
+    apr_hash_t *seen = apr_hash_make(p);
+    json_t *list;
+    int i, j;
+
+    for (i = 0; md->location && i < sc->scope_lines->nelts; i++) {
+        sl = &APR_ARRAY_IDX(sc->scope_lines, i, logto_scope_line_t);
+        if (sl->server == md->server && path_covers(sl->path, md->location) &&
+            (!from || strlen(sl->path) > strlen(from))) {
+            from = sl->path;
+        }
+    }
+    if (!from) {
+        return NULL;
+    }
+    list = json_array();
+    for (i = 0; i < sc->scope_lines->nelts; i++) {
+        sl = &APR_ARRAY_IDX(sc->scope_lines, i, logto_scope_line_t);
+        if (sl->server != md->server || strcmp(sl->path, from)) {
+            continue;
+        }
+        for (j = 0; j < sl->scopes->nelts; j++) {
+            const char *scope = APR_ARRAY_IDX(sl->scopes, j, const char *);
+            if (!apr_hash_get(seen, scope, APR_HASH_KEY_STRING)) {
+                apr_hash_set(seen, scope, APR_HASH_KEY_STRING, scope);
+                json_array_append_new(list, json_string(scope));
+            }
+        }
+    }
+    return list;
+}
+
+/* The RFC 9728 document of md: only members that RFC defines. */
+static json_t *metadata_doc(apr_pool_t *p, const logto_srv_conf_t *sc,
+                            const logto_metadata_t *md, const char *resource,
+                            const char *issuer)
+{
+    json_t *doc = json_pack("{s:s, s:[s], s:[s]}", "resource", resource,
+                            "authorization_servers", issuer,
+                            "bearer_methods_supported", "header");
+    json_t *scopes = metadata_scopes(p, sc, md);
+
+    if (doc && scopes) {
+        json_object_set_new(doc, "scopes_supported", scopes);
+    }
+    else if (scopes) {
+        json_decref(scopes);
+    }
+    return doc;
+}
+
 int logto_metadata_handler(request_rec *r)
 {
     const logto_srv_conf_t *sc =
         ap_get_module_config(r->server->module_config, &auth_logto_module);
     const logto_dir_conf_t *c = NULL, *dflt;
+    const logto_metadata_t *md = NULL;
     const char *resource, *issuer, *doc;
     json_t *meta;
     int i;
 
     for (i = 0; i < sc->metadata->nelts && !c; i++) {
-        const logto_metadata_t *md =
-            &APR_ARRAY_IDX(sc->metadata, i, logto_metadata_t);
+        md = &APR_ARRAY_IDX(sc->metadata, i, logto_metadata_t);
         if (!strcmp(r->uri, md->path)) {
             c = md->conf;
         }
@@ -140,9 +210,7 @@ int logto_metadata_handler(request_rec *r)
     }
     /* NULL only for configured text that is not UTF-8 */
     meta = logto_json_own(r->pool,
-                          json_pack("{s:s, s:[s], s:[s]}", "resource", resource,
-                                    "authorization_servers", issuer,
-                                    "bearer_methods_supported", "header"));
+                          metadata_doc(r->pool, sc, md, resource, issuer));
     logto_dpop_metadata(meta, c);
     doc = logto_json_dump(r->pool, meta, JSON_COMPACT);
     if (!doc) {

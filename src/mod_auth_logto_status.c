@@ -8,9 +8,11 @@
  * lock. The segment hangs off the process pool, so a graceful restart
  * finds it again and the numbers go on.
  *
- * The page lists the key sets this process knows: the JWKS files of the
- * configuration and the key sets its keyrings fetched. It shows key ids,
- * algorithms and types, never key material.
+ * The page lists every key set the configuration names: the JWKS files,
+ * and, for every other source, the record of the shared cache that all
+ * processes read and write, so every child gives the same answer. It
+ * shows key ids, algorithms and types, never key material. "?json" gives
+ * the same as JSON, "?metrics" in the Prometheus text format.
  */
 #include <apr_atomic.h>
 #include <apr_hash.h>
@@ -35,19 +37,20 @@
 
 #define SHM_USERDATA "mod_auth_logto:status-shm"
 
+/* The names of the counters, by logto_counter_t, and their help texts. */
+#define LOGTO_COUNTER_NAME(id, name, help) name,
+static const char *const counter_names[] = {LOGTO_COUNTERS(LOGTO_COUNTER_NAME)};
+#undef LOGTO_COUNTER_NAME
+#define LOGTO_COUNTER_HELP(id, name, help) help,
+static const char *const counter_help[] = {LOGTO_COUNTERS(LOGTO_COUNTER_HELP)};
+#undef LOGTO_COUNTER_HELP
+
 /* The shared counters. Only the parent writes `since`, before forking. */
 typedef struct status_counters_t {
     apr_size_t size; /* sizeof(status_counters_t): a layout check */
     apr_int64_t since;
-    apr_uint32_t accepted;
-    apr_uint32_t refusals[LOGTO_ERR__COUNT];
-    apr_uint32_t bad_request;
-    apr_uint32_t no_token;
-    apr_uint32_t cache_hits;
-    apr_uint32_t fetches;
-    apr_uint32_t fetch_failures;
-    apr_uint32_t es384_tables;  /* ES384 signatures checked with tables */
-    apr_uint32_t es384_openssl; /* ... and by OpenSSL alone */
+    apr_uint64_t count[LOGTO_C__COUNT];
+    apr_uint64_t refusals[LOGTO_ERR__COUNT];
     apr_uint32_t misconfig_logged; /* seconds after `since`, 0: never */
 } status_counters_t;
 
@@ -57,13 +60,16 @@ static status_counters_t *counters;
 
 /* ------------------------------------------------------------ counters */
 
+static void count_p384_path(logto_p384_path_t path);
+
 static apr_status_t forget_counters(void *data)
 {
     counters = NULL;
     return APR_SUCCESS;
 }
 
-/* The segment of an earlier generation, if its layout is ours. */
+/* The segment of an earlier generation, if its layout is ours (a module
+ * with other counters, loaded by a graceful restart, starts afresh). */
 static status_counters_t *existing_counters(apr_pool_t *process_pool)
 {
     void *data = NULL;
@@ -76,8 +82,6 @@ static status_counters_t *existing_counters(apr_pool_t *process_pool)
     sc = apr_shm_baseaddr_get(data);
     return sc->size == sizeof(*sc) ? sc : NULL;
 }
-
-static void count_p384_path(logto_p384_path_t path);
 
 int logto_status_post_config(apr_pool_t *pconf, server_rec *s)
 {
@@ -114,58 +118,18 @@ int logto_status_post_config(apr_pool_t *pconf, server_rec *s)
     return OK;
 }
 
-/* One atomic increment of a shared counter, when there are counters. */
-#define BUMP(field)                                                            \
-    do {                                                                       \
-        if (counters) {                                                        \
-            apr_atomic_inc32(&counters->field);                                \
-        }                                                                      \
-    } while (0)
-
-void logto_status_count_accept(void)
+void logto_status_count(logto_counter_t which)
 {
-    BUMP(accepted);
-}
-
-void logto_status_count_refusal(logto_reason_t reason)
-{
-    if ((int)reason > LOGTO_OK && reason < LOGTO_ERR__COUNT) {
-        BUMP(refusals[reason]);
-    }
-}
-
-void logto_status_count_bad_request(void)
-{
-    BUMP(bad_request);
-}
-
-void logto_status_count_no_token(void)
-{
-    BUMP(no_token);
-}
-
-void logto_status_count_cache_hit(void)
-{
-    BUMP(cache_hits);
-}
-
-void logto_status_count_fetch(int ok)
-{
-    BUMP(fetches);
-    if (!ok) {
-        BUMP(fetch_failures);
+    if (counters && (int)which >= 0 && which < LOGTO_C__COUNT) {
+        apr_atomic_inc64(&counters->count[which]);
     }
 }
 
 /* The core tells which code checked an ES384 signature. */
 static void count_p384_path(logto_p384_path_t path)
 {
-    if (path == LOGTO_P384_PATH_TABLES) {
-        BUMP(es384_tables);
-    }
-    else {
-        BUMP(es384_openssl);
-    }
+    logto_status_count(path == LOGTO_P384_PATH_TABLES ? LOGTO_C_ES384_TABLES
+                                                      : LOGTO_C_ES384_OPENSSL);
 }
 
 int logto_status_misconfig_log_due(int interval)
@@ -190,27 +154,42 @@ int logto_status_misconfig_log_due(int interval)
     return apr_atomic_cas32(&counters->misconfig_logged, stamp, last) == last;
 }
 
+void logto_status_count_refusal(logto_reason_t reason)
+{
+    if (counters && (int)reason > LOGTO_OK && reason < LOGTO_ERR__COUNT) {
+        apr_atomic_inc64(&counters->refusals[reason]);
+    }
+}
+
+void logto_status_count_fetch(int ok)
+{
+    logto_status_count(LOGTO_C_FETCHES);
+    if (!ok) {
+        logto_status_count(LOGTO_C_FETCH_FAILURES);
+    }
+}
+
 void logto_status_count_verdict(const logto_req_t *rq)
 {
     switch (rq->verdict) {
         case LOGTO_V_VALID:
-            logto_status_count_accept();
+            logto_status_count(LOGTO_C_ACCEPTED);
             break;
         case LOGTO_V_INVALID:
         case LOGTO_V_UNAVAILABLE:
             logto_status_count_refusal(rq->err.reason);
             break;
         case LOGTO_V_BAD_REQUEST:
-            logto_status_count_bad_request();
+            logto_status_count(LOGTO_C_BAD_REQUEST);
             break;
         case LOGTO_V_NONE:
-            logto_status_count_no_token();
+            logto_status_count(LOGTO_C_NO_TOKEN);
             break;
         default:
             break;
     }
     if (rq->cache_hit) {
-        logto_status_count_cache_hit();
+        logto_status_count(LOGTO_C_TOKEN_CACHE_HITS);
     }
 }
 
@@ -224,17 +203,12 @@ static void read_counters(status_counters_t *out)
         return;
     }
     out->since = counters->since;
-    out->accepted = apr_atomic_read32(&counters->accepted);
-    for (i = 0; i < LOGTO_ERR__COUNT; i++) {
-        out->refusals[i] = apr_atomic_read32(&counters->refusals[i]);
+    for (i = 0; i < LOGTO_C__COUNT; i++) {
+        out->count[i] = apr_atomic_read64(&counters->count[i]);
     }
-    out->bad_request = apr_atomic_read32(&counters->bad_request);
-    out->no_token = apr_atomic_read32(&counters->no_token);
-    out->cache_hits = apr_atomic_read32(&counters->cache_hits);
-    out->fetches = apr_atomic_read32(&counters->fetches);
-    out->fetch_failures = apr_atomic_read32(&counters->fetch_failures);
-    out->es384_tables = apr_atomic_read32(&counters->es384_tables);
-    out->es384_openssl = apr_atomic_read32(&counters->es384_openssl);
+    for (i = 0; i < LOGTO_ERR__COUNT; i++) {
+        out->refusals[i] = apr_atomic_read64(&counters->refusals[i]);
+    }
 }
 
 /* ------------------------------------------------------------ key sets */
@@ -269,7 +243,8 @@ static logto_keyring_entry_t *file_entry(apr_pool_t *p,
 }
 
 /* Every key set to show, as logto_keyring_entry_t *: the server's JWKS
- * files (each path once), then what this process's keyrings fetched. */
+ * files (each path once), then every other key source of the
+ * configuration as the shared cache holds it. */
 static apr_array_header_t *key_sets(request_rec *r)
 {
     const logto_srv_conf_t *sc =
@@ -314,11 +289,25 @@ static json_t *json_refusals(const status_counters_t *sc)
 
     for (i = LOGTO_OK + 1; i < LOGTO_ERR__COUNT; i++) {
         json_object_set_new(o, logto_reason_name((logto_reason_t)i),
-                            json_integer(sc->refusals[i]));
+                            json_integer((json_int_t)sc->refusals[i]));
     }
-    json_object_set_new(o, "bad_request", json_integer(sc->bad_request));
-    json_object_set_new(o, "no_token", json_integer(sc->no_token));
+    json_object_set_new(
+        o, "bad_request",
+        json_integer((json_int_t)sc->count[LOGTO_C_BAD_REQUEST]));
+    json_object_set_new(o, "no_token",
+                        json_integer((json_int_t)sc->count[LOGTO_C_NO_TOKEN]));
     return o;
+}
+
+/* Every counter under its name, beside the document's other members. */
+static void json_counters(json_t *doc, const status_counters_t *sc)
+{
+    int i;
+
+    for (i = 0; i < LOGTO_C__COUNT; i++) {
+        json_object_set_new(doc, counter_names[i],
+                            json_integer((json_int_t)sc->count[i]));
+    }
 }
 
 static json_t *json_keys(const apr_array_header_t *keys)
@@ -372,19 +361,6 @@ static json_t *json_key_set(const logto_keyring_entry_t *e, apr_int64_t now)
     return o;
 }
 
-/* Which code checks ES384 signatures, and how many each has checked. */
-static json_t *json_es384(const status_counters_t *sc)
-{
-    json_t *o = json_object();
-
-    json_object_set_new(o, "fast_p384", json_boolean(logto_p384_enabled()));
-    json_object_set_new(o, "verified_with_tables",
-                        json_integer(sc->es384_tables));
-    json_object_set_new(o, "verified_by_openssl",
-                        json_integer(sc->es384_openssl));
-    return o;
-}
-
 /* The token table's own counters, shared by all children like it. */
 static json_t *json_token_table(void)
 {
@@ -406,6 +382,21 @@ static json_t *json_token_table(void)
     return o;
 }
 
+/* Which code checks ES384 signatures, and how many each has checked. */
+static json_t *json_es384(const status_counters_t *sc)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "fast_p384", json_boolean(logto_p384_enabled()));
+    json_object_set_new(
+        o, "verified_with_tables",
+        json_integer((json_int_t)sc->count[LOGTO_C_ES384_TABLES]));
+    json_object_set_new(
+        o, "verified_by_openssl",
+        json_integer((json_int_t)sc->count[LOGTO_C_ES384_OPENSSL]));
+    return o;
+}
+
 static void send_json(request_rec *r, const status_counters_t *sc,
                       const apr_array_header_t *sets, apr_int64_t now)
 {
@@ -416,14 +407,18 @@ static void send_json(request_rec *r, const status_counters_t *sc,
     json_object_set_new(doc, "now", json_integer(now));
     json_object_set_new(doc, "since", jtime(sc->since));
     json_object_set_new(doc, "counting", json_boolean(counters != NULL));
+    json_object_set_new(doc, "shared", json_boolean(logto_keys_shared()));
     json_object_set_new(doc, "key_cache", jstr(logto_keys_cache_kind()));
-    json_object_set_new(doc, "accepted", json_integer(sc->accepted));
+    /* "accepted" is the name of the first versions of this page. */
+    json_object_set_new(doc, "accepted",
+                        json_integer((json_int_t)sc->count[LOGTO_C_ACCEPTED]));
+    json_counters(doc, sc);
     json_object_set_new(doc, "refusals", json_refusals(sc));
-    json_object_set_new(doc, "token_cache_hits", json_integer(sc->cache_hits));
+    /* "token_cache_hits": the name of the first versions of this page. */
+    json_object_set_new(
+        doc, "token_cache_hits",
+        json_integer((json_int_t)sc->count[LOGTO_C_TOKEN_CACHE_HITS]));
     json_object_set_new(doc, "token_cache", json_token_table());
-    json_object_set_new(doc, "fetches", json_integer(sc->fetches));
-    json_object_set_new(doc, "fetch_failures",
-                        json_integer(sc->fetch_failures));
     json_object_set_new(doc, "es384", json_es384(sc));
     for (i = 0; i < sets->nelts; i++) {
         json_array_append_new(
@@ -477,28 +472,25 @@ static void text_counters(request_rec *r, const status_counters_t *sc,
         ap_rputs("counters: not available (no shared memory)\n", r);
     }
     ap_rprintf(r, "counting since:    %s\n", when(r->pool, sc->since, now));
-    ap_rprintf(r, "accepted tokens:   %u\n", sc->accepted);
-    ap_rprintf(r, "token cache hits:  %u\n", sc->cache_hits);
+    ap_rprintf(r, "accepted tokens:   %" APR_UINT64_T_FMT "\n",
+               sc->count[LOGTO_C_ACCEPTED]);
     if (logto_tokens_stats(&st, &used)) {
         ap_rprintf(r,
                    "token table:       %u of %u entries used, %u hits, %u "
                    "misses, %u evictions\n",
                    used, st.entries, st.hits, st.misses, st.evictions);
     }
-    ap_rprintf(r, "key set fetches:   %u (%u failed)\n", sc->fetches,
-               sc->fetch_failures);
-    ap_rprintf(r,
-               "ES384 signatures:  %u with P-384 tables, %u by OpenSSL "
-               "(AuthLogtoFastP384 %s)\n",
-               sc->es384_tables, sc->es384_openssl,
-               logto_p384_enabled() ? "On" : "Off");
+    for (i = 0; i < LOGTO_C__COUNT; i++) {
+        if (i != LOGTO_C_ACCEPTED) {
+            ap_rprintf(r, "%-24s %" APR_UINT64_T_FMT "\n", counter_names[i],
+                       sc->count[i]);
+        }
+    }
     ap_rputs("refusals:\n", r);
     for (i = LOGTO_OK + 1; i < LOGTO_ERR__COUNT; i++) {
-        ap_rprintf(r, "  %-22s %u\n", logto_reason_name((logto_reason_t)i),
-                   sc->refusals[i]);
+        ap_rprintf(r, "  %-22s %" APR_UINT64_T_FMT "\n",
+                   logto_reason_name((logto_reason_t)i), sc->refusals[i]);
     }
-    ap_rprintf(r, "  %-22s %u\n", "bad_request", sc->bad_request);
-    ap_rprintf(r, "  %-22s %u\n", "no_token", sc->no_token);
 }
 
 static void text_key_set(request_rec *r, const logto_keyring_entry_t *e,
@@ -540,23 +532,211 @@ static void send_text(request_rec *r, const status_counters_t *sc,
     ap_rputs("mod_auth_logto status\n\n", r);
     ap_rprintf(r, "key cache:         %s\n", logto_keys_cache_kind());
     text_counters(r, sc, now);
-    ap_rprintf(r, "\nkey sets: %d (keys fetched as this process saw them)\n",
-               sets->nelts);
+    ap_rprintf(r,
+               "ES384 signatures:  %" APR_UINT64_T_FMT " with P-384 tables, "
+               "%" APR_UINT64_T_FMT " by OpenSSL (AuthLogtoFastP384 %s)\n",
+               sc->count[LOGTO_C_ES384_TABLES],
+               sc->count[LOGTO_C_ES384_OPENSSL],
+               logto_p384_enabled() ? "On" : "Off");
+    ap_rprintf(r, "\nkey sets: %d (%s)\n", sets->nelts,
+               logto_keys_shared()
+                   ? "as the shared cache holds them, for every process"
+                   : "AuthLogtoCache none: as this process holds them");
     for (i = 0; i < sets->nelts; i++) {
         text_key_set(r, APR_ARRAY_IDX(sets, i, logto_keyring_entry_t *), now);
     }
 }
 
+/* ------------------------------------------------------------- metrics */
+
+/* A label value in the Prometheus text format: backslash, double quote
+ * and line feed escaped; other control characters (from the network)
+ * made '?'. */
+static const char *prom_label(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, 2 * strlen(s) + 1), *q = out;
+
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"') {
+            *q++ = '\\';
+            *q++ = *s;
+        }
+        else if (*s == '\n') {
+            *q++ = '\\';
+            *q++ = 'n';
+        }
+        else {
+            *q++ = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+        }
+    }
+    *q = '\0';
+    return out;
+}
+
+static void prom_family(request_rec *r, const char *name, const char *type,
+                        const char *help)
+{
+    ap_rprintf(r, "# HELP logto_%s %s\n# TYPE logto_%s %s\n", name, help, name,
+               type);
+}
+
+static void metrics_counters(request_rec *r, const status_counters_t *sc)
+{
+    int i;
+
+    for (i = 0; i < LOGTO_C__COUNT; i++) {
+        const char *name =
+            apr_pstrcat(r->pool, counter_names[i], "_total", NULL);
+        prom_family(r, name, "counter", counter_help[i]);
+        ap_rprintf(r, "logto_%s %" APR_UINT64_T_FMT "\n", name, sc->count[i]);
+    }
+    prom_family(r, "refusals_total", "counter",
+                "Tokens refused, and requests refused for want of keys, "
+                "by reason.");
+    for (i = LOGTO_OK + 1; i < LOGTO_ERR__COUNT; i++) {
+        ap_rprintf(
+            r, "logto_refusals_total{reason=\"%s\"} %" APR_UINT64_T_FMT "\n",
+            logto_reason_name((logto_reason_t)i), sc->refusals[i]);
+    }
+    prom_family(r, "counters_since_seconds", "gauge",
+                "When the counters started, in seconds since the epoch.");
+    ap_rprintf(r, "logto_counters_since_seconds %" APR_INT64_T_FMT "\n",
+               sc->since);
+}
+
+/* One sample per key set; value(e) returns 0 to leave a set out. */
+typedef int metric_value_fn(const logto_keyring_entry_t *e, apr_int64_t now,
+                            apr_int64_t *pv);
+
+static void metrics_per_source(request_rec *r, const apr_array_header_t *sets,
+                               apr_int64_t now, const char *name,
+                               const char *type, const char *help,
+                               metric_value_fn *value)
+{
+    const logto_keyring_entry_t *e;
+    apr_int64_t v;
+    int i;
+
+    prom_family(r, name, type, help);
+    for (i = 0; i < sets->nelts; i++) {
+        e = APR_ARRAY_IDX(sets, i, const logto_keyring_entry_t *);
+        if (value(e, now, &v)) {
+            ap_rprintf(r, "logto_%s{source=\"%s\"} %" APR_INT64_T_FMT "\n",
+                       name, prom_label(r->pool, e->source), v);
+        }
+    }
+}
+
+static int value_age(const logto_keyring_entry_t *e, apr_int64_t now,
+                     apr_int64_t *pv)
+{
+    *pv = now - e->fetched_at;
+    return e->fetched_at != 0;
+}
+
+static int value_keys(const logto_keyring_entry_t *e, apr_int64_t now,
+                      apr_int64_t *pv)
+{
+    *pv = e->keys ? e->keys->nelts : 0;
+    return 1;
+}
+
+/* JWKS files are read at startup, never fetched: no fetch samples. */
+static int is_file(const logto_keyring_entry_t *e)
+{
+    return !strncmp(e->source, "file:", 5);
+}
+
+static int value_fetches(const logto_keyring_entry_t *e, apr_int64_t now,
+                         apr_int64_t *pv)
+{
+    *pv = (apr_int64_t)e->fetches;
+    return !is_file(e);
+}
+
+static int value_failures(const logto_keyring_entry_t *e, apr_int64_t now,
+                          apr_int64_t *pv)
+{
+    *pv = (apr_int64_t)e->failures;
+    return !is_file(e);
+}
+
+static int value_last_ok(const logto_keyring_entry_t *e, apr_int64_t now,
+                         apr_int64_t *pv)
+{
+    *pv = e->last_ok ? 1 : 0;
+    return e->last_attempt_at != 0;
+}
+
+/* One sample without labels, with its family lines. */
+static void prom_sample(request_rec *r, const char *name, const char *type,
+                        const char *help, apr_uint64_t value)
+{
+    prom_family(r, name, type, help);
+    ap_rprintf(r, "logto_%s %" APR_UINT64_T_FMT "\n", name, value);
+}
+
+/* The token table's counters, kept by the table itself. */
+static void metrics_token_table(request_rec *r)
+{
+    logto_tokcache_stats_t st;
+    apr_uint32_t used;
+
+    if (!logto_tokens_stats(&st, &used)) {
+        return;
+    }
+    prom_sample(r, "token_cache_hits_total", "counter",
+                "Lookups the token table answered.", st.hits);
+    prom_sample(r, "token_cache_misses_total", "counter",
+                "Lookups the token table did not answer.", st.misses);
+    prom_sample(r, "token_cache_stores_total", "counter",
+                "Tokens stored in the token table.", st.stores);
+    prom_sample(r, "token_cache_evictions_total", "counter",
+                "Live token table entries pushed out by a store.",
+                st.evictions);
+    prom_sample(r, "token_cache_entries", "gauge", "Slots of the token table.",
+                st.entries);
+    prom_sample(r, "token_cache_used", "gauge",
+                "Slots of the token table in use.", used);
+}
+
+static void send_metrics(request_rec *r, const status_counters_t *sc,
+                         const apr_array_header_t *sets, apr_int64_t now)
+{
+    metrics_counters(r, sc);
+    metrics_token_table(r);
+    metrics_per_source(r, sets, now, "jwks_age_seconds", "gauge",
+                       "Seconds since the key set was last fetched (or its "
+                       "file read).",
+                       value_age);
+    metrics_per_source(r, sets, now, "jwks_keys", "gauge",
+                       "Usable keys in the key set.", value_keys);
+    metrics_per_source(r, sets, now, "jwks_fetches_total", "counter",
+                       "Fetch attempts of the key set, by every process.",
+                       value_fetches);
+    metrics_per_source(r, sets, now, "jwks_fetch_failures_total", "counter",
+                       "Failed fetch attempts of the key set, by every "
+                       "process.",
+                       value_failures);
+    metrics_per_source(r, sets, now, "jwks_last_fetch_ok", "gauge",
+                       "1 when the last fetch attempt of the key set "
+                       "succeeded.",
+                       value_last_ok);
+}
+
 /* ------------------------------------------------------------- handler */
 
-/* Whether the query string holds a "json" parameter (?json, ?json=1). */
-static int wants_json(const char *args)
+enum { PAGE_TEXT, PAGE_JSON, PAGE_METRICS };
+
+/* Whether the query string holds parameter name (?name, ?name=1). */
+static int has_param(const char *args, const char *name)
 {
+    apr_size_t n = strlen(name);
     const char *q = args;
 
     while (q && *q) {
-        if (!strncmp(q, "json", 4) &&
-            (q[4] == '\0' || q[4] == '&' || q[4] == '=')) {
+        if (!strncmp(q, name, n) &&
+            (q[n] == '\0' || q[n] == '&' || q[n] == '=')) {
             return 1;
         }
         q = strchr(q, '&');
@@ -565,12 +745,70 @@ static int wants_json(const char *args)
     return 0;
 }
 
+/* Whether one media range of an Accept header names Prometheus' text
+ * format (text/plain; version=0.0.4) or OpenMetrics, which scrapers that
+ * ask for it also take the text format for. */
+static int prometheus_range(apr_pool_t *p, const char *range)
+{
+    char *copy = apr_pstrdup(p, range), *last, *part;
+    int text_plain = 0, version = 0;
+
+    part = apr_strtok(copy, ";", &last);
+    if (!part) {
+        return 0;
+    }
+    apr_collapse_spaces(part, part); /* returns the end, not part */
+    if (!strcasecmp(part, "application/openmetrics-text")) {
+        return 1;
+    }
+    text_plain = !strcasecmp(part, "text/plain");
+    while ((part = apr_strtok(NULL, ";", &last)) != NULL) {
+        apr_collapse_spaces(part, part); /* returns the end, not part */
+        version |= !strcasecmp(part, "version=0.0.4");
+    }
+    return text_plain && version;
+}
+
+static int accepts_prometheus(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    char *copy, *last, *range;
+
+    if (!accept) {
+        return 0;
+    }
+    copy = apr_pstrdup(r->pool, accept);
+    for (range = apr_strtok(copy, ",", &last); range;
+         range = apr_strtok(NULL, ",", &last)) {
+        if (prometheus_range(r->pool, range)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ?json, then ?metrics, then the Accept header choose the page. */
+static int page_wanted(request_rec *r)
+{
+    if (has_param(r->args, "json")) {
+        return PAGE_JSON;
+    }
+    if (has_param(r->args, "metrics") || accepts_prometheus(r)) {
+        return PAGE_METRICS;
+    }
+    return PAGE_TEXT;
+}
+
+static const char *const page_types[] = {
+    "text/plain; charset=utf-8", "application/json",
+    "text/plain; version=0.0.4; charset=utf-8"};
+
 int logto_status_handler(request_rec *r)
 {
     status_counters_t sc;
     apr_array_header_t *sets;
     apr_int64_t now = apr_time_sec(apr_time_now());
-    int json;
+    int page;
 
     if (!r->handler || strcmp(r->handler, LOGTO_STATUS_HANDLER)) {
         return DECLINED;
@@ -579,17 +817,20 @@ int logto_status_handler(request_rec *r)
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    json = wants_json(r->args);
-    ap_set_content_type(r, json ? "application/json"
-                                : "text/plain; charset=utf-8");
+    page = page_wanted(r);
+    ap_set_content_type(r, page_types[page]);
+    apr_table_mergen(r->headers_out, "Vary", "Accept");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only) {
         return OK;
     }
     read_counters(&sc);
     sets = key_sets(r);
-    if (json) {
+    if (page == PAGE_JSON) {
         send_json(r, &sc, sets, now);
+    }
+    else if (page == PAGE_METRICS) {
+        send_metrics(r, &sc, sets, now);
     }
     else {
         send_text(r, &sc, sets, now);

@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 75;
+plan tests => 80;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;
@@ -162,6 +162,15 @@ is(outcome(get_bearer('/lt/skew0/', $short)), '401 invalid_token',
    'token cache: the same token once expired 401');
 
 # -------------------------------------------- AuthLogtoResourceMetadata
+# The members RFC 9728 section 2 defines: a document carries no other.
+my %RFC9728 = map { $_ => 1 } qw(
+    resource authorization_servers jwks_uri scopes_supported
+    bearer_methods_supported resource_signing_alg_values_supported
+    resource_name resource_documentation resource_policy_uri
+    resource_tos_uri tls_client_certificate_bound_access_tokens
+    authorization_details_types_supported dpop_signing_alg_values_supported
+    dpop_bound_access_tokens_required
+);
 # /ltm/ names issuer, audience and the metadata path in one location.
 my $MDM = '/.well-known/oauth-protected-resource/ltm';
 $res = GET($MDM);
@@ -176,6 +185,20 @@ is($ch->{resource_metadata}, "http://127.0.0.1:$PORT$MDM",
    'metadata of /ltm/: named in the challenge');
 is(Apache::TestRequest::POST($MDM, content => 'x')->code, 405,
    'metadata: POST 405');
+is_deeply([grep { !$RFC9728{$_} } sort keys %$doc], [],
+          'metadata of /ltm/: RFC 9728 members only');
+ok(!exists $doc->{scopes_supported},
+   'metadata of /ltm/: no scopes_supported without Require logto-scope');
+is_deeply($doc->{bearer_methods_supported}, ['header'],
+          'metadata: bearer_methods_supported is ["header"]');
+
+# /ltms/ requires scopes: they are offered, each once, negated ones not.
+$res = GET('/.well-known/oauth-protected-resource/ltms');
+$doc = eval { JSON::PP->new->decode($res->content) } || {};
+is_deeply($doc->{scopes_supported}, [qw(mcp:read mcp:admin)],
+          'metadata of /ltms/: scopes_supported from its Require lines');
+is_deeply([grep { !$RFC9728{$_} } sort keys %$doc], [],
+          'metadata of /ltms/: RFC 9728 members only');
 
 # /lt/metadata/ inherits issuer and audience from <Location /lt/>.
 my $MD = '/.well-known/oauth-protected-resource';

@@ -415,6 +415,83 @@ START_TEST(a_corrupt_shared_record_is_a_miss)
 }
 END_TEST
 
+START_TEST(a_corrupt_shared_record_is_counted)
+{
+    logto_keyring_t *kr = start();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+    char *key = apr_pstrcat(pool, "jwks:", fi.jwks_uri, NULL);
+
+    cache->set(cache->baton, key, (const unsigned char *)"LKR1junk", 8,
+               apr_time_now() + apr_time_from_sec(60), pool);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    ck_assert_int_ge(st.bad_records, 1);
+    ck_assert_int_eq(st.fetches, 1);
+}
+END_TEST
+
+START_TEST(the_shared_status_is_what_the_cache_holds)
+{
+    logto_keyring_t *kr1 = start(), *kr2 = ring();
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_entry_t *e;
+    logto_err_t err;
+
+    /* Before any fetch: the source, no keys. */
+    ck_assert_int_eq(
+        logto_keyring_shared_status(&e, pool, kr2, fi.jwks_uri, NULL),
+        APR_NOTFOUND);
+    ck_assert_str_eq(e->source, fi.jwks_uri);
+    ck_assert_int_eq(e->keys->nelts, 0);
+    ck_assert_int_eq(e->fetched_at, 0);
+    /* One keyring fetches; another, which never asked for keys, shows
+     * them as the cache holds them. */
+    serve(file_b);
+    ck_assert_int_eq(keys(&jwks, kr1, NULL, T0, NULL, &err), APR_SUCCESS);
+    ck_assert_int_eq(
+        logto_keyring_shared_status(&e, pool, kr2, fi.jwks_uri, NULL),
+        APR_SUCCESS);
+    ck_assert_str_eq(e->source, fi.jwks_uri);
+    ck_assert_str_eq(e->jwks_uri, fi.jwks_uri);
+    ck_assert_int_eq(e->fetched_at, T0);
+    ck_assert_int_eq(e->last_ok, 1);
+    ck_assert_uint_eq(e->fetches, 1);
+    ck_assert_int_eq(e->keys->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(e->keys, 0, logto_keyring_key_t).kid,
+                     "k-es384");
+    ck_assert_uint_eq(strlen(e->version), 64);
+    /* kr2 itself still knows of no key set: nothing was fetched for it. */
+    {
+        apr_array_header_t *own;
+        logto_keyring_status(&own, pool, kr2);
+        ck_assert_int_eq(own->nelts, 0);
+    }
+    /* A discovery source is named as the keyring names it. */
+    ck_assert_int_eq(logto_keyring_shared_status(&e, pool, kr2, NULL,
+                                                 "https://issuer.example"),
+                     APR_NOTFOUND);
+    ck_assert_str_eq(e->source, "discover:https://issuer.example");
+    ck_assert_int_eq(logto_keyring_shared_status(&e, pool, kr2, NULL, NULL),
+                     APR_EINVAL);
+}
+END_TEST
+
+START_TEST(the_shared_status_ignores_a_corrupt_record)
+{
+    logto_keyring_t *kr = start();
+    logto_keyring_entry_t *e;
+    char *key = apr_pstrcat(pool, "jwks:", fi.jwks_uri, NULL);
+
+    cache->set(cache->baton, key, (const unsigned char *)"LKR1junk", 8,
+               apr_time_now() + apr_time_from_sec(60), pool);
+    ck_assert_int_eq(
+        logto_keyring_shared_status(&e, pool, kr, fi.jwks_uri, NULL),
+        APR_NOTFOUND);
+    ck_assert_int_eq(e->keys->nelts, 0);
+}
+END_TEST
+
 START_TEST(keys_are_found_through_discovery)
 {
     logto_keyring_t *kr = start();
@@ -974,6 +1051,9 @@ static Suite *keyring_suite(void)
     tcase_add_test(tc, a_new_set_that_parses_is_authoritative);
     tcase_add_test(tc, processes_sharing_a_cache_fetch_once);
     tcase_add_test(tc, a_corrupt_shared_record_is_a_miss);
+    tcase_add_test(tc, a_corrupt_shared_record_is_counted);
+    tcase_add_test(tc, the_shared_status_is_what_the_cache_holds);
+    tcase_add_test(tc, the_shared_status_ignores_a_corrupt_record);
     tcase_add_test(tc, keys_are_found_through_discovery);
     tcase_add_test(tc, a_failed_discovery_is_an_error);
     tcase_add_test(tc, the_status_lists_keys_and_fetches);
