@@ -296,13 +296,21 @@ static int same_decider(request_rec *r, const logto_req_t *rq,
 static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
 {
     logto_req_t *rq = apr_pcalloc(r->pool, sizeof(*rq));
-    const char *token = NULL;
+    const char *token = NULL, *bad;
     apr_size_t len = 0;
 
     ap_set_module_config(r->request_config, &auth_logto_module, rq);
     rq->conf = c;
     rq->policy = logto_conf_policy(r, c);
-    if (!c->issuer || !c->audiences) {
+    if (!c->issuers || !c->audiences) {
+        rq->verdict = LOGTO_V_MISCONFIG;
+        return rq;
+    }
+    /* Sections were checked at startup; a combination first made for this
+     * request (.htaccess, nested sections) is checked here. */
+    if (!c->policy && (bad = logto_conf_check_keyspecs(r->pool, c, c))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LOGTO_LOGNO(01601) "%s",
+                      bad);
         rq->verdict = LOGTO_V_MISCONFIG;
         return rq;
     }
@@ -488,10 +496,10 @@ static int is_preflight(const request_rec *r)
 
 static const char *missing_directives(const logto_dir_conf_t *c)
 {
-    if (!c->issuer && !c->audiences) {
+    if (!c->issuers && !c->audiences) {
         return "AuthLogtoIssuer and AuthLogtoAudience";
     }
-    return !c->issuer ? "AuthLogtoIssuer" : "AuthLogtoAudience";
+    return !c->issuers ? "AuthLogtoIssuer" : "AuthLogtoAudience";
 }
 
 /* Turn the verdict into the hook's answer: DECLINED lets mod_authz_core
@@ -519,10 +527,13 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
             return HTTP_SERVICE_UNAVAILABLE;
         case LOGTO_V_MISCONFIG:
         default:
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          LOGTO_LOGNO(00105) "AuthType Logto without %s: "
-                                             "refusing every request",
-                          missing_directives(c));
+            /* key sources that do not pair were logged when found */
+            if (!c->issuers || !c->audiences) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                              LOGTO_LOGNO(00105) "AuthType Logto without %s: "
+                                                 "refusing every request",
+                              missing_directives(c));
+            }
             return HTTP_INTERNAL_SERVER_ERROR;
     }
 }
@@ -542,7 +553,7 @@ static int logto_check_access(request_rec *r)
     strip_claim_headers(r, c);
     /* 2. a CORS preflight carries no token: let it through if told to;
      * the logto providers grant it without making it a user */
-    if (!c->cors_auth && is_preflight(r) && c->issuer && c->audiences) {
+    if (!c->cors_auth && is_preflight(r) && c->issuers && c->audiences) {
         request_verdict(r, c)->preflight = 1;
         return DECLINED;
     }
@@ -658,6 +669,14 @@ static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return rv == OK ? logto_status_post_config(pconf, s) : rv;
 }
 
+static int logto_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    return logto_conf_check(ptemp, s);
+}
+
 static void logto_child_init(apr_pool_t *p, server_rec *s)
 {
     logto_keys_child_init(p, s);
@@ -668,6 +687,7 @@ static void logto_register_hooks(apr_pool_t *p)
     static const char *const before_authz[] = {"mod_authz_core.c", NULL};
 
     ap_hook_pre_config(logto_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(logto_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_header_parser(logto_header_parser, NULL, NULL, APR_HOOK_FIRST);

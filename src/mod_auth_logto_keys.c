@@ -259,14 +259,13 @@ static void ring_settings(logto_keyring_timing_t *timing,
     opts->ca_file = c->ca_file;
 }
 
-/* Fetch the keys of one configuration into the shared cache, once per
- * key source, so that the first request does not wait for them. */
-static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
-                         const logto_dir_conf_t *c,
-                         const logto_dir_conf_t *dflt)
+/* Fetch the keys of one issuer of a configuration into the shared cache,
+ * once per key source, so that the first request does not wait for them. */
+static void prefetch_issuer(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
+                            const logto_dir_conf_t *c, const char *issuer)
 {
-    const char *issuer = c->issuer ? c->issuer : dflt->issuer;
-    const char *uri = c->jwks_uri ? c->jwks_uri : dflt->jwks_uri;
+    const logto_keyspec_t *k = logto_conf_keyspec(c, issuer);
+    const char *uri = k ? k->jwks_uri : NULL;
     logto_keyring_timing_t timing;
     logto_fetch_opts_t opts;
     const logto_jwks_t *jwks;
@@ -274,7 +273,7 @@ static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
     logto_err_t err;
     const char *id;
 
-    if (c->file_jwks || (!c->jwks_uri && dflt->file_jwks) || !issuer) {
+    if (k && k->file_jwks) {
         return;
     }
     id = uri ? uri : issuer;
@@ -298,6 +297,22 @@ static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
                  LOGTO_LOGNO(00306) "keys of %s fetched at startup: %d "
                                     "usable",
                  id, jwks->keys->nelts);
+}
+
+/* The keys of every issuer of c (merged under its server's defaults). */
+static void prefetch_one(apr_pool_t *ptemp, server_rec *s, apr_hash_t *seen,
+                         const logto_dir_conf_t *c,
+                         const logto_dir_conf_t *dflt)
+{
+    int i;
+
+    if (c != dflt) {
+        c = logto_merge_dir_conf(ptemp, (void *)dflt, (void *)c);
+    }
+    for (i = 0; c->issuers && i < c->issuers->nelts; i++) {
+        prefetch_issuer(ptemp, s, seen, c,
+                        APR_ARRAY_IDX(c->issuers, i, const char *));
+    }
 }
 
 static void prefetch_sections(apr_pool_t *ptemp, server_rec *s,
@@ -473,15 +488,18 @@ static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
     logto_keyring_t *kr;
     apr_status_t rv;
 
-    if (c->file_jwks) {
-        *pjwks = c->file_jwks;
+    const logto_keyspec_t *k = logto_conf_keyspec(c, issuer);
+
+    if (k && k->file_jwks) {
+        *pjwks = k->file_jwks;
         return APR_SUCCESS;
     }
     kr = ring_for(c, r->pool, err);
     if (!kr) {
         return APR_EGENERAL;
     }
-    rv = logto_keyring_get(pjwks, kr, c->jwks_uri, issuer, unknown_kid,
+    rv = logto_keyring_get(pjwks, kr, k ? k->jwks_uri : NULL, issuer,
+                           unknown_kid,
                            apr_time_sec(apr_time_now()), &stats, err);
     if (stats.fetches) {
         logto_status_count_fetch(!stats.failures);
@@ -540,7 +558,8 @@ logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
         b[i].issuer = APR_ARRAY_IDX(pol->issuers, i, const char *);
         ks[i].get = source_get;
         ks[i].baton = &b[i];
-        ks[i].may_refetch = c->file_jwks == NULL;
+        ks[i].may_refetch = !logto_conf_keyspec(c, b[i].issuer) ||
+                            !logto_conf_keyspec(c, b[i].issuer)->file_jwks;
     }
     return ks;
 }

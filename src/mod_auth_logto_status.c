@@ -554,7 +554,8 @@ int logto_metadata_handler(request_rec *r)
     const logto_srv_conf_t *sc =
         ap_get_module_config(r->server->module_config, &auth_logto_module);
     const logto_dir_conf_t *c = NULL, *dflt;
-    const char *resource, *issuer, *doc;
+    const char *resource, *doc;
+    const apr_array_header_t *issuers;
     json_t *meta;
     int i;
 
@@ -576,14 +577,14 @@ int logto_metadata_handler(request_rec *r)
                                 &auth_logto_module);
     resource = metadata_resource(c);
     resource = resource ? resource : metadata_resource(dflt);
-    issuer = c->issuer ? c->issuer : dflt->issuer;
-    if (!resource || !issuer) {
+    issuers = c->issuers ? c->issuers : dflt->issuers;
+    if (!resource || !issuers || !issuers->nelts) {
         return HTTP_NOT_FOUND;
     }
     /* NULL only for configured text that is not UTF-8 */
     meta = logto_json_own(
-        r->pool, json_pack("{s:s, s:[s], s:[s]}", "resource", resource,
-                           "authorization_servers", issuer,
+        r->pool, json_pack("{s:s, s:o, s:[s]}", "resource", resource,
+                           "authorization_servers", json_strings(issuers),
                            "bearer_methods_supported", "header"));
     logto_dpop_metadata(meta, c);
     doc = logto_json_dump(r->pool, meta, JSON_COMPACT);
