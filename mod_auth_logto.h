@@ -67,11 +67,11 @@ typedef struct logto_claim_header_t {
 /* One AuthLogtoJwksUri or AuthLogtoJwksFile line: where the keys of an
  * issuer come from. */
 typedef struct logto_keyspec_t {
-    const char *issuer;          /* the ISSUER named, NULL: unpaired */
-    const char *jwks_uri;        /* either this, */
-    const char *jwks_file;       /* or this, */
+    const char *issuer;            /* the ISSUER named, NULL: unpaired */
+    const char *jwks_uri;          /* either this, */
+    const char *jwks_file;         /* or this, */
     const logto_jwks_t *file_jwks; /* parsed when configured */
-    const char *where;           /* "file:line" of the directive */
+    const char *where;             /* "file:line" of the directive */
 } logto_keyspec_t;
 
 typedef struct logto_dir_conf_t {

@@ -68,34 +68,61 @@ static int same_pairing(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
+static int in_list(const apr_array_header_t *list, const char *s)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(list, i, const char *), s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether add has a key source for the same issuer as b. */
+static int replaced(const apr_array_header_t *add, const logto_keyspec_t *b)
+{
+    int j;
+
+    for (j = 0; add && j < add->nelts; j++) {
+        if (same_pairing(b->issuer,
+                         APR_ARRAY_IDX(add, j, logto_keyspec_t).issuer)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The key sources of add over those of base: a source set inside (a URI
  * or a file) replaces the one set outside for the same issuer, and the
- * outer sources of other issuers stay. */
+ * outer sources of other issuers stay, except those of issuers an inner
+ * AuthLogtoIssuer (narrowing the list) no longer names. */
 static apr_array_header_t *merge_keyspecs(apr_pool_t *p,
-                                          apr_array_header_t *base,
-                                          apr_array_header_t *add)
+                                          const logto_dir_conf_t *base,
+                                          const logto_dir_conf_t *add)
 {
     apr_array_header_t *m;
-    int i, j;
+    int i;
 
-    if (!base || !base->nelts) {
-        return add;
+    if (!base->keyspecs || !base->keyspecs->nelts) {
+        return add->keyspecs;
     }
-    if (!add || !add->nelts) {
-        return base;
+    if ((!add->keyspecs || !add->keyspecs->nelts) &&
+        !(add->set & LOGTO_SET_ISSUER)) {
+        return base->keyspecs;
     }
-    m = apr_array_copy(p, add);
-    for (i = 0; i < base->nelts; i++) {
-        const logto_keyspec_t *b = &APR_ARRAY_IDX(base, i, logto_keyspec_t);
-        for (j = 0; j < add->nelts; j++) {
-            if (same_pairing(b->issuer,
-                             APR_ARRAY_IDX(add, j, logto_keyspec_t).issuer)) {
-                break;
-            }
+    m = add->keyspecs ? apr_array_copy(p, add->keyspecs)
+                      : apr_array_make(p, 2, sizeof(logto_keyspec_t));
+    for (i = 0; i < base->keyspecs->nelts; i++) {
+        const logto_keyspec_t *b =
+            &APR_ARRAY_IDX(base->keyspecs, i, logto_keyspec_t);
+        if (replaced(add->keyspecs, b) ||
+            (b->issuer && (add->set & LOGTO_SET_ISSUER) &&
+             !in_list(add->issuers, b->issuer))) {
+            continue;
         }
-        if (j == add->nelts) {
-            *(logto_keyspec_t *)apr_array_push(m) = *b;
-        }
+        *(logto_keyspec_t *)apr_array_push(m) = *b;
     }
     return m;
 }
@@ -108,7 +135,7 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->set = base->set | add->set;
     MERGE(issuers, LOGTO_SET_ISSUER);
     MERGE(audiences, LOGTO_SET_AUDIENCE);
-    c->keyspecs = merge_keyspecs(p, base->keyspecs, add->keyspecs);
+    c->keyspecs = merge_keyspecs(p, base, add);
     MERGE(algorithms, LOGTO_SET_ALGS);
     MERGE(clock_skew, LOGTO_SET_SKEW);
     MERGE(jwks_refresh, LOGTO_SET_REFRESH);
@@ -319,9 +346,8 @@ static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
         }
         for (j = 0; j < i; j++) {
             if (!strcmp(argv[j], argv[i])) {
-                return apr_psprintf(cmd->pool,
-                                    "AuthLogtoIssuer: '%s' named twice",
-                                    argv[i]);
+                return apr_psprintf(
+                    cmd->pool, "AuthLogtoIssuer: '%s' named twice", argv[i]);
             }
         }
         APR_ARRAY_PUSH(c->issuers, const char *) = argv[i];
@@ -347,9 +373,8 @@ static const char *add_keyspec(cmd_parms *cmd, logto_dir_conf_t *c,
         c->keyspecs = apr_array_make(cmd->pool, 2, sizeof(logto_keyspec_t));
     }
     for (i = 0; i < c->keyspecs->nelts; i++) {
-        if (same_pairing(
-                APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t).issuer,
-                issuer)) {
+        if (same_pairing(APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t).issuer,
+                         issuer)) {
             k = &APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t);
         }
     }
@@ -704,18 +729,6 @@ const logto_keyspec_t *logto_conf_keyspec(const logto_dir_conf_t *c,
     return c->issuers && c->issuers->nelts == 1 ? unpaired : NULL;
 }
 
-static int has_issuer(const logto_dir_conf_t *c, const char *issuer)
-{
-    int i;
-
-    for (i = 0; c->issuers && i < c->issuers->nelts; i++) {
-        if (!strcmp(APR_ARRAY_IDX(c->issuers, i, const char *), issuer)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 const char *logto_conf_check_keyspecs(apr_pool_t *p, const logto_dir_conf_t *c,
                                       const logto_dir_conf_t *own)
 {
@@ -727,9 +740,9 @@ const char *logto_conf_check_keyspecs(apr_pool_t *p, const logto_dir_conf_t *c,
     for (i = 0; own->keyspecs && i < own->keyspecs->nelts; i++) {
         const logto_keyspec_t *k =
             &APR_ARRAY_IDX(own->keyspecs, i, logto_keyspec_t);
-        const char *name = k->jwks_file ? "AuthLogtoJwksFile"
-                                        : "AuthLogtoJwksUri";
-        if (k->issuer && !has_issuer(c, k->issuer)) {
+        const char *name =
+            k->jwks_file ? "AuthLogtoJwksFile" : "AuthLogtoJwksUri";
+        if (k->issuer && !in_list(c->issuers, k->issuer)) {
             return apr_psprintf(p,
                                 "%s: %s: '%s' is not one of this section's "
                                 "AuthLogtoIssuer URLs",
@@ -757,10 +770,10 @@ static const char *key_source(apr_pool_t *p, const logto_dir_conf_t *c)
     for (i = 0; c->issuers && i < c->issuers->nelts; i++) {
         const logto_keyspec_t *k =
             logto_conf_keyspec(c, APR_ARRAY_IDX(c->issuers, i, const char *));
-        const char *one = !k              ? "discover"
-                          : k->jwks_file ? apr_pstrcat(p, "file:",
-                                                        k->jwks_file, NULL)
-                                          : k->jwks_uri;
+        const char *one = !k ? "discover"
+                          : k->jwks_file
+                              ? apr_pstrcat(p, "file:", k->jwks_file, NULL)
+                              : k->jwks_uri;
         all = apr_pstrcat(p, all, i ? " " : "", one, NULL);
     }
     return all;
@@ -771,8 +784,8 @@ static const logto_policy_t *policy_build(apr_pool_t *p,
 {
     logto_policy_t *pol = apr_pcalloc(p, sizeof(*pol));
 
-    pol->issuers = c->issuers ? c->issuers
-                              : apr_array_make(p, 1, sizeof(const char *));
+    pol->issuers =
+        c->issuers ? c->issuers : apr_array_make(p, 1, sizeof(const char *));
     pol->audiences = c->audiences;
     pol->algorithms = logto_conf_algs(c);
     pol->clock_skew = logto_conf_skew(c);

@@ -499,8 +499,8 @@ static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
         return APR_EGENERAL;
     }
     rv = logto_keyring_get(pjwks, kr, k ? k->jwks_uri : NULL, issuer,
-                           unknown_kid,
-                           apr_time_sec(apr_time_now()), &stats, err);
+                           unknown_kid, apr_time_sec(apr_time_now()), &stats,
+                           err);
     if (stats.fetches) {
         logto_status_count_fetch(!stats.failures);
     }

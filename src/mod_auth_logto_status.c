@@ -573,8 +573,7 @@ int logto_metadata_handler(request_rec *r)
         r->allowed = AP_METHOD_BIT << M_GET;
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    dflt = ap_get_module_config(r->server->lookup_defaults,
-                                &auth_logto_module);
+    dflt = ap_get_module_config(r->server->lookup_defaults, &auth_logto_module);
     resource = metadata_resource(c);
     resource = resource ? resource : metadata_resource(dflt);
     issuers = c->issuers ? c->issuers : dflt->issuers;
