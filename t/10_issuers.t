@@ -50,6 +50,12 @@ my @cases = (
      tok(iss => $B, kid => 'es384-2'), 401],
     ['narrowed to A: shared kid, B\'s key, iss A', $NARROW,
      tok(iss => $A, kid => 'shared', sign_kid => 'es384-2'), 401],
+    ['one issuer, unpaired file: token of A', '/iss/amb/',
+     tok(iss => $A, kid => 'es384-1'), 200],
+    ['unpaired file under two issuers (per request): token of A: 500',
+     '/iss/amb/wide/', tok(iss => $A, kid => 'es384-1'), 500],
+    ['unpaired file under two issuers (per request): token of B: 500',
+     '/iss/amb/wide/', tok(iss => $B, kid => 'es384-2'), 500],
 );
 
 # [name, lines inside <Location /api>, 1-based index of the bad line,
