@@ -350,13 +350,21 @@ static int same_decider(request_rec *r, const logto_req_t *rq,
 static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
 {
     logto_req_t *rq = apr_pcalloc(r->pool, sizeof(*rq));
-    const char *token = NULL;
+    const char *token = NULL, *bad;
     apr_size_t len = 0;
 
     ap_set_module_config(r->request_config, &auth_logto_module, rq);
     rq->conf = c;
     rq->policy = logto_conf_policy(r, c);
-    if (!c->issuer || !c->audiences) {
+    if (!c->issuers || !c->audiences) {
+        rq->verdict = LOGTO_V_MISCONFIG;
+        return rq;
+    }
+    /* Sections were checked at startup; a combination first made for this
+     * request (.htaccess, nested sections) is checked here. */
+    if (!c->policy && (bad = logto_conf_check_keyspecs(r->pool, c, c))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, LOGTO_LOGNO(01601) "%s",
+                      bad);
         rq->verdict = LOGTO_V_MISCONFIG;
         return rq;
     }
@@ -559,10 +567,10 @@ static int is_preflight(const request_rec *r)
 
 static const char *missing_directives(const logto_dir_conf_t *c)
 {
-    if (!c->issuer && !c->audiences) {
+    if (!c->issuers && !c->audiences) {
         return "AuthLogtoIssuer and AuthLogtoAudience";
     }
-    return !c->issuer ? "AuthLogtoIssuer" : "AuthLogtoAudience";
+    return !c->issuers ? "AuthLogtoIssuer" : "AuthLogtoAudience";
 }
 
 /* A section the startup check cannot see (.htaccess) lacks what it needs:
@@ -605,7 +613,10 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
             return HTTP_SERVICE_UNAVAILABLE;
         case LOGTO_V_MISCONFIG:
         default:
-            log_misconfig(r, c);
+            /* key sources that do not pair were logged when found */
+            if (!c->issuers || !c->audiences) {
+                log_misconfig(r, c);
+            }
             return HTTP_INTERNAL_SERVER_ERROR;
     }
 }
@@ -625,7 +636,7 @@ static int logto_check_access(request_rec *r)
     strip_claim_headers(r, c);
     /* 2. a CORS preflight carries no token: let it through if told to;
      * the logto providers grant it without making it a user */
-    if (!c->cors_auth && is_preflight(r) && c->issuer && c->audiences) {
+    if (!c->cors_auth && is_preflight(r) && c->issuers && c->audiences) {
         request_verdict(r, c)->preflight = 1;
         return DECLINED;
     }
@@ -765,8 +776,11 @@ static int logto_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 static int logto_check_all(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
-    int rv = logto_check_config(pconf, plog, ptemp, s);
+    int rv = logto_conf_check(ptemp, s);
 
+    if (rv == OK) {
+        rv = logto_check_config(pconf, plog, ptemp, s);
+    }
     return rv == OK ? logto_keys_check_config(pconf, s) : rv;
 }
 

@@ -64,13 +64,22 @@ typedef struct logto_claim_header_t {
     const char *header_key; /* lower-case, '_' as '-': for the strip */
 } logto_claim_header_t;
 
+/* One AuthLogtoJwksUri or AuthLogtoJwksFile line: where the keys of an
+ * issuer come from. */
+typedef struct logto_keyspec_t {
+    const char *issuer;            /* the ISSUER named, NULL: unpaired */
+    const char *jwks_uri;          /* either this, */
+    const char *jwks_file;         /* or this, */
+    const logto_jwks_t *file_jwks; /* parsed when configured */
+    const char *where;             /* "file:line" of the directive */
+} logto_keyspec_t;
+
 typedef struct logto_dir_conf_t {
     unsigned int set;
-    const char *issuer;
+    apr_array_header_t *issuers;   /* of const char *: accepted iss */
     apr_array_header_t *audiences; /* of const char * */
-    const char *jwks_uri;
-    const char *jwks_file;
-    logto_jwks_t *file_jwks; /* parsed when the file is configured */
+    apr_array_header_t *keyspecs;  /* of logto_keyspec_t, at most one per
+                                      ISSUER (and one unpaired) */
     logto_algset_t algorithms;
     int clock_skew;
     int jwks_refresh;
@@ -196,11 +205,22 @@ int logto_conf_min_refresh(const logto_dir_conf_t *c);
 int logto_conf_max_stale(const logto_dir_conf_t *c);
 int logto_conf_timeout(const logto_dir_conf_t *c);
 int logto_conf_dpop_max_age(const logto_dir_conf_t *c);
+/* The key source of issuer under c: the one paired with it, else the
+ * unpaired one when c has a single issuer; NULL: discovery. */
+const logto_keyspec_t *logto_conf_keyspec(const logto_dir_conf_t *c,
+                                          const char *issuer);
+/* Why the key sources of c (those of its own lines, own) cannot be paired
+ * with the issuers of c, or NULL when they can. */
+const char *logto_conf_check_keyspecs(apr_pool_t *p, const logto_dir_conf_t *c,
+                                      const logto_dir_conf_t *own);
 /* The policy of c: built once per section at startup; for a request
  * whose merge combined settings in a way no section did, built from
  * r->pool. */
 const logto_policy_t *logto_conf_policy(request_rec *r,
                                         const logto_dir_conf_t *c);
+/* check_config: every key source pairs with an issuer of its section
+ * (logged, and not OK, when one does not). */
+int logto_conf_check(apr_pool_t *p, server_rec *s);
 /* post_config: build the policy of every section, and of each section as
  * merged under its server's defaults. */
 void logto_conf_build_policies(apr_pool_t *p, server_rec *s);

@@ -65,17 +65,80 @@ static const logto_policy_t *merged_policy(const logto_dir_conf_t *base,
     return NULL;
 }
 
+/* Whether two ISSUER pairings (NULL: unpaired) are the same. */
+static int same_pairing(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static int in_list(const apr_array_header_t *list, const char *s)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(list, i, const char *), s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether add has a key source for the same issuer as b. */
+static int replaced(const apr_array_header_t *add, const logto_keyspec_t *b)
+{
+    int j;
+
+    for (j = 0; add && j < add->nelts; j++) {
+        if (same_pairing(b->issuer,
+                         APR_ARRAY_IDX(add, j, logto_keyspec_t).issuer)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The key sources of add over those of base: a source set inside (a URI
+ * or a file) replaces the one set outside for the same issuer, and the
+ * outer sources of other issuers stay, except those of issuers an inner
+ * AuthLogtoIssuer (narrowing the list) no longer names. */
+static apr_array_header_t *merge_keyspecs(apr_pool_t *p,
+                                          const logto_dir_conf_t *base,
+                                          const logto_dir_conf_t *add)
+{
+    apr_array_header_t *m;
+    int i;
+
+    if (!base->keyspecs || !base->keyspecs->nelts) {
+        return add->keyspecs;
+    }
+    if ((!add->keyspecs || !add->keyspecs->nelts) &&
+        !(add->set & LOGTO_SET_ISSUER)) {
+        return base->keyspecs;
+    }
+    m = add->keyspecs ? apr_array_copy(p, add->keyspecs)
+                      : apr_array_make(p, 2, sizeof(logto_keyspec_t));
+    for (i = 0; i < base->keyspecs->nelts; i++) {
+        const logto_keyspec_t *b =
+            &APR_ARRAY_IDX(base->keyspecs, i, logto_keyspec_t);
+        if (replaced(add->keyspecs, b) ||
+            (b->issuer && (add->set & LOGTO_SET_ISSUER) &&
+             !in_list(add->issuers, b->issuer))) {
+            continue;
+        }
+        *(logto_keyspec_t *)apr_array_push(m) = *b;
+    }
+    return m;
+}
+
 void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const logto_dir_conf_t *base = basev, *add = addv;
     logto_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->set = base->set | add->set;
-    MERGE(issuer, LOGTO_SET_ISSUER);
+    MERGE(issuers, LOGTO_SET_ISSUER);
     MERGE(audiences, LOGTO_SET_AUDIENCE);
-    MERGE(jwks_uri, LOGTO_SET_JWKS_URI);
-    MERGE(jwks_file, LOGTO_SET_JWKS_FILE);
-    MERGE(file_jwks, LOGTO_SET_JWKS_FILE);
+    c->keyspecs = merge_keyspecs(p, base, add);
     MERGE(algorithms, LOGTO_SET_ALGS);
     MERGE(clock_skew, LOGTO_SET_SKEW);
     MERGE(jwks_refresh, LOGTO_SET_REFRESH);
@@ -103,14 +166,6 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE(dpop_max_age, LOGTO_SET_DPOP_MAX_AGE);
     MERGE(dpop_base_url, LOGTO_SET_DPOP_BASE_URL);
     MERGE(dpop_nonce, LOGTO_SET_DPOP_NONCE);
-    /* A JWKS file set inside replaces a URI set outside, and back. */
-    if (add->set & LOGTO_SET_JWKS_FILE) {
-        c->jwks_uri = NULL;
-    }
-    else if (add->set & LOGTO_SET_JWKS_URI) {
-        c->jwks_file = NULL;
-        c->file_jwks = NULL;
-    }
     c->policy = merged_policy(base, add);
     return c;
 }
@@ -377,22 +432,109 @@ static int is_reserved_header(const char *key)
 
 /* ---------------------------------------------------------------- setters */
 
-static const char *set_issuer(cmd_parms *cmd, void *cfg, const char *arg)
+/* The JWKS URIs of c's key source lines against issuer (one of c's): a
+ * line paired with another issuer is not its concern. */
+static const char *check_keyspec_schemes(cmd_parms *cmd,
+                                         const logto_dir_conf_t *c,
+                                         const char *issuer)
+{
+    const char *bad = NULL;
+    int i;
+
+    for (i = 0; c->keyspecs && i < c->keyspecs->nelts && !bad; i++) {
+        const logto_keyspec_t *k =
+            &APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t);
+        if (!k->issuer || !strcmp(k->issuer, issuer)) {
+            bad = check_jwks_scheme(cmd, issuer, k->jwks_uri);
+        }
+    }
+    return bad;
+}
+
+/* A JWKS URI line against the issuers of its section it may serve. */
+static const char *check_uri_scheme(cmd_parms *cmd, const logto_dir_conf_t *c,
+                                    const char *uri, const char *issuer)
+{
+    const char *bad = NULL;
+    int i;
+
+    if (issuer) {
+        return check_jwks_scheme(cmd, issuer, uri);
+    }
+    for (i = 0; c->issuers && i < c->issuers->nelts && !bad; i++) {
+        bad = check_jwks_scheme(cmd, APR_ARRAY_IDX(c->issuers, i, const char *),
+                                uri);
+    }
+    return bad;
+}
+
+
+static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
+                              char *const argv[])
 {
     logto_dir_conf_t *c = cfg;
-    const char *bad = check_url(cmd, arg);
+    int i, j;
 
-    if (!bad) {
-        bad = declare_source(cmd, "iss", arg);
+    if (argc < 1) {
+        return "AuthLogtoIssuer needs at least one URL";
     }
-    if (!bad) {
-        bad = check_jwks_scheme(cmd, arg, c->jwks_uri);
+    c->issuers = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; i++) {
+        const char *bad = check_url(cmd, argv[i]);
+        if (!bad) {
+            bad = declare_source(cmd, "iss", argv[i]);
+        }
+        if (!bad) {
+            bad = check_keyspec_schemes(cmd, c, argv[i]);
+        }
+        if (bad) {
+            return bad;
+        }
+        for (j = 0; j < i; j++) {
+            if (!strcmp(argv[j], argv[i])) {
+                return apr_psprintf(
+                    cmd->pool, "AuthLogtoIssuer: '%s' named twice", argv[i]);
+            }
+        }
+        APR_ARRAY_PUSH(c->issuers, const char *) = argv[i];
     }
-    if (bad) {
+    c->set |= LOGTO_SET_ISSUER;
+    return NULL;
+}
+
+/* Record a key source line of c: a later line for the same issuer in the
+ * same section replaces an earlier one, as a single value would. */
+static const char *add_keyspec(cmd_parms *cmd, logto_dir_conf_t *c,
+                               const char *issuer, const char *uri,
+                               const char *file, const logto_jwks_t *jwks)
+{
+    logto_keyspec_t *k = NULL;
+    const char *bad;
+    int i;
+
+    if (issuer && (bad = check_url(cmd, issuer)) != NULL) {
         return bad;
     }
-    c->issuer = arg;
-    c->set |= LOGTO_SET_ISSUER;
+    if (!c->keyspecs) {
+        c->keyspecs = apr_array_make(cmd->pool, 2, sizeof(logto_keyspec_t));
+    }
+    for (i = 0; i < c->keyspecs->nelts; i++) {
+        if (same_pairing(APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t).issuer,
+                         issuer)) {
+            k = &APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t);
+        }
+    }
+    if (!k) {
+        k = apr_array_push(c->keyspecs);
+    }
+    k->issuer = issuer;
+    k->jwks_uri = uri;
+    k->jwks_file = file;
+    k->file_jwks = jwks;
+    k->where = cmd->directive
+                   ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                  cmd->directive->line_num)
+                   : "(unknown)";
     return NULL;
 }
 
@@ -419,7 +561,8 @@ static const char *set_audience(cmd_parms *cmd, void *cfg, int argc,
     return NULL;
 }
 
-static const char *set_jwks_uri(cmd_parms *cmd, void *cfg, const char *arg)
+static const char *set_jwks_uri(cmd_parms *cmd, void *cfg, const char *arg,
+                                const char *issuer)
 {
     logto_dir_conf_t *c = cfg;
     const char *bad = check_url(cmd, arg);
@@ -428,14 +571,13 @@ static const char *set_jwks_uri(cmd_parms *cmd, void *cfg, const char *arg)
         bad = declare_source(cmd, "uri", arg);
     }
     if (!bad) {
-        bad = check_jwks_scheme(cmd, c->issuer, arg);
+        bad = check_uri_scheme(cmd, c, arg, issuer);
     }
     if (bad) {
         return bad;
     }
-    c->jwks_uri = arg;
     c->set |= LOGTO_SET_JWKS_URI;
-    return NULL;
+    return add_keyspec(cmd, c, issuer, arg, NULL, NULL);
 }
 
 /* The status page lists the server's JWKS files. Not from .htaccess: the
@@ -458,9 +600,11 @@ static void register_jwks_file(cmd_parms *cmd, const char *path,
 
 /* Read and parse the key set now: a broken file is a startup error, and
  * requests never read it. */
-static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg)
+static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg,
+                                 const char *issuer)
 {
     logto_dir_conf_t *c = cfg;
+    logto_jwks_t *jwks;
     const char *path = ap_server_root_relative(cmd->pool, arg);
     apr_file_t *f;
     apr_finfo_t fi;
@@ -504,15 +648,13 @@ static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg)
                             "'%s': %pm",
                             path, &rv);
     }
-    if (logto_jwks_parse(&c->file_jwks, cmd->pool, buf, len, &err) !=
-        APR_SUCCESS) {
+    if (logto_jwks_parse(&jwks, cmd->pool, buf, len, &err) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: '%s': %s", path,
                             err.text);
     }
-    c->jwks_file = path;
     c->set |= LOGTO_SET_JWKS_FILE;
-    register_jwks_file(cmd, path, c->file_jwks);
-    return NULL;
+    register_jwks_file(cmd, path, jwks);
+    return add_keyspec(cmd, c, issuer, NULL, path, jwks);
 }
 
 static const char *set_algorithms(cmd_parms *cmd, void *cfg, int argc,
@@ -730,13 +872,75 @@ int logto_conf_token_entries(server_rec *s)
 
 /* ---------------------------------------------------------- policies */
 
-/* Where c's keys come from, for the token cache's identity. */
+const logto_keyspec_t *logto_conf_keyspec(const logto_dir_conf_t *c,
+                                          const char *issuer)
+{
+    const logto_keyspec_t *unpaired = NULL;
+    int i;
+
+    for (i = 0; c->keyspecs && i < c->keyspecs->nelts; i++) {
+        const logto_keyspec_t *k =
+            &APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t);
+        if (k->issuer && !strcmp(k->issuer, issuer)) {
+            return k;
+        }
+        if (!k->issuer) {
+            unpaired = k;
+        }
+    }
+    /* With several issuers an unpaired source belongs to none of them:
+     * keys of one issuer must never verify tokens of another. */
+    return c->issuers && c->issuers->nelts == 1 ? unpaired : NULL;
+}
+
+const char *logto_conf_check_keyspecs(apr_pool_t *p, const logto_dir_conf_t *c,
+                                      const logto_dir_conf_t *own)
+{
+    int i;
+
+    if (!c->issuers || !c->issuers->nelts) {
+        return NULL;
+    }
+    for (i = 0; own->keyspecs && i < own->keyspecs->nelts; i++) {
+        const logto_keyspec_t *k =
+            &APR_ARRAY_IDX(own->keyspecs, i, logto_keyspec_t);
+        const char *name =
+            k->jwks_file ? "AuthLogtoJwksFile" : "AuthLogtoJwksUri";
+        if (k->issuer && !in_list(c->issuers, k->issuer)) {
+            return apr_psprintf(p,
+                                "%s: %s: '%s' is not one of this section's "
+                                "AuthLogtoIssuer URLs",
+                                k->where, name, k->issuer);
+        }
+        if (!k->issuer && c->issuers->nelts > 1) {
+            return apr_psprintf(p,
+                                "%s: %s: this section has %d issuers; name "
+                                "the issuer these keys belong to "
+                                "(%s %s ISSUER)",
+                                k->where, name, c->issuers->nelts, name,
+                                k->jwks_file ? "PATH" : "URL");
+        }
+    }
+    return NULL;
+}
+
+/* Where c's keys come from, for the token cache's identity: the source of
+ * each issuer, in order. */
 static const char *key_source(apr_pool_t *p, const logto_dir_conf_t *c)
 {
-    if (c->jwks_file) {
-        return apr_pstrcat(p, "file:", c->jwks_file, NULL);
+    const char *all = "";
+    int i;
+
+    for (i = 0; c->issuers && i < c->issuers->nelts; i++) {
+        const logto_keyspec_t *k =
+            logto_conf_keyspec(c, APR_ARRAY_IDX(c->issuers, i, const char *));
+        const char *one = !k ? "discover"
+                          : k->jwks_file
+                              ? apr_pstrcat(p, "file:", k->jwks_file, NULL)
+                              : k->jwks_uri;
+        all = apr_pstrcat(p, all, i ? " " : "", one, NULL);
     }
-    return c->jwks_uri ? c->jwks_uri : "discover";
+    return all;
 }
 
 static const logto_policy_t *policy_build(apr_pool_t *p,
@@ -744,10 +948,8 @@ static const logto_policy_t *policy_build(apr_pool_t *p,
 {
     logto_policy_t *pol = apr_pcalloc(p, sizeof(*pol));
 
-    pol->issuers = apr_array_make(p, 1, sizeof(const char *));
-    if (c->issuer) {
-        APR_ARRAY_PUSH(pol->issuers, const char *) = c->issuer;
-    }
+    pol->issuers =
+        c->issuers ? c->issuers : apr_array_make(p, 1, sizeof(const char *));
     pol->audiences = c->audiences;
     pol->algorithms = logto_conf_algs(c);
     pol->clock_skew = logto_conf_skew(c);
@@ -823,6 +1025,51 @@ void logto_conf_build_policies(apr_pool_t *p, server_rec *s)
         build_sections(p, core->sec_url, dflt);
         build_sections(p, core->sec_dir, dflt);
     }
+}
+
+/* The pairing of key sources with issuers of every section of s, as the
+ * section stands under its server's defaults. */
+static const char *check_sections(apr_pool_t *p, apr_array_header_t *secs,
+                                  const logto_dir_conf_t *dflt)
+{
+    ap_conf_vector_t **elts;
+    const char *bad = NULL;
+    int i;
+
+    for (i = 0; !bad && secs && i < secs->nelts; i++) {
+        logto_dir_conf_t *c;
+
+        elts = (ap_conf_vector_t **)secs->elts;
+        c = ap_get_module_config(elts[i], &auth_logto_module);
+        if (c && c->keyspecs) {
+            bad = logto_conf_check_keyspecs(
+                p, logto_merge_dir_conf(p, (void *)dflt, c), c);
+        }
+    }
+    return bad;
+}
+
+int logto_conf_check(apr_pool_t *p, server_rec *s)
+{
+    for (; s; s = s->next) {
+        core_server_config *core = ap_get_core_module_config(s->module_config);
+        const logto_dir_conf_t *dflt =
+            ap_get_module_config(s->lookup_defaults, &auth_logto_module);
+        const char *bad = logto_conf_check_keyspecs(p, dflt, dflt);
+
+        if (!bad) {
+            bad = check_sections(p, core->sec_url, dflt);
+        }
+        if (!bad) {
+            bad = check_sections(p, core->sec_dir, dflt);
+        }
+        if (bad) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                         LOGTO_LOGNO(01600) "%s", bad);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
 }
 
 static const char *set_cors(cmd_parms *cmd, void *cfg, const char *arg)
@@ -1045,14 +1292,16 @@ static const char *set_fast_p384(cmd_parms *cmd, void *cfg, int on)
 #define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_AUTHCFG)
 
 const command_rec logto_cmds[] = {
-    AP_INIT_TAKE1("AuthLogtoIssuer", set_issuer, NULL, DIR_CONF,
-                  "exact expected issuer (iss) URL"),
+    AP_INIT_TAKE_ARGV("AuthLogtoIssuer", set_issuer, NULL, DIR_CONF,
+                      "exact expected issuer (iss) URLs"),
     AP_INIT_TAKE_ARGV("AuthLogtoAudience", set_audience, NULL, DIR_CONF,
                       "accepted audience (aud) URIs"),
-    AP_INIT_TAKE1("AuthLogtoJwksUri", set_jwks_uri, NULL, DIR_CONF,
-                  "URL of the issuer's JWKS (default: from discovery)"),
-    AP_INIT_TAKE1("AuthLogtoJwksFile", set_jwks_file, NULL, DIR_CONF,
-                  "path of a local JWKS file"),
+    AP_INIT_TAKE12("AuthLogtoJwksUri", set_jwks_uri, NULL, DIR_CONF,
+                   "URL of an issuer's JWKS (default: from discovery), "
+                   "and the issuer when there are several"),
+    AP_INIT_TAKE12("AuthLogtoJwksFile", set_jwks_file, NULL, DIR_CONF,
+                   "path of a local JWKS file, and the issuer when there "
+                   "are several"),
     AP_INIT_TAKE_ARGV("AuthLogtoAlgorithms", set_algorithms, NULL, DIR_CONF,
                       "accepted JWS algorithms"),
     AP_INIT_TAKE1("AuthLogtoClockSkew", set_seconds,

@@ -440,18 +440,20 @@ static void ring_settings(logto_keyring_timing_t *timing,
 /* ------------------------------------------------------ key sources */
 
 /* Called for each network key source of the configuration: c is the
- * scope that names it, uri NULL for discovery. */
+ * scope that names it, uri NULL for discovery, issuer the one it serves. */
 typedef void source_fn(void *baton, const logto_dir_conf_t *c, const char *uri,
                        const char *issuer);
 
-static void walk_one(apr_hash_t *seen, const logto_dir_conf_t *c,
-                     const logto_dir_conf_t *dflt, source_fn *fn, void *baton)
+/* The network key source of one issuer of c, unless it comes from a file
+ * or was met before. */
+static void walk_issuer(apr_hash_t *seen, const logto_dir_conf_t *c,
+                        const char *issuer, source_fn *fn, void *baton)
 {
-    const char *issuer = c->issuer ? c->issuer : dflt->issuer;
-    const char *uri = c->jwks_uri ? c->jwks_uri : dflt->jwks_uri;
+    const logto_keyspec_t *k = logto_conf_keyspec(c, issuer);
+    const char *uri = k ? k->jwks_uri : NULL;
     const char *id;
 
-    if (c->file_jwks || (!c->jwks_uri && dflt->file_jwks) || !issuer) {
+    if (k && k->file_jwks) {
         return;
     }
     id = uri ? uri : issuer;
@@ -460,6 +462,22 @@ static void walk_one(apr_hash_t *seen, const logto_dir_conf_t *c,
     }
     apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
     fn(baton, c, uri, issuer);
+}
+
+/* Every issuer of c, merged under its server's defaults. */
+static void walk_one(apr_hash_t *seen, const logto_dir_conf_t *c,
+                     const logto_dir_conf_t *dflt, source_fn *fn, void *baton)
+{
+    int i;
+
+    if (c != dflt) {
+        c = logto_merge_dir_conf(apr_hash_pool_get(seen), (void *)dflt,
+                                 (void *)c);
+    }
+    for (i = 0; c->issuers && i < c->issuers->nelts; i++) {
+        walk_issuer(seen, c, APR_ARRAY_IDX(c->issuers, i, const char *), fn,
+                    baton);
+    }
 }
 
 static void walk_sections(apr_hash_t *seen, apr_array_header_t *secs,
@@ -1018,18 +1036,20 @@ static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
 {
     logto_keyring_stats_t stats = {0, 0, 0, 0};
     logto_keyring_t *kr;
+    const logto_keyspec_t *k = logto_conf_keyspec(c, issuer);
     apr_status_t rv;
 
-    if (c->file_jwks) {
-        *pjwks = c->file_jwks;
+    if (k && k->file_jwks) {
+        *pjwks = k->file_jwks;
         return APR_SUCCESS;
     }
     kr = ring_for(c, r->pool, err);
     if (!kr) {
         return APR_EGENERAL;
     }
-    rv = logto_keyring_get(pjwks, kr, c->jwks_uri, issuer, unknown_kid,
-                           apr_time_sec(apr_time_now()), &stats, err);
+    rv = logto_keyring_get(pjwks, kr, k ? k->jwks_uri : NULL, issuer,
+                           unknown_kid, apr_time_sec(apr_time_now()), &stats,
+                           err);
     total->fetches += stats.fetches;
     total->failures += stats.failures;
     total->stale |= stats.stale;
@@ -1129,7 +1149,8 @@ logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
         b[i].stats = stats;
         ks[i].get = source_get;
         ks[i].baton = &b[i];
-        ks[i].may_refetch = c->file_jwks == NULL;
+        ks[i].may_refetch = !logto_conf_keyspec(c, b[i].issuer) ||
+                            !logto_conf_keyspec(c, b[i].issuer)->file_jwks;
     }
     return ks;
 }

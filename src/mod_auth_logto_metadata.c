@@ -162,11 +162,19 @@ static json_t *metadata_scopes(apr_pool_t *p, const logto_srv_conf_t *sc,
 /* The RFC 9728 document of md: only members that RFC defines. */
 static json_t *metadata_doc(apr_pool_t *p, const logto_srv_conf_t *sc,
                             const logto_metadata_t *md, const char *resource,
-                            const char *issuer)
+                            const apr_array_header_t *issuers)
 {
-    json_t *doc = json_pack("{s:s, s:[s], s:[s]}", "resource", resource,
-                            "authorization_servers", issuer,
-                            "bearer_methods_supported", "header");
+    json_t *servers = json_array();
+    json_t *doc;
+    int i;
+
+    for (i = 0; i < issuers->nelts; i++) {
+        json_array_append_new(
+            servers, json_string(APR_ARRAY_IDX(issuers, i, const char *)));
+    }
+    doc = json_pack("{s:s, s:o, s:[s]}", "resource", resource,
+                    "authorization_servers", servers,
+                    "bearer_methods_supported", "header");
     json_t *scopes = metadata_scopes(p, sc, md);
 
     if (doc && scopes) {
@@ -184,7 +192,8 @@ int logto_metadata_handler(request_rec *r)
         ap_get_module_config(r->server->module_config, &auth_logto_module);
     const logto_dir_conf_t *c = NULL, *dflt;
     const logto_metadata_t *md = NULL;
-    const char *resource, *issuer, *doc;
+    const char *resource, *doc;
+    const apr_array_header_t *issuers;
     json_t *meta;
     int i;
 
@@ -204,13 +213,13 @@ int logto_metadata_handler(request_rec *r)
     dflt = ap_get_module_config(r->server->lookup_defaults, &auth_logto_module);
     resource = metadata_resource(c);
     resource = resource ? resource : metadata_resource(dflt);
-    issuer = c->issuer ? c->issuer : dflt->issuer;
-    if (!resource || !issuer) {
+    issuers = c->issuers ? c->issuers : dflt->issuers;
+    if (!resource || !issuers || !issuers->nelts) {
         return HTTP_NOT_FOUND;
     }
     /* NULL only for configured text that is not UTF-8 */
     meta = logto_json_own(r->pool,
-                          metadata_doc(r->pool, sc, md, resource, issuer));
+                          metadata_doc(r->pool, sc, md, resource, issuers));
     logto_dpop_metadata(meta, c);
     doc = logto_json_dump(r->pool, meta, JSON_COMPACT);
     if (!doc) {

@@ -35,8 +35,9 @@
 
 typedef struct check_args_t {
     logto_policy_t pol;
-    const char *jwks_file;
-    const char *jwks_uri;
+    /* of const char *: "file:PATH" or "uri:URL", the n-th for the n-th
+     * --issuer */
+    apr_array_header_t *sources;
     apr_array_header_t *scopes; /* of const char *: all required */
     const char *token_arg;
     const char *dpop;         /* --dpop PROOF */
@@ -47,9 +48,9 @@ typedef struct check_args_t {
 
 static void usage(FILE *out)
 {
-    fputs("usage: logto-token-check --issuer URL --audience URI"
-          " [--audience URI]...\n"
-          "           (--jwks-file PATH | --jwks-uri URL) [--scope S]...\n"
+    fputs("usage: logto-token-check (--issuer URL"
+          " (--jwks-file PATH | --jwks-uri URL))...\n"
+          "           --audience URI [--audience URI]... [--scope S]...\n"
           "           [--clock-skew SECONDS] [--algorithms \"ES384 RS256\"]\n"
           "           [--dpop PROOF --url URL [--method GET]"
           " [--dpop-max-age SECONDS]] TOKEN\n"
@@ -57,6 +58,10 @@ static void usage(FILE *out)
           "Verify a Logto access token (signature, iss, aud, exp, nbf, iat,"
           " scopes).\n"
           "TOKEN '-' reads the token from standard input.\n"
+          "Several --issuer: the n-th --jwks-file or --jwks-uri holds the"
+          " keys of the\n"
+          "n-th issuer, and a token verifies only with the keys of the"
+          " issuer it names.\n"
           "With --dpop, the token is sent with the DPoP scheme and PROOF"
           " is checked\n"
           "for a request of METHOD to URL (RFC 9449; whether its jti was"
@@ -137,15 +142,17 @@ static int read_jwks_file(char **pbody, apr_size_t *plen, apr_pool_t *p,
     return EXIT_ACCEPTED;
 }
 
-static int load_jwks(logto_jwks_t **pjwks, apr_pool_t *p, const check_args_t *a)
+/* The key set of source (as recorded by take_option). */
+static int load_jwks(logto_jwks_t **pjwks, apr_pool_t *p, const char *source)
 {
     char *body = NULL;
     apr_size_t len = 0;
     logto_err_t err;
     int rc;
 
-    rc = a->jwks_file ? read_jwks_file(&body, &len, p, a->jwks_file)
-                      : fetch(&body, &len, p, a->jwks_uri);
+    rc = !strncmp(source, "file:", 5)
+             ? read_jwks_file(&body, &len, p, source + 5)
+             : fetch(&body, &len, p, source + 4);
     if (rc != EXIT_ACCEPTED) {
         return rc;
     }
@@ -153,6 +160,25 @@ static int load_jwks(logto_jwks_t **pjwks, apr_pool_t *p, const check_args_t *a)
     if (logto_jwks_parse(pjwks, p, body, len, &err) != APR_SUCCESS) {
         return trouble("key set", err.text);
     }
+    return EXIT_ACCEPTED;
+}
+
+/* One key source per issuer, in the order given. */
+static int load_sources(logto_keysource_t **pks, apr_pool_t *p,
+                        const check_args_t *a)
+{
+    int i, rc, n = a->sources->nelts;
+    logto_keysource_t *ks = apr_pcalloc(p, n * sizeof(*ks));
+    logto_jwks_t *jwks;
+
+    for (i = 0; i < n; i++) {
+        rc = load_jwks(&jwks, p, APR_ARRAY_IDX(a->sources, i, const char *));
+        if (rc != EXIT_ACCEPTED) {
+            return rc;
+        }
+        logto_keysource_fixed(&ks[i], jwks);
+    }
+    *pks = ks;
     return EXIT_ACCEPTED;
 }
 
@@ -215,10 +241,12 @@ static int take_option(check_args_t *a, apr_pool_t *p, int opt, const char *val)
             APR_ARRAY_PUSH(a->pol.audiences, const char *) = val;
             return EXIT_ACCEPTED;
         case OPT_JWKS_FILE:
-            a->jwks_file = val;
+            APR_ARRAY_PUSH(a->sources, const char *) =
+                apr_pstrcat(p, "file:", val, NULL);
             return EXIT_ACCEPTED;
         case OPT_JWKS_URI:
-            a->jwks_uri = val;
+            APR_ARRAY_PUSH(a->sources, const char *) =
+                apr_pstrcat(p, "uri:", val, NULL);
             return EXIT_ACCEPTED;
         case OPT_SCOPE:
             apr_array_cat(a->scopes, logto_scope_split(p, val));
@@ -255,6 +283,7 @@ static int parse_args(check_args_t *a, apr_pool_t *p, int argc, char **argv)
 
     memset(a, 0, sizeof(*a));
     a->pol.issuers = apr_array_make(p, 1, sizeof(const char *));
+    a->sources = apr_array_make(p, 1, sizeof(const char *));
     a->pol.audiences = apr_array_make(p, 2, sizeof(const char *));
     a->pol.algorithms = LOGTO_ALGSET_DEFAULT;
     a->pol.clock_skew = 60;
@@ -270,8 +299,10 @@ static int parse_args(check_args_t *a, apr_pool_t *p, int argc, char **argv)
             return rc;
         }
     }
-    if (a->pol.issuers->nelts != 1 || a->pol.audiences->nelts == 0 ||
-        !a->jwks_file == !a->jwks_uri || optind != argc - 1 ||
+    /* As many key sources as issuers: the n-th is the n-th issuer's. */
+    if (a->pol.issuers->nelts == 0 ||
+        a->sources->nelts != a->pol.issuers->nelts ||
+        a->pol.audiences->nelts == 0 || optind != argc - 1 ||
         !a->dpop != !a->url) {
         usage(stderr);
         return EXIT_TROUBLE;
@@ -382,8 +413,7 @@ static int check_binding(const logto_claims_t *c, const check_args_t *a,
 static int run(apr_pool_t *p, int argc, char **argv)
 {
     check_args_t a;
-    logto_jwks_t *jwks;
-    logto_keysource_t keys;
+    logto_keysource_t *keys;
     logto_claims_t *claims;
     logto_err_t err;
     const char *token;
@@ -391,13 +421,12 @@ static int run(apr_pool_t *p, int argc, char **argv)
     int rc;
 
     if ((rc = parse_args(&a, p, argc, argv)) != EXIT_ACCEPTED ||
-        (rc = load_jwks(&jwks, p, &a)) != EXIT_ACCEPTED ||
+        (rc = load_sources(&keys, p, &a)) != EXIT_ACCEPTED ||
         (rc = get_token(&token, &len, p, a.token_arg)) != EXIT_ACCEPTED) {
         return rc;
     }
     logto_err_clear(&err);
-    logto_keysource_fixed(&keys, jwks);
-    if (logto_verify(&claims, NULL, p, token, len, &a.pol, &keys, NULL,
+    if (logto_verify(&claims, NULL, p, token, len, &a.pol, keys, NULL,
                      apr_time_sec(apr_time_now()), &err) != APR_SUCCESS) {
         if (!logto_reason_is_token(err.reason)) {
             return trouble("cannot verify", err.text);

@@ -3,6 +3,9 @@
 # test-only private keys next to this script:
 #   jwks.json       es384-1, rs256-1, es256-1, ed-1
 #   jwks-weak.json  weak-rsa (1024 bits, which the module must refuse)
+#   jwks-issuer-a.json, jwks-issuer-b.json
+#                   es384-1 and es384-2, as "shared" too: two issuers
+#                   that publish the same kid for different keys
 # EC and OKP keys carry "alg"; RSA keys carry none, as Logto serves them.
 # Run it again after replacing a key: perl t/keys/make-jwks.pl
 use strict;
@@ -38,11 +41,21 @@ sub public_jwk
     return $jwk;
 }
 
+# A key under another kid name than its own: "kid=name".
+sub jwk_of
+{
+    my ($spec) = @_;
+    my ($kid, $name) = split /=/, $spec;
+    my $jwk = public_jwk($kid);
+    $jwk->{kid} = $name if defined $name;
+    return $jwk;
+}
+
 sub write_jwks
 {
     my ($file, @kids) = @_;
     my $json = JSON::PP->new->canonical->pretty;
-    my $doc = { keys => [ map { public_jwk($_) } @kids ] };
+    my $doc = { keys => [ map { jwk_of($_) } @kids ] };
     open my $fh, '>', "$dir/$file" or die "$dir/$file: $!\n";
     print {$fh} $json->encode($doc);
     close $fh or die "$dir/$file: $!\n";
@@ -50,3 +63,5 @@ sub write_jwks
 
 write_jwks('jwks.json', qw(es384-1 rs256-1 es256-1 ed-1));
 write_jwks('jwks-weak.json', qw(weak-rsa));
+write_jwks('jwks-issuer-a.json', qw(es384-1 es384-1=shared));
+write_jwks('jwks-issuer-b.json', qw(es384-2 es384-2=shared));
