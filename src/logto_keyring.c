@@ -186,7 +186,7 @@ static int record_decode(record_t *rec, apr_pool_t *p, const unsigned char *buf,
                          apr_size_t len)
 {
     reader_t r = {buf, len};
-    apr_uint64_t v[4];
+    apr_uint64_t v[4] = {0, 0, 0, 0};
     apr_size_t el, ul;
 
     if (len < 4 + 8 * RECORD_NUMS + 1 + VERSION_LEN ||
