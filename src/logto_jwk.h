@@ -34,7 +34,7 @@ typedef struct logto_jwk_t {
     int bits;               /* key size in bits */
     const char *thumbprint; /* RFC 7638 SHA-256 thumbprint, base64url:
                                names the key material itself */
-    EVP_PKEY *pkey;       /* freed by the pool's cleanup */
+    EVP_PKEY *pkey;         /* freed by the pool's cleanup */
     const logto_p384_key_t *p384; /* P-384 keys of a decoded set: the
                                      verification tables, NULL when not
                                      built (logto_p384_enabled() off, or

@@ -468,7 +468,6 @@ static const char *check_uri_scheme(cmd_parms *cmd, const logto_dir_conf_t *c,
     return bad;
 }
 
-
 static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
                               char *const argv[])
 {
@@ -1229,16 +1228,14 @@ static const char *read_secret(const unsigned char **pbytes, apr_size_t *plen,
                             "AuthLogtoCacheSecret %s: %" APR_SIZE_T_FMT
                             " bytes; the secret must be %d to %d random "
                             "bytes (openssl rand -out %s 32)",
-                            path, n, LOGTO_RECORD_MIN_SECRET, SECRET_MAX,
-                            path);
+                            path, n, LOGTO_RECORD_MIN_SECRET, SECRET_MAX, path);
     }
     *pbytes = buf;
     *plen = n;
     return NULL;
 }
 
-static const char *set_cache_secret(cmd_parms *cmd, void *cfg,
-                                    const char *arg)
+static const char *set_cache_secret(cmd_parms *cmd, void *cfg, const char *arg)
 {
     logto_srv_conf_t *sc =
         ap_get_module_config(cmd->server->module_config, &auth_logto_module);

@@ -96,8 +96,8 @@ typedef struct keys_state_t {
     const char *cache_kind; /* for the status page */
     apr_pool_t *pool;       /* process lifetime */
     apr_thread_mutex_t *rings_mutex;
-    apr_hash_t *rings;               /* timing key -> logto_keyring_t */
-    logto_cache_t *local_cache;      /* without a shared store */
+    apr_hash_t *rings;          /* timing key -> logto_keyring_t */
+    logto_cache_t *local_cache; /* without a shared store */
     unsigned char nonce_secret[LOGTO_DPOP_NONCE_SECRET_SIZE]; /* this
                                        server's, made in post_config */
     logto_secret_t secret;           /* seals every socache record */

@@ -35,7 +35,7 @@
     X(STALE_SERVES, "stale_serves",                                            \
       "Tokens checked with keys past their refresh time.")                     \
     X(INTEGRITY_FAILURES, "integrity_failures",                                \
-      "Shared cache records that failed their integrity check.")             \
+      "Shared cache records that failed their integrity check.")               \
     X(ES384_TABLES, "es384_with_tables",                                       \
       "ES384 signatures checked with the per-key P-384 tables.")               \
     X(ES384_OPENSSL, "es384_by_openssl",                                       \
