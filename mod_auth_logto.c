@@ -30,6 +30,7 @@
 #include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_metadata.h"
+#include "mod_auth_logto_counters.h"
 #include "mod_auth_logto_status.h"
 #include "mod_auth_logto_tokens.h"
 #include "logto_json.h"
@@ -381,7 +382,7 @@ static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
                       LOGTO_LOGNO(00103) "request refused: %s",
                       rq->description);
     }
-    logto_status_count_verdict(rq);
+    logto_count_verdict(rq);
     return rq;
 }
 
@@ -579,7 +580,7 @@ static const char *missing_directives(const logto_dir_conf_t *c)
 
 static void log_misconfig(request_rec *r, const logto_dir_conf_t *c)
 {
-    if (!logto_status_misconfig_log_due(LOGTO_MISCONFIG_LOG_INTERVAL)) {
+    if (!logto_misconfig_log_due(LOGTO_MISCONFIG_LOG_INTERVAL)) {
         return;
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -794,7 +795,7 @@ static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (rv == OK) {
         rv = logto_tokens_post_config(pconf, s);
     }
-    return rv == OK ? logto_status_post_config(pconf, s) : rv;
+    return rv == OK ? logto_counters_post_config(pconf, s) : rv;
 }
 
 static void logto_child_init(apr_pool_t *p, server_rec *s)

@@ -54,7 +54,7 @@
 
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
-#include "mod_auth_logto_status.h"
+#include "mod_auth_logto_counters.h"
 #include "logto_cache.h"
 #include "logto_dpop.h"
 #include "logto_fetch.h"
@@ -787,12 +787,12 @@ static void keyring_event(void *baton, logto_keyring_event_t ev,
 
     switch (ev) {
         case LOGTO_KEYRING_FETCHED:
-            logto_status_count_fetch(1);
+            logto_count_fetch(1);
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                          LOGTO_LOGNO(01106) "keys of %s fetched", source);
             break;
         case LOGTO_KEYRING_FETCH_FAILED:
-            logto_status_count_fetch(0);
+            logto_count_fetch(0);
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          LOGTO_LOGNO(01107) "keys of %s not fetched: %s",
                          source, text);
@@ -1054,10 +1054,10 @@ static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
     total->failures += stats.failures;
     total->stale |= stats.stale;
     if (rv == APR_SUCCESS && stats.stale) {
-        logto_status_count(LOGTO_C_STALE_SERVES);
+        logto_count(LOGTO_C_STALE_SERVES);
     }
     while (stats.bad_records-- > 0) {
-        logto_status_count(LOGTO_C_INTEGRITY_FAILURES);
+        logto_count(LOGTO_C_INTEGRITY_FAILURES);
     }
     return rv;
 }

@@ -1,12 +1,7 @@
 /*
- * mod_auth_logto_status.c - glue: counters shared by all child processes,
- * and the status page (`SetHandler logto-status`).
- *
- * The counters live in one anonymous shared memory segment that the
- * parent creates in post_config and every child inherits by fork; each is
- * a 32-bit word bumped with an atomic increment, so counting takes no
- * lock. The segment hangs off the process pool, so a graceful restart
- * finds it again and the numbers go on.
+ * mod_auth_logto_status.c - glue: the status page (`SetHandler
+ * logto-status`): the shared counters (mod_auth_logto_counters.c) and the
+ * key sets in use. It only reads.
  *
  * The page lists every key set the configuration names: the JWKS files,
  * and, for every other source, the record of the shared cache that all
@@ -14,9 +9,7 @@
  * shows key ids, algorithms and types, never key material. "?json" gives
  * the same as JSON, "?metrics" in the Prometheus text format.
  */
-#include <apr_atomic.h>
 #include <apr_hash.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 
@@ -27,6 +20,7 @@
 #include <http_protocol.h>
 
 #include "mod_auth_logto.h"
+#include "mod_auth_logto_counters.h"
 #include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_status.h"
@@ -34,182 +28,6 @@
 #include "logto_json.h"
 #include "logto_keyring.h"
 #include "logto_p384.h"
-
-#define SHM_USERDATA "mod_auth_logto:status-shm"
-
-/* The names of the counters, by logto_counter_t, and their help texts. */
-#define LOGTO_COUNTER_NAME(id, name, help) name,
-static const char *const counter_names[] = {LOGTO_COUNTERS(LOGTO_COUNTER_NAME)};
-#undef LOGTO_COUNTER_NAME
-#define LOGTO_COUNTER_HELP(id, name, help) help,
-static const char *const counter_help[] = {LOGTO_COUNTERS(LOGTO_COUNTER_HELP)};
-#undef LOGTO_COUNTER_HELP
-
-/* The shared counters. Only the parent writes `since`, before forking. */
-typedef struct status_counters_t {
-    apr_size_t size; /* sizeof(status_counters_t): a layout check */
-    apr_int64_t since;
-    apr_uint64_t count[LOGTO_C__COUNT];
-    apr_uint64_t refusals[LOGTO_ERR__COUNT];
-    apr_uint32_t misconfig_logged; /* seconds after `since`, 0: never */
-} status_counters_t;
-
-/* NULL until post_config, or when no segment could be had: counting is
- * then a no-op. */
-static status_counters_t *counters;
-
-/* ------------------------------------------------------------ counters */
-
-static void count_p384_path(logto_p384_path_t path);
-
-static apr_status_t forget_counters(void *data)
-{
-    counters = NULL;
-    return APR_SUCCESS;
-}
-
-/* The segment of an earlier generation, if its layout is ours (a module
- * with other counters, loaded by a graceful restart, starts afresh). */
-static status_counters_t *existing_counters(apr_pool_t *process_pool)
-{
-    void *data = NULL;
-    status_counters_t *sc;
-
-    apr_pool_userdata_get(&data, SHM_USERDATA, process_pool);
-    if (!data) {
-        return NULL;
-    }
-    sc = apr_shm_baseaddr_get(data);
-    return sc->size == sizeof(*sc) ? sc : NULL;
-}
-
-int logto_status_post_config(apr_pool_t *pconf, server_rec *s)
-{
-    apr_pool_t *process_pool = s->process->pool;
-    apr_shm_t *shm;
-    apr_status_t rv;
-
-    /* The first pass only checks the configuration. */
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return OK;
-    }
-    apr_pool_cleanup_register(pconf, NULL, forget_counters,
-                              apr_pool_cleanup_null);
-    logto_p384_set_observer(count_p384_path);
-    counters = existing_counters(process_pool);
-    if (counters) {
-        return OK;
-    }
-    rv = apr_shm_create(&shm, sizeof(*counters), NULL, process_pool);
-    if (rv != APR_SUCCESS) {
-        /* A status page without numbers is no reason to refuse to start. */
-        ap_log_error(
-            APLOG_MARK, APLOG_WARNING, rv, s,
-            LOGTO_LOGNO(00401) "cannot create shared memory for "
-                               "the status counters: logto-status shows none");
-        return OK;
-    }
-    counters = apr_shm_baseaddr_get(shm);
-    memset(counters, 0, sizeof(*counters));
-    counters->size = sizeof(*counters);
-    counters->since = apr_time_sec(apr_time_now());
-    apr_pool_userdata_set(shm, SHM_USERDATA, apr_pool_cleanup_null,
-                          process_pool);
-    return OK;
-}
-
-void logto_status_count(logto_counter_t which)
-{
-    if (counters && (int)which >= 0 && which < LOGTO_C__COUNT) {
-        apr_atomic_inc64(&counters->count[which]);
-    }
-}
-
-/* The core tells which code checked an ES384 signature. */
-static void count_p384_path(logto_p384_path_t path)
-{
-    logto_status_count(path == LOGTO_P384_PATH_TABLES ? LOGTO_C_ES384_TABLES
-                                                      : LOGTO_C_ES384_OPENSSL);
-}
-
-int logto_status_misconfig_log_due(int interval)
-{
-    static apr_int64_t local_last; /* without the segment: per process */
-    apr_int64_t now = apr_time_sec(apr_time_now());
-    apr_uint32_t last, stamp;
-
-    if (!counters) {
-        if (local_last && now - local_last < interval) {
-            return 0;
-        }
-        local_last = now;
-        return 1;
-    }
-    stamp = (apr_uint32_t)(now - counters->since) + 1;
-    last = apr_atomic_read32(&counters->misconfig_logged);
-    if (last && stamp - last < (apr_uint32_t)interval) {
-        return 0;
-    }
-    /* of the processes that race here, one wins and logs */
-    return apr_atomic_cas32(&counters->misconfig_logged, stamp, last) == last;
-}
-
-void logto_status_count_refusal(logto_reason_t reason)
-{
-    if (counters && (int)reason > LOGTO_OK && reason < LOGTO_ERR__COUNT) {
-        apr_atomic_inc64(&counters->refusals[reason]);
-    }
-}
-
-void logto_status_count_fetch(int ok)
-{
-    logto_status_count(LOGTO_C_FETCHES);
-    if (!ok) {
-        logto_status_count(LOGTO_C_FETCH_FAILURES);
-    }
-}
-
-void logto_status_count_verdict(const logto_req_t *rq)
-{
-    switch (rq->verdict) {
-        case LOGTO_V_VALID:
-            logto_status_count(LOGTO_C_ACCEPTED);
-            break;
-        case LOGTO_V_INVALID:
-        case LOGTO_V_UNAVAILABLE:
-            logto_status_count_refusal(rq->err.reason);
-            break;
-        case LOGTO_V_BAD_REQUEST:
-            logto_status_count(LOGTO_C_BAD_REQUEST);
-            break;
-        case LOGTO_V_NONE:
-            logto_status_count(LOGTO_C_NO_TOKEN);
-            break;
-        default:
-            break;
-    }
-    if (rq->cache_hit) {
-        logto_status_count(LOGTO_C_TOKEN_CACHE_HITS);
-    }
-}
-
-/* A snapshot, so one page shows one set of numbers (each read atomic). */
-static void read_counters(status_counters_t *out)
-{
-    int i;
-
-    memset(out, 0, sizeof(*out));
-    if (!counters) {
-        return;
-    }
-    out->since = counters->since;
-    for (i = 0; i < LOGTO_C__COUNT; i++) {
-        out->count[i] = apr_atomic_read64(&counters->count[i]);
-    }
-    for (i = 0; i < LOGTO_ERR__COUNT; i++) {
-        out->refusals[i] = apr_atomic_read64(&counters->refusals[i]);
-    }
-}
 
 /* ------------------------------------------------------------ key sets */
 
@@ -282,7 +100,7 @@ static json_t *jtime(apr_int64_t t)
     return t ? json_integer((json_int_t)t) : json_null();
 }
 
-static json_t *json_refusals(const status_counters_t *sc)
+static json_t *json_refusals(const logto_counts_t *sc)
 {
     json_t *o = json_object();
     int i;
@@ -300,12 +118,12 @@ static json_t *json_refusals(const status_counters_t *sc)
 }
 
 /* Every counter under its name, beside the document's other members. */
-static void json_counters(json_t *doc, const status_counters_t *sc)
+static void json_counters(json_t *doc, const logto_counts_t *sc)
 {
     int i;
 
     for (i = 0; i < LOGTO_C__COUNT; i++) {
-        json_object_set_new(doc, counter_names[i],
+        json_object_set_new(doc, logto_counter_names[i],
                             json_integer((json_int_t)sc->count[i]));
     }
 }
@@ -383,7 +201,7 @@ static json_t *json_token_table(void)
 }
 
 /* Which code checks ES384 signatures, and how many each has checked. */
-static json_t *json_es384(const status_counters_t *sc)
+static json_t *json_es384(const logto_counts_t *sc)
 {
     json_t *o = json_object();
 
@@ -397,7 +215,7 @@ static json_t *json_es384(const status_counters_t *sc)
     return o;
 }
 
-static void send_json(request_rec *r, const status_counters_t *sc,
+static void send_json(request_rec *r, const logto_counts_t *sc,
                       const apr_array_header_t *sets, apr_int64_t now)
 {
     json_t *doc = logto_json_own(r->pool, json_object());
@@ -406,7 +224,7 @@ static void send_json(request_rec *r, const status_counters_t *sc,
 
     json_object_set_new(doc, "now", json_integer(now));
     json_object_set_new(doc, "since", jtime(sc->since));
-    json_object_set_new(doc, "counting", json_boolean(counters != NULL));
+    json_object_set_new(doc, "counting", json_boolean(sc->available));
     json_object_set_new(doc, "shared", json_boolean(logto_keys_shared()));
     json_object_set_new(doc, "key_cache", jstr(logto_keys_cache_kind()));
     /* "accepted" is the name of the first versions of this page. */
@@ -461,14 +279,14 @@ static const char *when(apr_pool_t *p, apr_int64_t t, apr_int64_t now)
     return apr_psprintf(p, "%s (%" APR_INT64_T_FMT " s ago)", date, now - t);
 }
 
-static void text_counters(request_rec *r, const status_counters_t *sc,
+static void text_counters(request_rec *r, const logto_counts_t *sc,
                           apr_int64_t now)
 {
     logto_tokcache_stats_t st;
     apr_uint32_t used;
     int i;
 
-    if (!counters) {
+    if (!sc->available) {
         ap_rputs("counters: not available (no shared memory)\n", r);
     }
     ap_rprintf(r, "counting since:    %s\n", when(r->pool, sc->since, now));
@@ -482,8 +300,8 @@ static void text_counters(request_rec *r, const status_counters_t *sc,
     }
     for (i = 0; i < LOGTO_C__COUNT; i++) {
         if (i != LOGTO_C_ACCEPTED) {
-            ap_rprintf(r, "%-24s %" APR_UINT64_T_FMT "\n", counter_names[i],
-                       sc->count[i]);
+            ap_rprintf(r, "%-24s %" APR_UINT64_T_FMT "\n",
+                       logto_counter_names[i], sc->count[i]);
         }
     }
     ap_rputs("refusals:\n", r);
@@ -524,7 +342,7 @@ static void text_key_set(request_rec *r, const logto_keyring_entry_t *e,
     }
 }
 
-static void send_text(request_rec *r, const status_counters_t *sc,
+static void send_text(request_rec *r, const logto_counts_t *sc,
                       const apr_array_header_t *sets, apr_int64_t now)
 {
     int i;
@@ -580,14 +398,14 @@ static void prom_family(request_rec *r, const char *name, const char *type,
                type);
 }
 
-static void metrics_counters(request_rec *r, const status_counters_t *sc)
+static void metrics_counters(request_rec *r, const logto_counts_t *sc)
 {
     int i;
 
     for (i = 0; i < LOGTO_C__COUNT; i++) {
         const char *name =
-            apr_pstrcat(r->pool, counter_names[i], "_total", NULL);
-        prom_family(r, name, "counter", counter_help[i]);
+            apr_pstrcat(r->pool, logto_counter_names[i], "_total", NULL);
+        prom_family(r, name, "counter", logto_counter_help[i]);
         ap_rprintf(r, "logto_%s %" APR_UINT64_T_FMT "\n", name, sc->count[i]);
     }
     prom_family(r, "refusals_total", "counter",
@@ -700,7 +518,7 @@ static void metrics_token_table(request_rec *r)
                 "Slots of the token table in use.", used);
 }
 
-static void send_metrics(request_rec *r, const status_counters_t *sc,
+static void send_metrics(request_rec *r, const logto_counts_t *sc,
                          const apr_array_header_t *sets, apr_int64_t now)
 {
     metrics_counters(r, sc);
@@ -805,7 +623,7 @@ static const char *const page_types[] = {
 
 int logto_status_handler(request_rec *r)
 {
-    status_counters_t sc;
+    logto_counts_t sc;
     apr_array_header_t *sets;
     apr_int64_t now = apr_time_sec(apr_time_now());
     int page;
@@ -824,7 +642,7 @@ int logto_status_handler(request_rec *r)
     if (r->header_only) {
         return OK;
     }
-    read_counters(&sc);
+    logto_counters_read(&sc);
     sets = key_sets(r);
     if (page == PAGE_JSON) {
         send_json(r, &sc, sets, now);
