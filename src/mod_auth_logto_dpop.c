@@ -49,15 +49,6 @@ void logto_dpop_register_hooks(apr_pool_t *p)
     ap_hook_optional_fn_retrieve(retrieve_ssl_fns, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-apr_size_t logto_dpop_scheme_len(const char *auth)
-{
-    if (strncasecmp(auth, "DPoP", 4) ||
-        (auth[4] != ' ' && auth[4] != '\t' && auth[4] != '\0')) {
-        return 0;
-    }
-    return 4;
-}
-
 /* ------------------------------------------------------------- request */
 
 /* The request the client sent: internal redirects and subrequests keep

@@ -13,11 +13,6 @@
 /* register_hooks: mod_ssl's optional functions. */
 void logto_dpop_register_hooks(apr_pool_t *p);
 
-/* The length of the scheme name when auth ("Authorization" value)
- * starts with the DPoP scheme followed by a space, tab or its end; else
- * 0. */
-apr_size_t logto_dpop_scheme_len(const char *auth);
-
 /* For a token that verified (rq->claims set): the scheme it came with
  * must be one c accepts; a token bound by cnf.jkt must come with the
  * DPoP scheme and a fresh, matching proof never seen before; a token
