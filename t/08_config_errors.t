@@ -9,53 +9,18 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use File::Spec::Functions qw(catfile rel2abs);
-use File::Temp qw(tempdir);
+use LogtoConfig;
 
 my $top = rel2abs(catfile($FindBin::Bin, '..'));
-my $module = catfile($top, '.libs', 'mod_auth_logto.so');
 my $jwks = catfile($top, 't', 'keys', 'jwks.json');
-my $httpd = $ENV{HTTPD_BIN} || '/usr/sbin/apache2';
-my $apxs = $ENV{APXS} || '/usr/bin/apxs';
-chomp(my $libexec = `$apxs -q LIBEXECDIR 2>/dev/null` || '');
-$libexec ||= '/usr/lib/apache2/modules';
-my $dir = tempdir('logto-conf-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $dir = conf_dir();
 
 # The lines every configuration starts with; the directive under test
 # follows them, so its line number is known.
-my @HEAD = (
-    "ServerRoot $dir",
-    "ServerName 127.0.0.1",
-    "Listen 127.0.0.1:1",
-    "PidFile $dir/httpd.pid",
-    "ErrorLog $dir/error_log",
-    "DefaultRuntimeDir $dir",
-    "LoadModule mpm_prefork_module $libexec/mod_mpm_prefork.so",
-    "<IfModule !mod_authn_core.c>",
-    "LoadModule authn_core_module $libexec/mod_authn_core.so",
-    "</IfModule>",
-    "<IfModule !mod_authz_core.c>",
-    "LoadModule authz_core_module $libexec/mod_authz_core.so",
-    "</IfModule>",
-    "<IfModule !mod_authz_user.c>",
-    "LoadModule authz_user_module $libexec/mod_authz_user.so",
-    "</IfModule>",
-    "LoadModule socache_shmcb_module $libexec/mod_socache_shmcb.so",
-    "LoadModule auth_logto_module $module",
-);
-
-my $n = 0;
+my @HEAD = conf_head($dir);
 
 # httpd -t on HEAD plus LINES: (exit code, output, the conf file).
-sub check_conf
-{
-    my (@lines) = @_;
-    my $file = catfile($dir, sprintf('t%02d.conf', ++$n));
-    open my $fh, '>', $file or die "$file: $!\n";
-    print {$fh} map { "$_\n" } @HEAD, @lines;
-    close $fh;
-    my $out = `'$httpd' -t -f '$file' 2>&1`;
-    return ($? >> 8, $out, $file);
-}
+sub check_conf { return conf_test($dir, @HEAD, @_) }
 
 # [name, lines inside <Location /api>, 1-based index of the bad line
 #  within those lines, what the message must say]

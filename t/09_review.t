@@ -11,8 +11,7 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use Apache::TestRequest qw(GET);
-use File::Spec::Functions qw(catfile rel2abs);
-use File::Temp qw(tempdir);
+use LogtoConfig;
 use LogtoTest;
 
 plan tests => 43;
@@ -160,42 +159,14 @@ $res = get_bearer('/rv6/', token(claims => { custom => { note => "a\tb" } }));
 is($env{HTTP_X_NOTE}, "a\tb", 'tab: forwarded');
 
 # ----------------------------- 5. AuthLogtoJwksMinRefresh is at least 1
-my $top = rel2abs(catfile($FindBin::Bin, '..'));
-my $module = catfile($top, '.libs', 'mod_auth_logto.so');
-my $httpd = $ENV{HTTPD_BIN} || '/usr/sbin/apache2';
-my $apxs = $ENV{APXS} || '/usr/bin/apxs';
-chomp(my $libexec = `$apxs -q LIBEXECDIR 2>/dev/null` || '');
-$libexec ||= '/usr/lib/apache2/modules';
-my $dir = tempdir('logto-conf-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-my $n = 0;
+my $dir = conf_dir();
 
 # httpd -t on a configuration with LINES inside <Location /api>.
 sub check_conf
 {
-    my (@lines) = @_;
-    my $file = catfile($dir, sprintf('t%02d.conf', ++$n));
-    open my $fh, '>', $file or die "$file: $!\n";
-    print {$fh} map { "$_\n" } (
-        "ServerRoot $dir",
-        "ServerName 127.0.0.1",
-        "Listen 127.0.0.1:1",
-        "PidFile $dir/httpd.pid",
-        "ErrorLog $dir/error_log",
-        "DefaultRuntimeDir $dir",
-        "LoadModule mpm_prefork_module $libexec/mod_mpm_prefork.so",
-        "<IfModule !mod_authn_core.c>",
-        "LoadModule authn_core_module $libexec/mod_authn_core.so",
-        "</IfModule>",
-        "<IfModule !mod_authz_core.c>",
-        "LoadModule authz_core_module $libexec/mod_authz_core.so",
-        "</IfModule>",
-        "LoadModule socache_shmcb_module $libexec/mod_socache_shmcb.so",
-        "LoadModule auth_logto_module $module",
-        "<Location /api>", @lines, "</Location>",
-    );
-    close $fh;
-    my $out = `'$httpd' -t -f '$file' 2>&1`;
-    return ($? >> 8, $out);
+    my ($rc, $out) =
+        conf_test($dir, conf_head($dir), '<Location /api>', @_, '</Location>');
+    return ($rc, $out);
 }
 
 my ($rc, $out) = check_conf('AuthLogtoJwksMinRefresh 0');
