@@ -17,8 +17,8 @@
 // line "ready http://127.0.0.1:PORT" on stdout tells it.
 'use strict';
 
-const fs = require('node:fs');
 const http = require('node:http');
+const { serve } = require('./serve');
 
 const PRODUCTS = [
     { id: 1, name: 'Espresso beans', price: 12.5 },
@@ -174,38 +174,8 @@ function main()
         });
     });
 
-    const cleanup = () => {
-        if (opts.pidFile) {
-            try {
-                fs.unlinkSync(opts.pidFile);
-            }
-            catch {
-                // already gone
-            }
-        }
-    };
-    const stop = () => {
-        cleanup();
-        server.close();
-        server.closeAllConnections();
-        process.exit(0);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-
-    server.on('error', (err) => {
-        process.stderr.write(`backend: ${err.message}\n`);
-        cleanup();
-        process.exit(1);
-    });
-
-    server.listen(opts.port, '127.0.0.1', () => {
-        const { port } = server.address();
-        if (opts.pidFile) {
-            fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
-        }
-        process.stdout.write(`ready http://127.0.0.1:${port}\n`);
-    });
+    serve(server, { name: 'backend', port: opts.port, pidFile: opts.pidFile },
+        (port) => `ready http://127.0.0.1:${port}\n`);
 }
 
 main();

@@ -30,6 +30,8 @@ import http from 'node:http';
 
 import Provider, { errors } from 'oidc-provider';
 
+import { serve } from '../serve.js';
+
 const MOUNT = '/oidc';
 const RESOURCE = 'https://api.example.com/products';
 const RESOURCE_SCOPES = ['read:products', 'write:products'];
@@ -436,41 +438,13 @@ function main()
         state.handler(req, res);
     });
 
-    const cleanup = () => {
-        if (opts.pidFile) {
-            try {
-                fs.unlinkSync(opts.pidFile);
-            }
-            catch {
-                // already gone
-            }
-        }
-    };
-    const stop = () => {
-        cleanup();
-        server.close();
-        server.closeAllConnections();
-        process.exit(0);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-
-    server.on('error', (err) => {
-        process.stderr.write(`issuer: ${err.message}\n`);
-        cleanup();
-        process.exit(1);
-    });
-
-    server.listen(opts.port, '127.0.0.1', () => {
-        const { port } = server.address();
-        issuer = `http://127.0.0.1:${port}${MOUNT}`;
-        install();
-        if (opts.pidFile) {
-            fs.writeFileSync(opts.pidFile, `${process.pid}\n`);
-        }
-        process.stdout.write(`ready ${issuer} alg=${opts.alg} `
-            + `ttl=${opts.ttl} kid=${state.keys[0].kid}\n`);
-    });
+    serve(server, { name: 'issuer', port: opts.port, pidFile: opts.pidFile },
+        (port) => {
+            issuer = `http://127.0.0.1:${port}${MOUNT}`;
+            install();
+            return `ready ${issuer} alg=${opts.alg} `
+                + `ttl=${opts.ttl} kid=${state.keys[0].kid}\n`;
+        });
 }
 
 try {
