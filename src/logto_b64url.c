@@ -12,25 +12,33 @@
 static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/* The 6-bit value of every byte, -1 outside the alphabet: decoding reads
+ * each character of every token, so one load rather than five ranges. */
+/* clang-format off */
+static const signed char sextets[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+    -1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+/* clang-format on */
+
 /* The 6-bit value of c, or -1 for any character outside the alphabet. */
 static int sextet(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
+    return sextets[c];
 }
 
 /* Check every character and the bits a short final group leaves over. */
@@ -77,7 +85,18 @@ apr_status_t logto_b64url_decode(unsigned char **pout, apr_size_t *plen,
         return APR_EGENERAL;
     }
     out = apr_palloc(p, len / 4 * 3 + 3);
-    for (i = 0; i < len; i++) {
+    /* whole groups: 4 characters, 3 bytes */
+    for (i = 0; i + 4 <= len; i += 4) {
+        acc = (apr_uint32_t)sextet((unsigned char)in[i]) << 18 |
+              (apr_uint32_t)sextet((unsigned char)in[i + 1]) << 12 |
+              (apr_uint32_t)sextet((unsigned char)in[i + 2]) << 6 |
+              (apr_uint32_t)sextet((unsigned char)in[i + 3]);
+        out[n++] = (unsigned char)(acc >> 16);
+        out[n++] = (unsigned char)(acc >> 8);
+        out[n++] = (unsigned char)acc;
+    }
+    /* the short final group */
+    for (acc = 0; i < len; i++) {
         acc = (acc << 6) | (apr_uint32_t)sextet((unsigned char)in[i]);
         bits += 6;
         if (bits >= 8) {

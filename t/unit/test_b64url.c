@@ -3,6 +3,8 @@
  */
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "logto_b64url.h"
 #include "unit.h"
 
@@ -149,6 +151,72 @@ START_TEST(encode_round_trips)
 }
 END_TEST
 
+/* OpenSSL's decoder, the judge: in translated to the standard alphabet
+ * and padded. The decoded length, or -1 when OpenSSL refuses. */
+static int openssl_decode(unsigned char *out, const char *in, apr_size_t len)
+{
+    char std[16];
+    apr_size_t i, pad = (4 - len % 4) % 4;
+    int n;
+
+    for (i = 0; i < len; i++) {
+        std[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+        if (in[i] == '+' || in[i] == '/' || in[i] == '=') {
+            return -1; /* the standard alphabet is not base64url */
+        }
+    }
+    memset(std + len, '=', pad);
+    n = EVP_DecodeBlock(out, (const unsigned char *)std, (int)(len + pad));
+    return n < 0 ? -1 : n - (int)(pad);
+}
+
+/* Every byte at every position of a final group of 2, 3 and 4 characters
+ * after a whole group ("Zm9v"): decoded exactly as OpenSSL decodes it,
+ * refused where OpenSSL refuses it or where set spare bits make a second
+ * encoding of the same bytes. */
+START_TEST(every_byte_at_every_position)
+{
+    const char *fill = "QUJD"; /* a valid group, "ABC" */
+    unsigned char theirs[16], *ours;
+    char in[8];
+    apr_size_t glen, pos, len, outlen;
+    unsigned c;
+    logto_err_t err;
+
+    for (glen = 2; glen <= 4; glen++) {
+        for (pos = 0; pos < glen; pos++) {
+            for (c = 0; c < 256; c++) {
+                int n, canonical;
+
+                memcpy(in, "Zm9v", 4);
+                memcpy(in + 4, fill, glen);
+                in[4 + pos] = (char)c;
+                len = 4 + glen;
+                n = openssl_decode(theirs, in, len);
+                /* the one encoding: re-encoding gives the same text */
+                canonical =
+                    n >= 0 &&
+                    !strncmp(logto_b64url_encode(pool, theirs, (apr_size_t)n),
+                             in, len);
+                logto_err_clear(&err);
+                if (logto_b64url_decode(&ours, &outlen, pool, in, len, &err) ==
+                    APR_SUCCESS) {
+                    ck_assert_msg(canonical, "accepted: len %d, byte %u at %d",
+                                  (int)len, c, (int)pos);
+                    ck_assert_uint_eq(outlen, (apr_size_t)n);
+                    ck_assert_int_eq(memcmp(ours, theirs, outlen), 0);
+                }
+                else {
+                    ck_assert_msg(!canonical, "refused: len %d, byte %u at %d",
+                                  (int)len, c, (int)pos);
+                    ck_assert_int_eq(err.reason, LOGTO_ERR_MALFORMED);
+                }
+            }
+        }
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("b64url");
@@ -164,6 +232,7 @@ static Suite *suite(void)
     tcase_add_test(tc, nonzero_trailing_bits_are_refused);
     tcase_add_test(tc, embedded_nul_is_refused);
     tcase_add_test(tc, encode_round_trips);
+    tcase_add_test(tc, every_byte_at_every_position);
     suite_add_tcase(s, tc);
     return s;
 }
