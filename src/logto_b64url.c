@@ -41,22 +41,31 @@ static int sextet(unsigned char c)
     return sextets[c];
 }
 
+int logto_b64url_alphabet_only(const char *in, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (sextet((unsigned char)in[i]) < 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Check every character and the bits a short final group leaves over. */
 static apr_status_t check_input(const char *in, apr_size_t len,
                                 logto_err_t *err)
 {
-    apr_size_t i;
     int last;
 
     if (len % 4 == 1) {
         return logto_err_set(err, LOGTO_ERR_MALFORMED,
                              "base64url of impossible length");
     }
-    for (i = 0; i < len; i++) {
-        if (sextet((unsigned char)in[i]) < 0) {
-            return logto_err_set(err, LOGTO_ERR_MALFORMED,
-                                 "invalid base64url character");
-        }
+    if (!logto_b64url_alphabet_only(in, len)) {
+        return logto_err_set(err, LOGTO_ERR_MALFORMED,
+                             "invalid base64url character");
     }
     if (len % 4 == 0) {
         return APR_SUCCESS;

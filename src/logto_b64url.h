@@ -17,6 +17,10 @@ apr_status_t logto_b64url_decode(unsigned char **pout, apr_size_t *plen,
                                  apr_pool_t *p, const char *in, apr_size_t len,
                                  logto_err_t *err);
 
+/* Whether every one of the len characters is of the base64url alphabet
+ * (no NUL, no padding, no whitespace). */
+int logto_b64url_alphabet_only(const char *in, apr_size_t len);
+
 /* Encode len bytes as unpadded base64url, NUL-terminated, from p. */
 char *logto_b64url_encode(apr_pool_t *p, const unsigned char *in,
                           apr_size_t len);

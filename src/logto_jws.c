@@ -90,15 +90,9 @@ static apr_status_t part_object(json_t **pjson, apr_pool_t *p,
 static apr_status_t check_b64url_shape(const char *in, apr_size_t len,
                                        logto_err_t *err)
 {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                   "abcdefghijklmnopqrstuvwxyz0123456789-_";
-    apr_size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (in[i] == '\0' || !strchr(alphabet, in[i])) {
-            return logto_err_set(err, LOGTO_ERR_MALFORMED,
-                                 "invalid base64url character");
-        }
+    if (!logto_b64url_alphabet_only(in, len)) {
+        return logto_err_set(err, LOGTO_ERR_MALFORMED,
+                             "invalid base64url character");
     }
     if (len % 4 == 1) {
         return logto_err_set(err, LOGTO_ERR_MALFORMED,
