@@ -8,29 +8,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
-
+#include "fuzz.h"
 #include "logto_err.h"
 #include "logto_fetch.h"
 
-static apr_pool_t *global_pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Release the process-wide pool before LeakSanitizer looks at exit. */
-static void fuzz_cleanup(void)
-{
-    apr_pool_destroy(global_pool);
-    apr_terminate();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    apr_initialize();
-    apr_pool_create(&global_pool, NULL);
-    atexit(fuzz_cleanup);
+    fuzz_init_apr();
     return 0;
 }
 

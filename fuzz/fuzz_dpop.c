@@ -11,31 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "fuzz.h"
 #include "logto_dpop.h"
 #include "logto_err.h"
 
-static apr_pool_t *global_pool;
 static logto_dpop_expect_t expect;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Release the process-wide pool before LeakSanitizer looks at exit. */
-static void fuzz_cleanup(void)
-{
-    apr_pool_destroy(global_pool);
-    apr_terminate();
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    apr_initialize();
-    apr_pool_create(&global_pool, NULL);
-    atexit(fuzz_cleanup);
+    fuzz_init_apr();
     expect.method = "GET";
     expect.url = "https://api.example.com/products";
     expect.token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJl";

@@ -5,31 +5,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "fuzz.h"
 #include "logto_err.h"
 #include "logto_jwk.h"
 
-static apr_pool_t *global_pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
 /* Release the process-wide pool before LeakSanitizer looks at exit: APR
  * may keep pool memory where the leak checker cannot see pointers. */
-static void fuzz_cleanup(void)
-{
-    apr_pool_destroy(global_pool);
-    apr_terminate();
-}
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    apr_initialize();
-    apr_pool_create(&global_pool, NULL);
-    atexit(fuzz_cleanup);
+    fuzz_init_apr();
     return 0;
 }
 

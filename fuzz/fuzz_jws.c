@@ -9,10 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "fuzz.h"
 #include "logto_err.h"
 #include "logto_jwk.h"
 #include "logto_jwt.h"
@@ -33,29 +32,17 @@ static const char fuzz_jwks[] =
     "3Pa7NgdbTAfD8uAQXELc9DJ6C1iR7UXvUYJ-kWFNjCHKFsk_Ee9vQdVK-Vxv6iwM8wJF"
     "8E6Zrp9GC34OxZoLAmE7z3a3aLwOqAaMCs1QBKlYuw\",\"use\":\"sig\"}]}";
 
-static apr_pool_t *global_pool;
 static logto_jwks_t *jwks;
 static logto_policy_t policy;
 static logto_keysource_t keys;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
 /* Release the process-wide pool before LeakSanitizer looks at exit: APR
  * may keep pool memory where the leak checker cannot see pointers. */
-static void fuzz_cleanup(void)
-{
-    apr_pool_destroy(global_pool);
-    apr_terminate();
-}
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     logto_err_t err;
 
-    apr_initialize();
-    apr_pool_create(&global_pool, NULL);
-    atexit(fuzz_cleanup);
+    fuzz_init_apr();
     if (logto_jwks_parse(&jwks, global_pool, fuzz_jwks, sizeof(fuzz_jwks) - 1,
                          &err) != APR_SUCCESS ||
         jwks->keys->nelts != 2) {
