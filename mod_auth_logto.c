@@ -801,7 +801,7 @@ static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void logto_child_init(apr_pool_t *p, server_rec *s)
 {
     logto_keys_child_init(p, s);
-    logto_tokens_child_init();
+    logto_tokens_child_init(p, s);
 }
 
 static void logto_register_hooks(apr_pool_t *p)

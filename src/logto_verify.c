@@ -93,17 +93,23 @@ static const logto_jwk_t *vouched_key(int *pissuer, const logto_tokstore_t *st,
     return logto_jwks_find_thumbprint(jwks, e.thumb);
 }
 
-/* After the signature: the payload, the claims, and iss naming the issuer
- * whose key verified. */
+/* After the signature: the payload (parsed, or as the memo remembers
+ * parsing it), the claims, and iss naming the issuer whose key verified. */
 static apr_status_t check_payload(logto_claims_t **pclaims, apr_pool_t *p,
-                                  logto_jws_t *jws, const logto_policy_t *pol,
-                                  int issuer, apr_int64_t now, logto_err_t *err)
+                                  logto_jws_t *jws, json_t *memo,
+                                  const logto_policy_t *pol, int issuer,
+                                  apr_int64_t now, logto_err_t *err)
 {
     const char *want = APR_ARRAY_IDX(pol->issuers, issuer, const char *);
     const char *iss;
 
-    if (logto_jws_parse_payload(jws, p, err) != APR_SUCCESS ||
-        logto_claims_check(pclaims, p, jws, pol, now, err) != APR_SUCCESS) {
+    if (memo) {
+        jws->payload = logto_json_own(p, memo);
+    }
+    else if (logto_jws_parse_payload(jws, p, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (logto_claims_check(pclaims, p, jws, pol, now, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     iss = logto_json_str((*pclaims)->payload, "iss");
@@ -140,6 +146,7 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
     unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
     logto_verify_info_t local;
     logto_jws_t *jws = NULL;
+    json_t *memo = NULL;
     int cached;
 
     info = info ? info : &local;
@@ -166,14 +173,21 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
                                         sources, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    /* 3. only now the payload, and the claims: checked on every use */
-    if (check_payload(pclaims, p, jws, pol, info->issuer, now, err) !=
+    /* 3. only now the payload, and the claims: checked on every use; a
+     * hit may find the payload parsed before */
+    if (info->cache_hit && store->memo) {
+        memo = logto_memo_get(store->memo, digest);
+    }
+    if (check_payload(pclaims, p, jws, memo, pol, info->issuer, now, err) !=
         APR_SUCCESS) {
         return APR_EGENERAL;
     }
     (*pclaims)->key_thumbprint = info->key->thumbprint;
     if (cached && !info->cache_hit) {
         remember(store, digest, *pclaims, info->issuer, info->key, now, p);
+    }
+    if (cached && store->memo && !memo) {
+        logto_memo_put(store->memo, digest, jws->payload);
     }
     return APR_SUCCESS;
 }
@@ -216,4 +230,5 @@ void logto_tokstore_table(logto_tokstore_t *st, logto_tokcache_t *tc)
     st->get = table_get;
     st->put = table_put;
     st->baton = tc;
+    st->memo = NULL;
 }

@@ -21,6 +21,7 @@
 #include "logto_jwk.h"
 #include "logto_jws.h"
 #include "logto_jwt.h"
+#include "logto_memo.h"
 #include "logto_tokcache.h"
 
 /* Where the keys of one issuer come from. */
@@ -47,6 +48,8 @@ typedef struct logto_tokstore_t {
                 const logto_tokcache_entry_t *e, apr_int64_t now,
                 apr_pool_t *p);
     void *baton;
+    /* Parsed payloads by digest, so a hit parses nothing (NULL: none). */
+    logto_memo_t *memo;
 } logto_tokstore_t;
 
 /* What a verification found, for the caller's logs and counters. */

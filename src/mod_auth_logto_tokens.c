@@ -8,6 +8,11 @@
  * process pool, so a graceful restart with the same size finds it again,
  * entries and counters included; entries stay bound to the configuration
  * that verified them by their key.
+ *
+ * Each child also keeps a memo of the payloads it parsed (logto_memo.h),
+ * so a hit in the table parses nothing: MEMO_PER_THREAD slots per worker
+ * thread, at most MEMO_MAX, each holding one parsed payload (about 1 to 2
+ * KiB of Jansson objects for a Logto access token).
  */
 #include <apr_shm.h>
 #include <apr_strings.h>
@@ -16,6 +21,7 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <ap_mpm.h>
 
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_keys.h"
@@ -25,6 +31,10 @@
 #define SHM_USERDATA "mod_auth_logto:token-table"
 /* Longest a fleet record lives (exp may be far beyond apr_time_t). */
 #define FLEET_MAX_LIFE 86400
+/* The memo's size: a prefork child (one thread) holds 128 payloads, an
+ * event child of 25 threads 3,200. */
+#define MEMO_PER_THREAD 128
+#define MEMO_MAX        8192
 
 typedef struct tokens_state_t {
     logto_tokcache_t *table; /* NULL: no local table */
@@ -128,10 +138,30 @@ int logto_tokens_stats(logto_tokcache_stats_t *st, apr_uint32_t *pused)
 
 /* ------------------------------------------------------------ lifecycle */
 
-void logto_tokens_child_init(void)
+void logto_tokens_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    int threads = 1;
+    apr_uint32_t slots;
+    apr_status_t rv;
+
     if (tokens.table) {
         logto_tokcache_prefault(tokens.table);
+    }
+    if (!tokens.table && !tokens.fleet) {
+        return;
+    }
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS ||
+        threads < 1) {
+        threads = 1;
+    }
+    slots = (apr_uint32_t)threads * MEMO_PER_THREAD;
+    rv = logto_memo_create(&tokens.store.memo, pchild,
+                           slots < MEMO_MAX ? slots : MEMO_MAX);
+    if (rv != APR_SUCCESS) {
+        /* without it hits parse their payloads again: slower, not wrong */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     LOGTO_LOGNO(01003) "token cache: no memo of parsed "
+                                        "payloads in this process");
     }
 }
 

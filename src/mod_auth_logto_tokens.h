@@ -16,8 +16,9 @@
  * configuration-checking pass). */
 int logto_tokens_post_config(apr_pool_t *pconf, server_rec *s);
 
-/* child_init: map the table's pages now, not on the first lookups. */
-void logto_tokens_child_init(void);
+/* child_init: map the table's pages now, not on the first lookups, and
+ * make this process's memo of parsed payloads (logto_memo.h) from pchild. */
+void logto_tokens_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* The token store for logto_verify, or NULL when there is none. */
 const logto_tokstore_t *logto_tokens_store(void);

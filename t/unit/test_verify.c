@@ -540,6 +540,46 @@ START_TEST(cache_never_serves_after_key_removal)
 }
 END_TEST
 
+/* With a memo, a hit takes the payload parsed before: it parses nothing,
+ * and the claims are still checked. Without one, every use parses. */
+START_TEST(hit_parses_nothing_with_a_memo)
+{
+    minted_t *m = mint("ES384", NULL, 0);
+    logto_tokcache_t *tc;
+    logto_tokstore_t *st = table_store(64, &tc);
+    logto_verify_info_t info;
+    logto_keysource_t ks;
+    logto_claims_t *first, *c;
+    logto_err_t err;
+
+    logto_keysource_fixed(&ks, m->jwks);
+    /* no memo: a hit parses again */
+    verify_at(&first, &info, token(m, 0), policy(API, NULL), &ks, st, NOW,
+              &err);
+    ck_assert_int_eq(verify_at(&c, &info, token(m, 0), policy(API, NULL), &ks,
+                               st, NOW + 1, &err),
+                     APR_SUCCESS);
+    ck_assert(info.cache_hit);
+    ck_assert_ptr_ne(c->payload, first->payload);
+    /* a memo: filled by the next use, then a hit parses nothing */
+    ck_assert_int_eq(logto_memo_create(&st->memo, pool, 16), APR_SUCCESS);
+    verify_at(&first, &info, token(m, 0), policy(API, NULL), &ks, st, NOW + 2,
+              &err);
+    ck_assert_int_eq(verify_at(&c, &info, token(m, 0), policy(API, NULL), &ks,
+                               st, NOW + 3, &err),
+                     APR_SUCCESS);
+    ck_assert(info.cache_hit);
+    ck_assert_ptr_eq(c->payload, first->payload);
+    assert_logto_token(c, m);
+    /* the claims of a remembered payload are checked on every use */
+    ck_assert_int_ne(verify_at(&c, &info, token(m, 0),
+                               policy("https://other", NULL), &ks, st, NOW + 4,
+                               &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_AUDIENCE);
+}
+END_TEST
+
 /* Without a cache identity, nothing is stored or looked up. */
 START_TEST(no_cache_id_no_cache)
 {
@@ -594,6 +634,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tk, cache_never_serves_past_exp);
     tcase_add_test(tk, cache_never_serves_after_key_removal);
     tcase_add_test(tk, no_cache_id_no_cache);
+    tcase_add_test(tk, hit_parses_nothing_with_a_memo);
     suite_add_tcase(s, tk);
     return s;
 }

@@ -1,0 +1,39 @@
+/*
+ * logto_memo.h - a memo of parsed token payloads for one process, by token
+ * digest (logto_tokcache_digest): what a token-cache hit would otherwise
+ * decode and parse again.
+ *
+ * It is only a memo. The digest covers the configuration identity and
+ * every byte of the token, so a payload found under it is the payload
+ * parsing that token would give. Whether the token may be used at all is
+ * still the token store's word (a hit, with its key still in the set),
+ * and its claims are still checked on every use.
+ *
+ * Slots are direct-mapped, each payload held by a Jansson reference; a
+ * payload is never changed once parsed, so threads share it read-only.
+ * Slots are guarded by striped mutexes that are only ever tried: a get
+ * that finds its stripe busy is a miss, a put gives up. Nothing waits.
+ */
+#ifndef LOGTO_MEMO_H
+#define LOGTO_MEMO_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+typedef struct logto_memo_t logto_memo_t;
+
+/* A memo of slots entries (at least 1) from p; every payload it still
+ * holds is released with p. */
+apr_status_t logto_memo_create(logto_memo_t **pm, apr_pool_t *p,
+                               apr_uint32_t slots);
+
+/* The payload remembered under digest (LOGTO_TOKCACHE_DIGEST_LEN bytes)
+ * as a new reference the caller releases, or NULL. */
+json_t *logto_memo_get(logto_memo_t *m, const unsigned char *digest);
+
+/* Remember payload (a JSON object) under digest, in place of what its
+ * slot held; the memo takes a reference of its own. Best effort. */
+void logto_memo_put(logto_memo_t *m, const unsigned char *digest,
+                    json_t *payload);
+
+#endif /* LOGTO_MEMO_H */

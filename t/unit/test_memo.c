@@ -1,0 +1,190 @@
+/*
+ * test_memo.c - the memo of parsed payloads: what it gives back, what it
+ * lets go, and threads sharing it (the sanitizer and valgrind runs of
+ * this program check the references).
+ */
+#include <string.h>
+
+#include <apr_thread_proc.h>
+
+#include "logto_memo.h"
+#include "logto_tokcache.h"
+#include "unit.h"
+
+/* A digest whose first four bytes (the slot) are slot, the rest tag. */
+static void digest_of(unsigned char *d, apr_uint32_t slot, unsigned char tag)
+{
+    memset(d, tag, LOGTO_TOKCACHE_DIGEST_LEN);
+    memcpy(d, &slot, sizeof(slot));
+}
+
+static json_t *payload(const char *sub)
+{
+    return json_pack("{s:s, s:i}", "sub", sub, "exp", 2000000000);
+}
+
+START_TEST(gives_back_what_was_put)
+{
+    logto_memo_t *m;
+    unsigned char d[LOGTO_TOKCACHE_DIGEST_LEN];
+    json_t *p = payload("user-1"), *got;
+
+    ck_assert_int_eq(logto_memo_create(&m, pool, 16), APR_SUCCESS);
+    digest_of(d, 3, 0xaa);
+    ck_assert_ptr_null(logto_memo_get(m, d));
+    logto_memo_put(m, d, p);
+    got = logto_memo_get(m, d);
+    ck_assert_ptr_eq(got, p);
+    /* ours, the memo's, and the one just handed out */
+    ck_assert_int_eq((int)p->refcount, 3);
+    json_decref(got);
+    json_decref(p);
+}
+END_TEST
+
+/* Another digest in the same slot is a miss, and takes the slot over. */
+START_TEST(another_digest_in_the_slot_is_a_miss)
+{
+    logto_memo_t *m;
+    unsigned char a[LOGTO_TOKCACHE_DIGEST_LEN], b[LOGTO_TOKCACHE_DIGEST_LEN];
+    json_t *pa = payload("a"), *pb = payload("b"), *got;
+
+    ck_assert_int_eq(logto_memo_create(&m, pool, 16), APR_SUCCESS);
+    digest_of(a, 5, 0x01);
+    digest_of(b, 5 + 16, 0x02); /* same slot of 16 */
+    logto_memo_put(m, a, pa);
+    ck_assert_ptr_null(logto_memo_get(m, b));
+    logto_memo_put(m, b, pb);
+    ck_assert_ptr_null(logto_memo_get(m, a));
+    ck_assert_int_eq((int)pa->refcount, 1); /* the memo let it go */
+    got = logto_memo_get(m, b);
+    ck_assert_ptr_eq(got, pb);
+    json_decref(got);
+    json_decref(pa);
+    json_decref(pb);
+}
+END_TEST
+
+/* Only objects are remembered; a memo needs a slot. */
+START_TEST(refuses_what_is_not_a_payload)
+{
+    logto_memo_t *m;
+    unsigned char d[LOGTO_TOKCACHE_DIGEST_LEN];
+    json_t *arr = json_array();
+
+    ck_assert_int_eq(logto_memo_create(&m, pool, 0), APR_EINVAL);
+    ck_assert_int_eq(logto_memo_create(&m, pool, 1), APR_SUCCESS);
+    digest_of(d, 0, 0x10);
+    logto_memo_put(m, d, arr);
+    logto_memo_put(m, d, NULL);
+    ck_assert_ptr_null(logto_memo_get(m, d));
+    ck_assert_int_eq((int)arr->refcount, 1);
+    json_decref(arr);
+}
+END_TEST
+
+/* The pool's end releases every payload the memo still holds. */
+START_TEST(lets_go_with_its_pool)
+{
+    apr_pool_t *sub;
+    logto_memo_t *m;
+    unsigned char d[LOGTO_TOKCACHE_DIGEST_LEN];
+    json_t *p = payload("user-1");
+
+    apr_pool_create(&sub, pool);
+    ck_assert_int_eq(logto_memo_create(&m, sub, 8), APR_SUCCESS);
+    digest_of(d, 1, 0x20);
+    logto_memo_put(m, d, p);
+    ck_assert_int_eq((int)p->refcount, 2);
+    apr_pool_destroy(sub);
+    ck_assert_int_eq((int)p->refcount, 1);
+    json_decref(p);
+}
+END_TEST
+
+#define THREADS 4
+#define ROUNDS  20000
+
+typedef struct {
+    logto_memo_t *m;
+    json_t *docs[8];
+    unsigned long hits, wrong;
+} shared_t;
+
+/* Puts and gets over a few slots; every payload handed out must be the
+ * one put under its digest, and is read, then released. */
+static void *APR_THREAD_FUNC hammer(apr_thread_t *t, void *data)
+{
+    shared_t *sh = data;
+    unsigned char d[LOGTO_TOKCACHE_DIGEST_LEN];
+    unsigned long hits = 0, wrong = 0;
+    int i;
+
+    for (i = 0; i < ROUNDS; i++) {
+        int k = (i * 7 + (int)(apr_uintptr_t)t) % 8;
+        json_t *got;
+
+        digest_of(d, (apr_uint32_t)k % 4, (unsigned char)k);
+        if (i % 3 == 0) {
+            logto_memo_put(sh->m, d, sh->docs[k]);
+        }
+        else if ((got = logto_memo_get(sh->m, d)) != NULL) {
+            hits++;
+            wrong += got != sh->docs[k] ||
+                     json_integer_value(json_object_get(got, "n")) != k;
+            json_decref(got);
+        }
+    }
+    __atomic_add_fetch(&sh->hits, hits, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&sh->wrong, wrong, __ATOMIC_RELAXED);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+START_TEST(threads_share_it)
+{
+    apr_thread_t *th[THREADS];
+    apr_status_t rv;
+    shared_t sh;
+    int i;
+
+    memset(&sh, 0, sizeof(sh));
+    ck_assert_int_eq(logto_memo_create(&sh.m, pool, 4), APR_SUCCESS);
+    for (i = 0; i < 8; i++) {
+        sh.docs[i] = json_pack("{s:i}", "n", i);
+    }
+    for (i = 0; i < THREADS; i++) {
+        ck_assert_int_eq(apr_thread_create(&th[i], NULL, hammer, &sh, pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < THREADS; i++) {
+        apr_thread_join(&rv, th[i]);
+    }
+    ck_assert_uint_eq(sh.wrong, 0);
+    ck_assert_uint_gt(sh.hits, 0);
+    for (i = 0; i < 8; i++) {
+        /* ours, plus at most one for a slot still holding it */
+        ck_assert_int_le((int)sh.docs[i]->refcount, 2);
+        json_decref(sh.docs[i]);
+    }
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("memo");
+    TCase *tc = unit_tcase("memo");
+
+    tcase_add_test(tc, gives_back_what_was_put);
+    tcase_add_test(tc, another_digest_in_the_slot_is_a_miss);
+    tcase_add_test(tc, refuses_what_is_not_a_payload);
+    tcase_add_test(tc, lets_go_with_its_pool);
+    tcase_add_test(tc, threads_share_it);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return unit_main(suite());
+}
