@@ -11,8 +11,8 @@
  *
  * Each child also keeps a memo of the payloads it parsed (logto_memo.h),
  * so a hit in the table parses nothing: MEMO_PER_THREAD slots per worker
- * thread, at most MEMO_MAX, each holding one parsed payload (about 1 to 2
- * KiB of Jansson objects for a Logto access token).
+ * thread, at most MEMO_MAX, each holding one parsed payload (a 200-byte
+ * payload is about 1.5 KiB of Jansson objects).
  */
 #include <apr_shm.h>
 #include <apr_strings.h>
