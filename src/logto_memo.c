@@ -37,7 +37,7 @@ static apr_status_t memo_release(void *data)
 apr_status_t logto_memo_create(logto_memo_t **pm, apr_pool_t *p,
                                apr_uint32_t slots)
 {
-    logto_memo_t *m = apr_pcalloc(p, sizeof(*m));
+    logto_memo_t *m;
     apr_status_t rv;
     int i;
 
@@ -45,6 +45,10 @@ apr_status_t logto_memo_create(logto_memo_t **pm, apr_pool_t *p,
     if (slots == 0) {
         return APR_EINVAL;
     }
+#if !JSON_HAVE_ATOMIC_BUILTINS && !JSON_HAVE_SYNC_BUILTINS
+    return APR_ENOTIMPL;
+#endif
+    m = apr_pcalloc(p, sizeof(*m));
     m->nslots = slots;
     m->slots = apr_pcalloc(p, (apr_size_t)slots * sizeof(*m->slots));
     for (i = 0; i < STRIPES; i++) {

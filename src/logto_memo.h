@@ -11,6 +11,8 @@
  *
  * Slots are direct-mapped, each payload held by a Jansson reference; a
  * payload is never changed once parsed, so threads share it read-only.
+ * That needs Jansson's atomic reference counts: built without them, the
+ * memo is not made (APR_ENOTIMPL) and every use parses.
  * Slots are guarded by striped mutexes that are only ever tried: a get
  * that finds its stripe busy is a miss, a put gives up. Nothing waits.
  */
