@@ -121,7 +121,8 @@ static void *APR_THREAD_FUNC hammer(apr_thread_t *t, void *data)
     int i;
 
     for (i = 0; i < ROUNDS; i++) {
-        int k = (i * 7 + (int)(apr_uintptr_t)t) % 8;
+        /* unsigned: a thread's address may not fit an int */
+        unsigned k = ((unsigned)i * 7u + (unsigned)(apr_uintptr_t)t) % 8u;
         json_t *got;
 
         digest_of(d, (apr_uint32_t)k % 4, (unsigned char)k);
@@ -130,8 +131,9 @@ static void *APR_THREAD_FUNC hammer(apr_thread_t *t, void *data)
         }
         else if ((got = logto_memo_get(sh->m, d)) != NULL) {
             hits++;
-            wrong += got != sh->docs[k] ||
-                     json_integer_value(json_object_get(got, "n")) != k;
+            wrong +=
+                got != sh->docs[k] ||
+                json_integer_value(json_object_get(got, "n")) != (json_int_t)k;
             json_decref(got);
         }
     }
