@@ -17,6 +17,7 @@
 #include "logto_b64url.h"
 #include "logto_json.h"
 #include "logto_jwk.h"
+#include "logto_jws.h"
 
 /* Largest RSA modulus accepted, in bits (OpenSSL's own bound). */
 #define RSA_MAX_BITS 16384
@@ -463,6 +464,7 @@ static void add_key(logto_jwks_t *jwks, apr_pool_t *p, const json_t *jwk,
         if (wants_p384_tables(jwks, k)) {
             p384_tables(k, p);
         }
+        logto_jws_prepare_key(k, p);
         APR_ARRAY_PUSH(jwks->keys, logto_jwk_t *) = k;
     }
 }

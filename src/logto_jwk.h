@@ -39,6 +39,11 @@ typedef struct logto_jwk_t {
                                      verification tables, NULL when not
                                      built (logto_p384_enabled() off, or
                                      over LOGTO_P384_MAX_KEYS in the set) */
+    EVP_PKEY_CTX *verifier[LOGTO_ALG__COUNT]; /* keys of a decoded set: per
+                                     alg that fits, a context initialised
+                                     for verifying, copied for each
+                                     signature (NULL: none, the signature
+                                     is checked from scratch) */
 } logto_jwk_t;
 
 typedef struct logto_jwks_t {

@@ -337,6 +337,76 @@ static int is_pss(logto_alg_t alg)
            alg == LOGTO_ALG_PS512;
 }
 
+static apr_status_t verifier_cleanup(void *data)
+{
+    EVP_PKEY_CTX_free(data);
+    return APR_SUCCESS;
+}
+
+/* A context of key for alg, initialised for verifying, or NULL. */
+static EVP_PKEY_CTX *make_verifier(const logto_jwk_t *key, logto_alg_t alg)
+{
+    const EVP_MD *md = alg_md(alg);
+    EVP_PKEY_CTX *ctx;
+
+    if (md == NULL || !logto_jwk_fits_alg(key, alg)) {
+        return NULL;
+    }
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0 ||
+        EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0 ||
+        (is_pss(alg)
+             ? !set_pss(ctx, md)
+             : key->kty == LOGTO_KTY_RSA &&
+                   EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0)) {
+        EVP_PKEY_CTX_free(ctx);
+        ERR_clear_error();
+        return NULL;
+    }
+    return ctx;
+}
+
+void logto_jws_prepare_key(logto_jwk_t *key, apr_pool_t *p)
+{
+    int alg;
+
+    for (alg = LOGTO_ALG_NONE_KNOWN + 1; alg < LOGTO_ALG__COUNT; alg++) {
+        key->verifier[alg] = make_verifier(key, (logto_alg_t)alg);
+        if (key->verifier[alg] != NULL) {
+            apr_pool_cleanup_register(p, key->verifier[alg], verifier_cleanup,
+                                      apr_pool_cleanup_null);
+        }
+    }
+}
+
+/* The digest of jws's signing input for its alg; its length, 0 on error. */
+static unsigned int signing_digest(const logto_jws_t *jws, unsigned char *md)
+{
+    unsigned int len = 0;
+
+    if (!EVP_Digest(jws->signing_input, jws->signing_input_len, md, &len,
+                    alg_md(jws->alg), NULL)) {
+        ERR_clear_error();
+        return 0;
+    }
+    return len;
+}
+
+/* sig over jws's signing input, with a copy of the key's prepared context
+ * (sharing one between threads would not be safe): 1 when valid. */
+static int prepared_verify(const logto_jws_t *jws, EVP_PKEY_CTX *prepared,
+                           const unsigned char *sig, apr_size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = signing_digest(jws, md);
+    EVP_PKEY_CTX *ctx = mdlen ? EVP_PKEY_CTX_dup(prepared) : NULL;
+    int ok = ctx != NULL && EVP_PKEY_verify(ctx, sig, len, md, mdlen) == 1;
+
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
 /* One EVP_DigestVerify of sig over jws's signing input: 1 when valid. */
 static int digest_verify(const logto_jws_t *jws, const logto_jwk_t *key,
                          const unsigned char *sig, apr_size_t len)
@@ -430,7 +500,9 @@ apr_status_t logto_jws_verify_signature(const logto_jws_t *jws,
         }
         sig = der;
     }
-    if (!digest_verify(jws, key, sig, len)) {
+    if (key->verifier[jws->alg] != NULL
+            ? !prepared_verify(jws, key->verifier[jws->alg], sig, len)
+            : !digest_verify(jws, key, sig, len)) {
         return logto_err_set(err, LOGTO_ERR_SIGNATURE, "signature invalid");
     }
     return APR_SUCCESS;

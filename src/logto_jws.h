@@ -63,6 +63,11 @@ apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
                                   const logto_jwks_t *jwks,
                                   logto_algset_t allowed, logto_err_t *err);
 
+/* Prepare key, a member of a decoded key set, for verifying: a context per
+ * algorithm that fits it (logto_jwk_t.verifier), freed with p. A key
+ * without them verifies all the same, only slower. */
+void logto_jws_prepare_key(logto_jwk_t *key, apr_pool_t *p);
+
 /* Verify jws's signature with key, which must fit jws->alg. ECDSA
  * signatures are raw r||s of exactly twice the curve's size; DER, r or s
  * of 0 or >= the group order are refused. Fails with
