@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define MINT_MAX_ITEMS 64
 
 static char *mint_names[MINT_MAX_ITEMS];
@@ -74,6 +76,22 @@ static inline void mint_free(void)
         free(mint_names[mint_count]);
         free(mint_values[mint_count]);
     }
+}
+
+/* The main of a test program on the keys of script (t/data/mint.pl when
+ * NULL): mint them, run the suite make() builds, release them. */
+static inline int mint_unit_main(const char *script, Suite *(*make)(void))
+{
+    int rc;
+
+    script = script ? script : "mint.pl";
+    if (mint_load_from(script, NULL) != 0) {
+        fprintf(stderr, "t/data/%s failed\n", script);
+        return EXIT_FAILURE;
+    }
+    rc = unit_main(make());
+    mint_free();
+    return rc;
 }
 
 #endif /* LOGTO_MINT_H */

@@ -495,13 +495,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    int rc;
-
-    if (mint_load_from("mint-dpop.pl", NULL) != 0) {
-        fprintf(stderr, "t/data/mint-dpop.pl failed\n");
-        return EXIT_FAILURE;
-    }
-    rc = unit_main(suite());
-    mint_free();
-    return rc;
+    return mint_unit_main("mint-dpop.pl", suite);
 }

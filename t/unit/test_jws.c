@@ -912,13 +912,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    int rc;
-
-    if (mint_load(NULL) != 0) {
-        fprintf(stderr, "t/data/mint.pl failed\n");
-        return EXIT_FAILURE;
-    }
-    rc = unit_main(suite());
-    mint_free();
-    return rc;
+    return mint_unit_main(NULL, suite);
 }

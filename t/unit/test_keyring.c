@@ -1076,12 +1076,8 @@ static Suite *keyring_suite(void)
 
 int main(void)
 {
-    int rc;
-
-    if (logto_fetch_global_init() != APR_SUCCESS || mint_load(NULL) != 0) {
+    if (logto_fetch_global_init() != APR_SUCCESS) {
         return EXIT_FAILURE;
     }
-    rc = unit_main(keyring_suite());
-    mint_free();
-    return rc;
+    return mint_unit_main(NULL, keyring_suite);
 }
