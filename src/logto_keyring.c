@@ -976,10 +976,13 @@ void logto_keyring_add(logto_keyring_t *kr, const char *jwks_uri,
     apr_thread_mutex_unlock(kr->mutex);
 }
 
-/* Every key set of kr, from p. */
-static apr_array_header_t *locals_of(logto_keyring_t *kr, apr_pool_t *p)
+/* fn(l, out, p) for every key set l of kr, under its lock; out is an
+ * array of elements of elt_size from p. */
+static apr_array_header_t *
+each_local(logto_keyring_t *kr, apr_pool_t *p, int elt_size,
+           void (*fn)(local_t *, apr_array_header_t *, apr_pool_t *))
 {
-    apr_array_header_t *out = apr_array_make(p, 4, sizeof(local_t *));
+    apr_array_header_t *out = apr_array_make(p, 4, elt_size);
     apr_hash_t *tables[2] = {kr->by_uri, kr->by_issuer};
     apr_hash_index_t *hi;
     int t;
@@ -987,11 +990,22 @@ static apr_array_header_t *locals_of(logto_keyring_t *kr, apr_pool_t *p)
     apr_thread_mutex_lock(kr->mutex);
     for (t = 0; t < 2; t++) {
         for (hi = apr_hash_first(p, tables[t]); hi; hi = apr_hash_next(hi)) {
-            APR_ARRAY_PUSH(out, local_t *) = apr_hash_this_val(hi);
+            fn(apr_hash_this_val(hi), out, p);
         }
     }
     apr_thread_mutex_unlock(kr->mutex);
     return out;
+}
+
+static void push_local(local_t *l, apr_array_header_t *out, apr_pool_t *p)
+{
+    APR_ARRAY_PUSH(out, local_t *) = l;
+}
+
+/* Every key set of kr, from p. */
+static apr_array_header_t *locals_of(logto_keyring_t *kr, apr_pool_t *p)
+{
+    return each_local(kr, p, sizeof(local_t *), push_local);
 }
 
 void logto_keyring_tick(logto_keyring_t *kr, apr_int64_t now)
@@ -1104,22 +1118,17 @@ static int entry_cmp(const void *a, const void *b)
     return strcmp(x->source, y->source);
 }
 
+static void push_entry(local_t *l, apr_array_header_t *out, apr_pool_t *p)
+{
+    APR_ARRAY_PUSH(out, logto_keyring_entry_t *) = entry_copy(p, l);
+}
+
 apr_status_t logto_keyring_status(apr_array_header_t **pentries, apr_pool_t *p,
                                   logto_keyring_t *kr)
 {
-    apr_array_header_t *out = apr_array_make(p, 4, sizeof(void *));
-    apr_hash_t *tables[2] = {kr->by_uri, kr->by_issuer};
-    apr_hash_index_t *hi;
-    int t;
+    apr_array_header_t *out =
+        each_local(kr, p, sizeof(logto_keyring_entry_t *), push_entry);
 
-    apr_thread_mutex_lock(kr->mutex);
-    for (t = 0; t < 2; t++) {
-        for (hi = apr_hash_first(p, tables[t]); hi; hi = apr_hash_next(hi)) {
-            APR_ARRAY_PUSH(out, logto_keyring_entry_t *) =
-                entry_copy(p, apr_hash_this_val(hi));
-        }
-    }
-    apr_thread_mutex_unlock(kr->mutex);
     qsort(out->elts, out->nelts, sizeof(void *), entry_cmp);
     *pentries = out;
     return APR_SUCCESS;
