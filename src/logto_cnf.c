@@ -12,6 +12,7 @@
 
 #include "logto_b64url.h"
 #include "logto_cnf.h"
+#include "logto_md.h"
 
 /* Member name of cnf as a non-empty string: NULL when absent, an error
  * when present in any other form. */
@@ -72,7 +73,7 @@ apr_status_t logto_cert_thumbprint(const char **ptp, apr_pool_t *p,
                       "client certificate unreadable");
         goto end;
     }
-    if (!X509_digest(x, EVP_sha256(), md, &mdlen)) {
+    if (!X509_digest(x, logto_md_sha256(), md, &mdlen)) {
         logto_err_set(err, LOGTO_ERR_INTERNAL, "SHA-256 failed");
         goto end;
     }

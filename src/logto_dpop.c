@@ -16,6 +16,7 @@
 #include "logto_b64url.h"
 #include "logto_dpop.h"
 #include "logto_json.h"
+#include "logto_md.h"
 
 #define DPOP_TYP      "dpop+jwt"
 #define REPLAY_PREFIX "dpop-jti:"
@@ -380,7 +381,7 @@ static const char *sha256_b64url(apr_pool_t *p, const void *data,
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
 
-    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL)) {
+    if (!EVP_Digest(data, len, md, &mdlen, logto_md_sha256(), NULL)) {
         ERR_clear_error();
         return NULL;
     }
@@ -510,8 +511,8 @@ static int nonce_bytes(unsigned char out[NONCE_SIZE],
     for (i = 7; i >= 0; i--, slot >>= 8) {
         out[i] = (unsigned char)(slot & 0xff);
     }
-    if (!HMAC(EVP_sha256(), secret, LOGTO_DPOP_NONCE_SECRET_SIZE, out, 8, md,
-              &mdlen) ||
+    if (!HMAC(logto_md_sha256(), secret, LOGTO_DPOP_NONCE_SECRET_SIZE, out, 8,
+              md, &mdlen) ||
         mdlen < NONCE_MAC_SIZE) {
         ERR_clear_error();
         return 0;

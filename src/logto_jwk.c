@@ -18,6 +18,7 @@
 #include "logto_json.h"
 #include "logto_jwk.h"
 #include "logto_jws.h"
+#include "logto_md.h"
 
 /* Largest RSA modulus accepted, in bits (OpenSSL's own bound). */
 #define RSA_MAX_BITS 16384
@@ -351,7 +352,7 @@ static apr_status_t hash_thumbprint(logto_jwk_t *k, apr_pool_t *p,
     unsigned int mdlen = 0;
 
     if (!EVP_Digest(k->thumbprint, strlen(k->thumbprint), md, &mdlen,
-                    EVP_sha256(), NULL)) {
+                    logto_md_sha256(), NULL)) {
         ERR_clear_error();
         return logto_err_set(err, LOGTO_ERR_INTERNAL, "SHA-256 failed");
     }

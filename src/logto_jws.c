@@ -17,6 +17,7 @@
 #include "logto_b64url.h"
 #include "logto_json.h"
 #include "logto_jws.h"
+#include "logto_md.h"
 #include "logto_p384.h"
 
 /* The three parts of a compact token, as found in it. */
@@ -262,15 +263,15 @@ static const EVP_MD *alg_md(logto_alg_t alg)
         case LOGTO_ALG_ES256:
         case LOGTO_ALG_RS256:
         case LOGTO_ALG_PS256:
-            return EVP_sha256();
+            return logto_md_sha256();
         case LOGTO_ALG_ES384:
         case LOGTO_ALG_RS384:
         case LOGTO_ALG_PS384:
-            return EVP_sha384();
+            return logto_md_sha384();
         case LOGTO_ALG_ES512:
         case LOGTO_ALG_RS512:
         case LOGTO_ALG_PS512:
-            return EVP_sha512();
+            return logto_md_sha512();
         default:
             return NULL; /* EdDSA hashes internally */
     }
@@ -403,7 +404,9 @@ static int prepared_verify(const logto_jws_t *jws, EVP_PKEY_CTX *prepared,
     int ok = ctx != NULL && EVP_PKEY_verify(ctx, sig, len, md, mdlen) == 1;
 
     EVP_PKEY_CTX_free(ctx);
-    ERR_clear_error();
+    if (!ok) {
+        ERR_clear_error(); /* not free: only a refusal leaves errors */
+    }
     return ok;
 }
 
@@ -453,7 +456,7 @@ static int p384_verify(const logto_jws_t *jws, const logto_jwk_t *key)
     unsigned int mdlen = 0;
 
     if (!EVP_Digest(jws->signing_input, jws->signing_input_len, md, &mdlen,
-                    EVP_sha384(), NULL) ||
+                    logto_md_sha384(), NULL) ||
         mdlen != LOGTO_P384_BYTES) {
         ERR_clear_error();
         return 0;

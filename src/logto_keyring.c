@@ -26,6 +26,7 @@
 #include <openssl/rand.h>
 
 #include "logto_keyring.h"
+#include "logto_md.h"
 #include "logto_statedir.h"
 
 #define RECORD_MAGIC "LKR2"
@@ -286,7 +287,7 @@ static void body_version(unsigned char *version, const char *body,
 {
     unsigned int n = VERSION_LEN;
 
-    if (!EVP_Digest(body, len, version, &n, EVP_sha256(), NULL)) {
+    if (!EVP_Digest(body, len, version, &n, logto_md_sha256(), NULL)) {
         memset(version, 0, VERSION_LEN);
     }
 }

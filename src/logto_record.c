@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "logto_md.h"
 #include "logto_record.h"
 
 #define MAC_LEN 32
@@ -40,7 +41,7 @@ static int record_mac(unsigned char *mac, const logto_secret_t *secret,
     put32(nlen, (apr_uint32_t)n);
     put32(plen, (apr_uint32_t)len);
     ok = ctx != NULL && key != NULL &&
-         EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+         EVP_DigestSignInit(ctx, NULL, logto_md_sha256(), NULL, key) == 1 &&
          EVP_DigestSignUpdate(ctx, LOGTO_RECORD_MAGIC, 4) == 1 &&
          EVP_DigestSignUpdate(ctx, nlen, 4) == 1 &&
          EVP_DigestSignUpdate(ctx, name, n) == 1 &&

@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 #include <openssl/evp.h>
 
+#include "logto_md.h"
 #include "logto_statedir.h"
 
 /* Seals files when no secret is configured: it detects damage and files
@@ -35,7 +36,7 @@ const char *logto_statedir_path(apr_pool_t *p, const char *dir,
     unsigned char md[32];
     unsigned int n = sizeof(md);
 
-    if (!EVP_Digest(source, strlen(source), md, &n, EVP_sha256(), NULL)) {
+    if (!EVP_Digest(source, strlen(source), md, &n, logto_md_sha256(), NULL)) {
         memset(md, 0, sizeof(md));
     }
     return apr_pstrcat(p, dir, "/", apr_pescape_hex(p, md, sizeof(md), 0),

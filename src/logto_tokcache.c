@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "logto_md.h"
 #include "logto_tokcache.h"
 
 #define TABLE_MAGIC "LTC1"
@@ -267,16 +267,6 @@ const char *logto_tokcache_config_id(apr_pool_t *p, const logto_policy_t *pol,
         key_source ? key_source : "", extra ? extra : "");
 }
 
-/* SHA-256 fetched once per process: EVP_sha256() would make OpenSSL look
- * the implementation up, under its store's lock, on every digest. */
-static EVP_MD *sha256;
-static CRYPTO_ONCE sha256_once = CRYPTO_ONCE_STATIC_INIT;
-
-static void sha256_fetch(void)
-{
-    sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-}
-
 apr_status_t logto_tokcache_digest(unsigned char *digest, const char *config_id,
                                    const char *token, apr_size_t len)
 {
@@ -284,11 +274,8 @@ apr_status_t logto_tokcache_digest(unsigned char *digest, const char *config_id,
     EVP_MD_CTX *ctx;
     int ok;
 
-    if (!CRYPTO_THREAD_run_once(&sha256_once, sha256_fetch) || !sha256) {
-        return APR_EGENERAL;
-    }
     ctx = EVP_MD_CTX_new();
-    ok = ctx && EVP_DigestInit_ex(ctx, sha256, NULL) &&
+    ok = ctx && EVP_DigestInit_ex(ctx, logto_md_sha256(), NULL) &&
          EVP_DigestUpdate(ctx, config_id, strlen(config_id) + 1) &&
          EVP_DigestUpdate(ctx, token, len) &&
          EVP_DigestFinal_ex(ctx, digest, &mdlen) &&

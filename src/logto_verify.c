@@ -186,7 +186,9 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
     if (cached && !info->cache_hit) {
         remember(store, digest, *pclaims, info->issuer, info->key, now, p);
     }
-    if (cached && store->memo && !memo) {
+    /* Remembered from the second sighting on: a token sent once (a flood
+     * of new ones) would only push out those that come back. */
+    if (info->cache_hit && store->memo && !memo) {
         logto_memo_put(store->memo, digest, jws->payload);
     }
     return APR_SUCCESS;

@@ -59,6 +59,7 @@
 #include "logto_dpop.h"
 #include "logto_fetch.h"
 #include "logto_keyring.h"
+#include "logto_md.h"
 #include "logto_record.h"
 
 #define CACHE_MUTEX  "auth-logto-cache"
@@ -155,7 +156,7 @@ static const char *store_id(const char *key, apr_pool_t *p)
     unsigned int n = sizeof(md);
 
     if (strlen(key) <= STORE_ID_MAX ||
-        !EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL)) {
+        !EVP_Digest(key, strlen(key), md, &n, logto_md_sha256(), NULL)) {
         return key;
     }
     return apr_pstrcat(p, "h:", apr_pescape_hex(p, md, sizeof(md), 0), NULL);

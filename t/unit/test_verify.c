@@ -580,6 +580,36 @@ START_TEST(hit_parses_nothing_with_a_memo)
 }
 END_TEST
 
+/* A token seen once is not remembered: the memo is filled by its first
+ * hit, so a flood of new tokens never pushes out those that come back. */
+START_TEST(memo_filled_by_a_hit_not_a_miss)
+{
+    minted_t *m = mint("ES384", NULL, 0);
+    logto_tokcache_t *tc;
+    logto_tokstore_t *st = table_store(64, &tc);
+    logto_verify_info_t info;
+    logto_keysource_t ks;
+    logto_claims_t *miss, *hit, *again;
+    logto_err_t err;
+
+    logto_keysource_fixed(&ks, m->jwks);
+    ck_assert_int_eq(logto_memo_create(&st->memo, pool, 16), APR_SUCCESS);
+    ck_assert_int_eq(verify_at(&miss, &info, token(m, 0), policy(API, NULL),
+                               &ks, st, NOW, &err),
+                     APR_SUCCESS);
+    ck_assert(!info.cache_hit);
+    ck_assert_int_eq(verify_at(&hit, &info, token(m, 0), policy(API, NULL), &ks,
+                               st, NOW + 1, &err),
+                     APR_SUCCESS);
+    ck_assert(info.cache_hit);
+    ck_assert_ptr_ne(hit->payload, miss->payload);
+    ck_assert_int_eq(verify_at(&again, &info, token(m, 0), policy(API, NULL),
+                               &ks, st, NOW + 2, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_eq(again->payload, hit->payload);
+}
+END_TEST
+
 /* Without a cache identity, nothing is stored or looked up. */
 START_TEST(no_cache_id_no_cache)
 {
@@ -635,6 +665,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tk, cache_never_serves_after_key_removal);
     tcase_add_test(tk, no_cache_id_no_cache);
     tcase_add_test(tk, hit_parses_nothing_with_a_memo);
+    tcase_add_test(tk, memo_filled_by_a_hit_not_a_miss);
     suite_add_tcase(s, tk);
     return s;
 }
