@@ -220,6 +220,19 @@ static apr_status_t check_alg(const logto_jws_t *jws, logto_algset_t allowed,
     return APR_SUCCESS;
 }
 
+apr_status_t logto_jws_check_keyless(const logto_jws_t *jws,
+                                     logto_algset_t allowed, logto_err_t *err)
+{
+    if (check_alg(jws, allowed, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (jws->kid == NULL) {
+        return logto_err_set(err, LOGTO_ERR_KID_MISSING,
+                             "token names no key id");
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
                                   const logto_jws_t *jws,
                                   const logto_jwks_t *jwks,
@@ -228,26 +241,14 @@ apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
     const logto_jwk_t *key = NULL;
 
     *pkey = NULL;
-    /* The alg first: a token that can never verify must not make the
-     * caller refetch keys for its kid. */
-    if (check_alg(jws, allowed, err) != APR_SUCCESS) {
+    /* The alg and the kid first: a token that can never verify must not
+     * make the caller refetch keys. */
+    if (logto_jws_check_keyless(jws, allowed, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (jws->kid != NULL) {
-        key = logto_jwks_find(jwks, jws->kid);
-        if (key == NULL) {
-            return logto_err_set(err, LOGTO_ERR_KID_UNKNOWN, "unknown key id");
-        }
-    }
-    else if (jwks != NULL && jwks->keys->nelts == 1) {
-        key = APR_ARRAY_IDX(jwks->keys, 0, const logto_jwk_t *);
-    }
-    else if (jwks != NULL && jwks->keys->nelts > 1) {
-        return logto_err_set(err, LOGTO_ERR_KID_MISSING,
-                             "token names no key id");
-    }
-    else {
-        return logto_err_set(err, LOGTO_ERR_KID_UNKNOWN, "no key");
+    key = jwks ? logto_jwks_find(jwks, jws->kid) : NULL;
+    if (key == NULL) {
+        return logto_err_set(err, LOGTO_ERR_KID_UNKNOWN, "unknown key id");
     }
     if (!logto_jwk_fits_alg(key, jws->alg)) {
         return logto_err_set(err, LOGTO_ERR_KEY_MISMATCH,

@@ -55,9 +55,16 @@ apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
 apr_status_t logto_jws_parse_payload(logto_jws_t *jws, apr_pool_t *p,
                                      logto_err_t *err);
 
-/* Choose the key of jwks for jws (by kid; a set of one key when the token
- * names none) and check that jws's alg is in allowed and fits the key.
- * Never uses jku, x5u, jwk or x5c. *pkey points into jwks. */
+/* What is decided before any key is looked at: jws's alg known, never
+ * forbidden and in allowed (LOGTO_ERR_ALG), and a kid named
+ * (LOGTO_ERR_KID_MISSING: Logto's tokens always name their key, and a
+ * token that names none is refused even by a set of one key). */
+apr_status_t logto_jws_check_keyless(const logto_jws_t *jws,
+                                     logto_algset_t allowed, logto_err_t *err);
+
+/* Choose the key of jwks that jws's kid names, after
+ * logto_jws_check_keyless, and check that jws's alg fits it. Never uses
+ * jku, x5u, jwk or x5c. *pkey points into jwks. */
 apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
                                   const logto_jws_t *jws,
                                   const logto_jwks_t *jwks,

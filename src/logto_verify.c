@@ -32,16 +32,23 @@ static apr_status_t issuer_key(const logto_jwk_t **pkey,
     return rv;
 }
 
-/* Which refusal to report when no issuer's key verified: a token problem
- * (bad signature, unknown kid) outranks another issuer's missing keys only
- * when it came from an issuer that had keys; the first issuer's answer
- * stands for a single issuer. */
+/* How much a refusal by one issuer says about the token: a key its kid
+ * names that does not verify it (or does not fit its alg) is a verdict;
+ * keys that cannot be had leave the token undecided (it may be that
+ * issuer's); a kid some other issuer's set lacks says least. */
+static int weight(logto_reason_t reason)
+{
+    if (reason == LOGTO_ERR_SIGNATURE || reason == LOGTO_ERR_KEY_MISMATCH) {
+        return 3;
+    }
+    return logto_reason_is_token(reason) ? 1 : 2;
+}
+
+/* Which refusal to report when no issuer's key verified: the weightiest,
+ * the first issuer's among equals. */
 static void keep_error(logto_err_t *best, const logto_err_t *now, int first)
 {
-    if (first ||
-        (logto_reason_is_token(now->reason) &&
-         !logto_reason_is_token(best->reason)) ||
-        now->reason == LOGTO_ERR_SIGNATURE) {
+    if (first || weight(now->reason) > weight(best->reason)) {
         *best = *now;
     }
 }
@@ -94,14 +101,14 @@ static const logto_jwk_t *vouched_key(int *pissuer, const logto_tokstore_t *st,
 }
 
 /* After the signature: the payload (parsed, or as the memo remembers
- * parsing it), the claims, and iss naming the issuer whose key verified. */
+ * parsing it), the claims, and iss one of the configured issuers. */
 static apr_status_t check_payload(logto_claims_t **pclaims, apr_pool_t *p,
                                   logto_jws_t *jws, json_t *memo,
-                                  const logto_policy_t *pol, int issuer,
+                                  const logto_policy_t *pol, int *pnamed,
                                   apr_int64_t now, logto_err_t *err)
 {
-    const char *want = APR_ARRAY_IDX(pol->issuers, issuer, const char *);
     const char *iss;
+    int i;
 
     if (memo) {
         jws->payload = logto_json_own(p, memo);
@@ -113,10 +120,40 @@ static apr_status_t check_payload(logto_claims_t **pclaims, apr_pool_t *p,
         return APR_EGENERAL;
     }
     iss = logto_json_str((*pclaims)->payload, "iss");
-    if (!iss || strcmp(iss, want) != 0) {
-        *pclaims = NULL;
-        return logto_err_set(err, LOGTO_ERR_ISSUER, "issuer not accepted");
+    for (i = 0; iss && i < pol->issuers->nelts; i++) {
+        if (strcmp(iss, APR_ARRAY_IDX(pol->issuers, i, const char *)) == 0) {
+            *pnamed = i;
+            return APR_SUCCESS;
+        }
     }
+    *pclaims = NULL;
+    return logto_err_set(err, LOGTO_ERR_ISSUER, "issuer not accepted");
+}
+
+/* A token is checked against the keys of the issuer its iss names. When
+ * another issuer's key verified it (issuers that share keys, as a custom
+ * domain beside the default one does), the named issuer's keys are asked
+ * too, and their answer stands: keys that cannot be had leave the token
+ * undecided, a kid they lack refuses it. */
+static apr_status_t settle_issuer(logto_verify_info_t *info, apr_pool_t *p,
+                                  const logto_jws_t *jws,
+                                  const logto_policy_t *pol,
+                                  const logto_keysource_t *sources, int named,
+                                  logto_err_t *err)
+{
+    const logto_jwk_t *key;
+
+    if (named == info->issuer) {
+        return APR_SUCCESS;
+    }
+    if (issuer_key(&key, &sources[named], jws, pol->algorithms, err) !=
+            APR_SUCCESS ||
+        (strcmp(key->thumbprint, info->key->thumbprint) != 0 &&
+         logto_jws_verify_signature(jws, key, p, err) != APR_SUCCESS)) {
+        return APR_EGENERAL;
+    }
+    info->issuer = named;
+    info->key = key;
     return APR_SUCCESS;
 }
 
@@ -147,7 +184,7 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
     logto_verify_info_t local;
     logto_jws_t *jws = NULL;
     json_t *memo = NULL;
-    int cached;
+    int cached, named = 0;
 
     info = info ? info : &local;
     memset(info, 0, sizeof(*info));
@@ -160,6 +197,9 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
         return APR_EGENERAL;
     }
     info->jws = jws;
+    if (logto_jws_check_keyless(jws, pol->algorithms, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     /* 2. a key whose signature verifies, or the cache's word for one */
     cached =
         store && pol->cache_id &&
@@ -178,8 +218,10 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
     if (info->cache_hit && store->memo) {
         memo = logto_memo_get(store->memo, digest);
     }
-    if (check_payload(pclaims, p, jws, memo, pol, info->issuer, now, err) !=
-        APR_SUCCESS) {
+    if (check_payload(pclaims, p, jws, memo, pol, &named, now, err) !=
+            APR_SUCCESS ||
+        settle_issuer(info, p, jws, pol, sources, named, err) != APR_SUCCESS) {
+        *pclaims = NULL;
         return APR_EGENERAL;
     }
     (*pclaims)->key_thumbprint = info->key->thumbprint;

@@ -4,11 +4,13 @@
  * the unit tests all come through here.
  *
  * The order is the one the signature's meaning demands: the header is
- * parsed and checked; then, for each configured issuer whose key set
- * holds a key fitting the token's kid and alg, the signature is checked
- * over the exact bytes sent; only once a signature verifies is the
- * payload parsed, and the token is accepted only if its iss names the
- * issuer whose key verified it. A token the cache vouches for skips the
+ * parsed and checked (alg allowed, a kid named) before any key set is
+ * asked; then, for each configured issuer whose key set holds a key
+ * fitting the token's kid and alg, the signature is checked over the
+ * exact bytes sent; only once a signature verifies is the payload parsed,
+ * and the token is accepted only if its iss names a configured issuer
+ * whose own keys verify it (asked again when another issuer's key did:
+ * issuers may share keys). A token the cache vouches for skips the
  * signature check, and only while the key that verified it is still in
  * its issuer's key set.
  */

@@ -82,6 +82,8 @@ case('Negotiate credentials', 'Negotiate YIIBhgYGKwYBBQUCoIIBejCCAXag',
 case('an unknown scheme', 'Token abc', 401, undef);
 case('a scheme that only starts like Bearer', 'Bearerx ' . token(), 401,
      undef);
+case('a token without kid', 'Bearer ' . token(header => { kid => undef }),
+     401, 'invalid_token');
 
 # Malformed Bearer requests: 400 invalid_request.
 case('Bearer without a token', 'Bearer', 400, 'invalid_request');
@@ -90,6 +92,14 @@ case('Bearer with two tokens', 'Bearer ' . token() . ' ' . token(), 400,
      'invalid_request');
 case('Bearer with a comma-separated second token',
      'Bearer ' . token() . ',' . token(), 400, 'invalid_request');
+# two Authorization headers, as httpd joins them: a token beside another
+# credential, in either order
+case('Basic, then Bearer', 'Basic dXNlcjpwYXNz, Bearer ' . token(), 400,
+     'invalid_request');
+case('Basic, then Bearer garbage', 'Basic dXNlcjpwYXNz, Bearer x.y.z', 400,
+     'invalid_request');
+case('Bearer, then Basic', 'Bearer ' . token() . ', Basic dXNlcjpwYXNz', 400,
+     'invalid_request');
 
 # A valid token without the required scope: 403 insufficient_scope.
 case('scope lacking read:products',

@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 80;
+plan tests => 82;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;
@@ -254,3 +254,11 @@ $res = get_bearer('/lt/no-keys/', token());
 is($res->code, 503, 'no keys: 503') or diag($res->as_string);
 ok(!defined $res->header('WWW-Authenticate'), 'no keys: no challenge');
 is(GET('/lt/no-keys/')->code, 401, 'no keys, no token: still 401');
+# What is decided before any key: a token that could never verify is a
+# 401 even when no keys can be had.
+is(outcome(get_bearer('/lt/no-keys/',
+                      unsigned_token(header => { alg => 'HS256' },
+                                     signature => 'AAAA'))),
+   '401 invalid_token', 'no keys, alg HS256: 401');
+is(outcome(get_bearer('/lt/no-keys/', token(header => { kid => undef }))),
+   '401 invalid_token', 'no keys, no kid: 401');

@@ -286,7 +286,7 @@ START_TEST(rfc7515_a2_rs256_verifies)
     ck_assert_int_eq(json_integer_value(json_object_get(jws->payload, "exp")),
                      1300819380);
     ck_assert_uint_eq(jws->sig_len, 256);
-    verify_ok(jws, select_ok(jws, one_key(A2_JWK)));
+    verify_ok(jws, only_key(A2_JWK));
 }
 END_TEST
 
@@ -297,7 +297,7 @@ START_TEST(rfc7515_a3_es256_verifies)
     ck_assert_str_eq(jws->signing_input, "eyJhbGciOiJFUzI1NiJ9." A_PAYLOAD);
     ck_assert_uint_eq(jws->signing_input_len,
                       strlen("eyJhbGciOiJFUzI1NiJ9." A_PAYLOAD));
-    verify_ok(jws, select_ok(jws, one_key(A3_JWK)));
+    verify_ok(jws, only_key(A3_JWK));
 }
 END_TEST
 
@@ -368,12 +368,22 @@ START_TEST(minted_eddsa_verifies)
 }
 END_TEST
 
-START_TEST(one_key_set_serves_a_token_without_kid)
+/* Logto's tokens always name their key: one that names none is refused,
+ * even by a set of one key that would verify it, and before any key set
+ * is asked (no refetch for it). */
+START_TEST(one_key_set_refuses_a_token_without_kid)
 {
     const logto_jws_t *jws = parse_ok(mint_get("token_es384_nokid"));
+    logto_err_t err;
 
     ck_assert_ptr_null(jws->kid);
-    verify_ok(jws, select_ok(jws, one_key(mint_get("jwk_es384"))));
+    select_refused(jws, one_key(mint_get("jwk_es384")), LOGTO_ALGSET_DEFAULT,
+                   LOGTO_ERR_KID_MISSING);
+    logto_err_clear(&err);
+    ck_assert_int_ne(logto_jws_check_keyless(jws, LOGTO_ALGSET_DEFAULT, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_KID_MISSING);
+    verify_ok(jws, only_key(mint_get("jwk_es384")));
 }
 END_TEST
 
@@ -868,7 +878,7 @@ static Suite *suite(void)
     tcase_add_test(minted, minted_rs256_and_rs512_verify);
     tcase_add_test(minted, minted_ps256_and_ps384_verify);
     tcase_add_test(minted, minted_eddsa_verifies);
-    tcase_add_test(minted, one_key_set_serves_a_token_without_kid);
+    tcase_add_test(minted, one_key_set_refuses_a_token_without_kid);
     suite_add_tcase(s, minted);
 
     tcase_add_test(shape, oversized_token_is_refused_first);

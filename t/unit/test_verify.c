@@ -407,11 +407,41 @@ START_TEST(each_issuer_with_its_own_keys)
         APR_SUCCESS);
     ck_assert_int_eq(info.issuer, 1);
     ck_assert_str_eq(logto_json_str(c->payload, "iss"), ISS2);
-    /* signed by the second issuer's key, naming the first issuer */
+    /* signed by the second issuer's key, naming the first issuer, whose
+     * keys lack it */
     ck_assert_int_ne(
         verify_at(&c, &info, token(m2, 1), pol, ks, NULL, NOW, &err),
         APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_KID_UNKNOWN);
+    /* naming no configured issuer */
+    pol->issuers->nelts = 1;
+    ck_assert_int_ne(
+        verify_at(&c, &info, token(m2, 0), pol, ks + 1, NULL, NOW, &err),
+        APR_SUCCESS);
     ck_assert_int_eq(err.reason, LOGTO_ERR_ISSUER);
+}
+END_TEST
+
+/* Two issuers with one key set (a custom domain beside the default one):
+ * a token naming either is accepted, as that issuer's. */
+START_TEST(issuers_sharing_keys)
+{
+    const char *specs2[] = {"{\"iss\":\"" ISS2 "\"}"};
+    minted_t *m = mint_kid("ES384", "k1", specs2, 1);
+    logto_policy_t *pol = policy(API, NULL);
+    logto_keysource_t ks[2];
+    logto_verify_info_t info;
+    logto_claims_t *c;
+    logto_err_t err;
+
+    APR_ARRAY_PUSH(pol->issuers, const char *) = ISS2;
+    logto_keysource_fixed(&ks[0], m->jwks);
+    logto_keysource_fixed(&ks[1], m->jwks);
+    ck_assert_int_eq(
+        verify_at(&c, &info, token(m, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(info.issuer, 1);
+    ck_assert_str_eq(logto_json_str(c->payload, "iss"), ISS2);
 }
 END_TEST
 
@@ -430,11 +460,17 @@ START_TEST(one_issuer_without_keys)
     ks[0] = counted_source(&down, NULL);
     logto_keysource_fixed(&ks[1], m1->jwks);
     /* m1's token names ISS, whose keys are down: k1 of ISS2 verifies it,
-     * but iss does not name ISS2 */
+     * but only ISS's keys may decide */
     ck_assert_int_ne(
         verify_at(&c, NULL, token(m1, 0), pol, ks, NULL, NOW, &err),
         APR_SUCCESS);
-    ck_assert_int_eq(err.reason, LOGTO_ERR_ISSUER);
+    ck_assert(!logto_reason_is_token(err.reason));
+    /* a kid ISS2's keys lack, with ISS down: undecided, not refused */
+    logto_keysource_fixed(&ks[1], mint_kid("ES384", "k2", NULL, 0)->jwks);
+    ck_assert_int_ne(
+        verify_at(&c, NULL, token(m1, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert(!logto_reason_is_token(err.reason));
     logto_keysource_fixed(&ks[1], NULL);
     ck_assert_int_ne(
         verify_at(&c, NULL, token(m1, 0), pol, ks, NULL, NOW, &err),
@@ -658,6 +694,7 @@ static Suite *verify_suite(void)
     suite_add_tcase(s, tc);
     tcase_add_test(tm, each_issuer_with_its_own_keys);
     tcase_add_test(tm, one_issuer_without_keys);
+    tcase_add_test(tm, issuers_sharing_keys);
     suite_add_tcase(s, tm);
     tcase_add_test(tk, repeated_token_is_a_cache_hit);
     tcase_add_test(tk, cache_is_bound_to_the_configuration);
