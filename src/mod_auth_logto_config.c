@@ -97,10 +97,35 @@ static int replaced(const apr_array_header_t *add, const logto_keyspec_t *b)
     return 0;
 }
 
+/* Whether c names several issuers and pairs a key source with each. */
+static int all_paired(const logto_dir_conf_t *c)
+{
+    int i, j, found;
+
+    if (!(c->set & LOGTO_SET_ISSUER) || c->issuers->nelts < 2) {
+        return 0;
+    }
+    for (i = 0; i < c->issuers->nelts; i++) {
+        const char *iss = APR_ARRAY_IDX(c->issuers, i, const char *);
+
+        for (j = 0, found = 0; c->keyspecs && j < c->keyspecs->nelts; j++) {
+            const char *k =
+                APR_ARRAY_IDX(c->keyspecs, j, logto_keyspec_t).issuer;
+            found |= k && !strcmp(k, iss);
+        }
+        if (!found) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The key sources of add over those of base: a source set inside (a URI
  * or a file) replaces the one set outside for the same issuer, and the
  * outer sources of other issuers stay, except those of issuers an inner
- * AuthLogtoIssuer (narrowing the list) no longer names. */
+ * AuthLogtoIssuer (narrowing the list) no longer names, and an outer
+ * source naming no issuer where the inner AuthLogtoIssuer names several,
+ * each with a source of its own inside (it would serve none of them). */
 static apr_array_header_t *merge_keyspecs(apr_pool_t *p,
                                           const logto_dir_conf_t *base,
                                           const logto_dir_conf_t *add)
@@ -122,7 +147,8 @@ static apr_array_header_t *merge_keyspecs(apr_pool_t *p,
             &APR_ARRAY_IDX(base->keyspecs, i, logto_keyspec_t);
         if (replaced(add->keyspecs, b) ||
             (b->issuer && (add->set & LOGTO_SET_ISSUER) &&
-             !in_list(add->issuers, b->issuer))) {
+             !in_list(add->issuers, b->issuer)) ||
+            (!b->issuer && all_paired(add))) {
             continue;
         }
         *(logto_keyspec_t *)apr_array_push(m) = *b;

@@ -56,6 +56,16 @@ my @cases = (
      '/iss/amb/wide/', tok(iss => $A, kid => 'es384-1'), 500],
     ['unpaired file under two issuers (per request): token of B: 500',
      '/iss/amb/wide/', tok(iss => $B, kid => 'es384-2'), 500],
+    ['nested, two paired issuers inside an unpaired file: token of A',
+     '/iss/nest/two/', tok(iss => $A, kid => 'es384-1'), 200],
+    ['nested, two paired issuers inside an unpaired file: token of B',
+     '/iss/nest/two/', tok(iss => $B, kid => 'es384-2'), 200],
+    ['A\'s keys cannot be had: token of B', '/iss/down/',
+     tok(iss => $B, kid => 'es384-2'), 200],
+    ['A\'s keys cannot be had: token of A (a kid B lacks): 503',
+     '/iss/down/', tok(iss => $A, kid => 'es384-1'), 503],
+    ['A\'s keys cannot be had: B\'s key, claiming iss A: 503',
+     '/iss/down/', tok(iss => $A, kid => 'es384-2'), 503],
 );
 
 # [name, lines inside <Location /api>, 1-based index of the bad line,
