@@ -183,6 +183,26 @@ static logto_scheme_t auth_scheme(const char *auth, const char **pcred)
     return LOGTO_SCHEME_OTHER;
 }
 
+/* Whether a credential of ours follows another in one Authorization
+ * value: httpd joins repeated headers with commas, so "Basic ..." and
+ * "Bearer ..." sent as two headers read as one. A token beside another
+ * credential is a malformed request (RFC 6750 section 3.1), never a
+ * request without a token. */
+static int later_credential_is_ours(const char *auth)
+{
+    const char *c = auth, *cred;
+
+    while ((c = strchr(c, ',')) != NULL) {
+        for (c++; *c == ' ' || *c == '\t'; c++) {
+        }
+        if (auth_scheme(c, &cred) != LOGTO_SCHEME_OTHER && cred > c &&
+            (cred[-1] == ' ' || cred[-1] == '\t')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* With no credentials of ours, only a token in the URL is an error. */
 static logto_verdict_t no_token(const request_rec *r, logto_req_t *rq)
 {
@@ -240,6 +260,9 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
             return bearer_token(r, rq, cred, ptoken, plen);
         case LOGTO_SCHEME_OTHER:
         default:
+            if (later_credential_is_ours(auth)) {
+                return bad_request(rq, "a token beside another credential");
+            }
             return no_token(r, rq);
     }
 }
@@ -407,13 +430,16 @@ static logto_req_t *request_verdict(request_rec *r, const logto_dir_conf_t *c)
 
 /* ------------------------------------------------------------ publishing */
 
-/* A header value must not be able to split or confuse the request it is
- * put in: no control characters but tab, no DEL. */
+/* Claim text handed on (user, variable, header, logto_claim()) must not
+ * be able to split or confuse what it is put in: no control character,
+ * C0 (tab included), DEL or C1 (U+0080..U+009F, C2 80..C2 9F in UTF-8). */
 static int header_safe(const char *v)
 {
     for (; *v; v++) {
         unsigned char ch = (unsigned char)*v;
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+        if (ch < 0x20 || ch == 0x7f ||
+            (ch == 0xc2 && (unsigned char)v[1] >= 0x80 &&
+             (unsigned char)v[1] <= 0x9f)) {
             return 0;
         }
     }
@@ -478,6 +504,13 @@ static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
     }
     rq->published = 1;
     user_of(&user, cl, c, &rq->err);
+    if (user && !header_safe(user)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      LOGTO_LOGNO(01204) "claim %s not made REMOTE_USER: "
+                                         "control characters",
+                      logto_conf_user_claim(c));
+        user = ""; /* authenticated all the same, as nobody in particular */
+    }
     r->user = apr_pstrdup(r->pool, user);
     r->ap_auth_type = LOGTO_AUTH_TYPE;
     set_claim_env(r, "LOGTO_SUB", "sub", cl->sub);

@@ -14,7 +14,7 @@ use Apache::TestRequest qw(GET);
 use LogtoConfig;
 use LogtoTest;
 
-plan tests => 43;
+plan tests => 51;
 
 my $res;
 my %env;
@@ -154,9 +154,23 @@ is($res->code, 200, 'DEL: 200');
 ok(!exists $env{HTTP_X_NOTE}, 'DEL: not forwarded');
 is($env{HTTP_X_USER}, 'user-1', 'DEL: the other claim still forwarded');
 
-$res = get_bearer('/rv6/', token(claims => { custom => { note => "a\tb" } }));
+# tab and C1 (U+0085, NEL) are control characters too
+for my $cc ("\t", "\x{85}") {
+    my $name = sprintf 'U+%04X', ord $cc;
+    $res = get_bearer('/rv6/',
+                      token(claims => { custom => { note => "a${cc}b" } }));
+    is($res->code, 200, "$name: 200");
+    %env = cgi_env($res);
+    ok(!exists $env{HTTP_X_NOTE}, "$name: not forwarded");
+    is($env{HTTP_X_USER}, 'user-1', "$name: the other claim still forwarded");
+}
+
+# a user claim with one: authenticated, REMOTE_USER empty
+$res = get_bearer('/rv6/', token(claims => { sub => "us\ner" }));
+is($res->code, 200, 'line feed in sub: 200');
 %env = cgi_env($res);
-is($env{HTTP_X_NOTE}, "a\tb", 'tab: forwarded');
+is($env{REMOTE_USER} // '', '', 'line feed in sub: REMOTE_USER empty');
+ok(!exists $env{LOGTO_SUB}, 'line feed in sub: LOGTO_SUB not exported');
 
 # ----------------------------- 5. AuthLogtoJwksMinRefresh is at least 1
 my $dir = conf_dir();
