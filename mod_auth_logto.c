@@ -665,7 +665,6 @@ static int logto_check_access(request_rec *r)
         return DECLINED;
     }
     c = dir_conf(r);
-    /* 1. a CORS preflight carries no token: let it through if told to */
     /* 1. what the client calls ours is ours: strip it (subrequests too) */
     strip_claim_headers(r, c);
     /* 2. a CORS preflight carries no token: let it through if told to;
