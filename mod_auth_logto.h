@@ -151,6 +151,8 @@ typedef struct logto_srv_conf_t {
     const char *cache_spec; /* AuthLogtoCache as written */
     int cache_none;         /* AuthLogtoCache none: per process */
     const char *cache_provider_name;
+    const char
+        *cache_where; /* file:line of AuthLogtoCache, for startup errors */
     const char *cache_args;
     const char *cache_secret_file;     /* AuthLogtoCacheSecret, resolved */
     const unsigned char *cache_secret; /* its bytes, read at startup */

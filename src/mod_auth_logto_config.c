@@ -214,6 +214,7 @@ void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     /* The cache is server-wide: the main server's setting holds. */
     sc->cache_spec = base->cache_spec;
     sc->cache_provider_name = base->cache_provider_name;
+    sc->cache_where = base->cache_where;
     sc->cache_args = base->cache_args;
     sc->cache_none = base->cache_none;
     sc->cache_secret_file = base->cache_secret_file;
@@ -1198,6 +1199,10 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     if (bad) {
         return bad;
     }
+    sc->cache_where = cmd->directive ? apr_psprintf(cmd->pool, "%s:%d",
+                                                    cmd->directive->filename,
+                                                    cmd->directive->line_num)
+                                     : "AuthLogtoCache";
     sc->cache_none = !strcasecmp(arg, "none");
     if (sc->cache_none) {
         /* per-process caches, chosen knowingly */

@@ -581,12 +581,12 @@ static int choose_secret(server_rec *s, const char *name, int check_only)
         ap_log_error(
             APLOG_MARK, APLOG_CRIT, 0, s,
             LOGTO_LOGNO(
-                01102) "AuthLogtoCache %s: records shared "
+                01102) "%s: AuthLogtoCache %s: records shared "
                        "with other hosts must be authenticated: "
                        "AuthLogtoCacheSecret is required (a file of at least "
                        "32 random bytes, the same on every server: openssl "
                        "rand -out /etc/apache2/logto-cache.secret 32)",
-            name);
+            sc->cache_where ? sc->cache_where : "AuthLogtoCache", name);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (check_only) {
