@@ -10,15 +10,23 @@
 
 /* Enough stripes that threads seldom meet on one. */
 #define STRIPES 64
+/* Slots per set: direct mapping made 1,000 clients in 3,200 slots miss a
+ * quarter of the time, each pushing out another. */
+#define WAYS 4
 
 typedef struct memo_slot_t {
     unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
     json_t *payload; /* NULL: empty */
 } memo_slot_t;
 
+typedef struct memo_set_t {
+    memo_slot_t way[WAYS];
+    unsigned int next; /* the way a new digest takes: oldest first */
+} memo_set_t;
+
 struct logto_memo_t {
-    memo_slot_t *slots;
-    apr_uint32_t nslots;
+    memo_set_t *sets;
+    apr_uint32_t nsets;
     apr_thread_mutex_t *stripe[STRIPES];
 };
 
@@ -26,10 +34,13 @@ static apr_status_t memo_release(void *data)
 {
     logto_memo_t *m = data;
     apr_uint32_t i;
+    int w;
 
-    for (i = 0; i < m->nslots; i++) {
-        json_decref(m->slots[i].payload);
-        m->slots[i].payload = NULL;
+    for (i = 0; i < m->nsets; i++) {
+        for (w = 0; w < WAYS; w++) {
+            json_decref(m->sets[i].way[w].payload);
+            m->sets[i].way[w].payload = NULL;
+        }
     }
     return APR_SUCCESS;
 }
@@ -49,8 +60,8 @@ apr_status_t logto_memo_create(logto_memo_t **pm, apr_pool_t *p,
     return APR_ENOTIMPL;
 #endif
     m = apr_pcalloc(p, sizeof(*m));
-    m->nslots = slots;
-    m->slots = apr_pcalloc(p, (apr_size_t)slots * sizeof(*m->slots));
+    m->nsets = (slots + WAYS - 1) / WAYS;
+    m->sets = apr_pcalloc(p, (apr_size_t)m->nsets * sizeof(*m->sets));
     for (i = 0; i < STRIPES; i++) {
         rv =
             apr_thread_mutex_create(&m->stripe[i], APR_THREAD_MUTEX_DEFAULT, p);
@@ -64,27 +75,45 @@ apr_status_t logto_memo_create(logto_memo_t **pm, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* The slot of a digest: its first bytes are uniform already. */
-static apr_uint32_t slot_of(const logto_memo_t *m, const unsigned char *digest)
+/* The set of a digest: its first bytes are uniform already. */
+static memo_set_t *set_of(const logto_memo_t *m, const unsigned char *digest,
+                          apr_thread_mutex_t **plock)
 {
     apr_uint32_t h;
 
     memcpy(&h, digest, sizeof(h));
-    return h % m->nslots;
+    h %= m->nsets;
+    *plock = m->stripe[h % STRIPES];
+    return &m->sets[h];
+}
+
+/* The way of set that holds digest, or -1. */
+static int way_of(const memo_set_t *set, const unsigned char *digest)
+{
+    int w;
+
+    for (w = 0; w < WAYS; w++) {
+        if (set->way[w].payload &&
+            !memcmp(set->way[w].digest, digest, LOGTO_TOKCACHE_DIGEST_LEN)) {
+            return w;
+        }
+    }
+    return -1;
 }
 
 json_t *logto_memo_get(logto_memo_t *m, const unsigned char *digest)
 {
-    apr_uint32_t i = slot_of(m, digest);
-    apr_thread_mutex_t *lock = m->stripe[i % STRIPES];
+    apr_thread_mutex_t *lock;
+    memo_set_t *set = set_of(m, digest, &lock);
     json_t *found = NULL;
+    int w;
 
     if (apr_thread_mutex_trylock(lock) != APR_SUCCESS) {
         return NULL;
     }
-    if (m->slots[i].payload &&
-        !memcmp(m->slots[i].digest, digest, LOGTO_TOKCACHE_DIGEST_LEN)) {
-        found = json_incref(m->slots[i].payload);
+    w = way_of(set, digest);
+    if (w >= 0) {
+        found = json_incref(set->way[w].payload);
     }
     apr_thread_mutex_unlock(lock);
     return found;
@@ -93,17 +122,22 @@ json_t *logto_memo_get(logto_memo_t *m, const unsigned char *digest)
 void logto_memo_put(logto_memo_t *m, const unsigned char *digest,
                     json_t *payload)
 {
-    apr_uint32_t i = slot_of(m, digest);
-    apr_thread_mutex_t *lock = m->stripe[i % STRIPES];
+    apr_thread_mutex_t *lock;
+    memo_set_t *set = set_of(m, digest, &lock);
     json_t *old;
+    int w;
 
     if (!json_is_object(payload) ||
         apr_thread_mutex_trylock(lock) != APR_SUCCESS) {
         return;
     }
-    old = m->slots[i].payload;
-    memcpy(m->slots[i].digest, digest, LOGTO_TOKCACHE_DIGEST_LEN);
-    m->slots[i].payload = json_incref(payload);
+    w = way_of(set, digest);
+    if (w < 0) {
+        w = (int)(set->next++ % WAYS);
+    }
+    old = set->way[w].payload;
+    memcpy(set->way[w].digest, digest, LOGTO_TOKCACHE_DIGEST_LEN);
+    set->way[w].payload = json_incref(payload);
     apr_thread_mutex_unlock(lock);
     /* the last reference may free a whole document: outside the lock */
     json_decref(old);

@@ -9,7 +9,10 @@
  * still the token store's word (a hit, with its key still in the set),
  * and its claims are still checked on every use.
  *
- * Slots are direct-mapped, each payload held by a Jansson reference; a
+ * Slots come in sets of four (a digest may sit in any slot of its set,
+ * the oldest giving way), so a thousand clients in a few thousand slots
+ * seldom push each other out; each payload is held by a Jansson
+ * reference; a
  * payload is never changed once parsed, so threads share it read-only.
  * That needs Jansson's atomic reference counts: built without them, the
  * memo is not made (APR_ENOTIMPL) and every use parses.
@@ -33,8 +36,8 @@ apr_status_t logto_memo_create(logto_memo_t **pm, apr_pool_t *p,
  * as a new reference the caller releases, or NULL. */
 json_t *logto_memo_get(logto_memo_t *m, const unsigned char *digest);
 
-/* Remember payload (a JSON object) under digest, in place of what its
- * slot held; the memo takes a reference of its own. Best effort. */
+/* Remember payload (a JSON object) under digest, in place of the oldest
+ * entry of its set; the memo takes a reference of its own. Best effort. */
 void logto_memo_put(logto_memo_t *m, const unsigned char *digest,
                     json_t *payload);
 

@@ -11,7 +11,8 @@
 #include "logto_tokcache.h"
 #include "unit.h"
 
-/* A digest whose first four bytes (the slot) are slot, the rest tag. */
+/* A digest whose first four bytes (the set, mod the sets) are slot, the
+ * rest tag. */
 static void digest_of(unsigned char *d, apr_uint32_t slot, unsigned char tag)
 {
     memset(d, tag, LOGTO_TOKCACHE_DIGEST_LEN);
@@ -42,26 +43,43 @@ START_TEST(gives_back_what_was_put)
 }
 END_TEST
 
-/* Another digest in the same slot is a miss, and takes the slot over. */
-START_TEST(another_digest_in_the_slot_is_a_miss)
+/* Four digests share a set; a fifth makes the oldest give way, and a
+ * digest put again keeps its place. */
+START_TEST(a_full_set_lets_the_oldest_go)
 {
     logto_memo_t *m;
-    unsigned char a[LOGTO_TOKCACHE_DIGEST_LEN], b[LOGTO_TOKCACHE_DIGEST_LEN];
-    json_t *pa = payload("a"), *pb = payload("b"), *got;
+    unsigned char d[5][LOGTO_TOKCACHE_DIGEST_LEN];
+    json_t *p[5], *again = payload("again"), *got;
+    int i;
 
     ck_assert_int_eq(logto_memo_create(&m, pool, 16), APR_SUCCESS);
-    digest_of(a, 5, 0x01);
-    digest_of(b, 5 + 16, 0x02); /* same slot of 16 */
-    logto_memo_put(m, a, pa);
-    ck_assert_ptr_null(logto_memo_get(m, b));
-    logto_memo_put(m, b, pb);
-    ck_assert_ptr_null(logto_memo_get(m, a));
-    ck_assert_int_eq((int)pa->refcount, 1); /* the memo let it go */
-    got = logto_memo_get(m, b);
-    ck_assert_ptr_eq(got, pb);
-    json_decref(got);
-    json_decref(pa);
-    json_decref(pb);
+    for (i = 0; i < 5; i++) {
+        digest_of(d[i], 1 + 4 * (apr_uint32_t)i, (unsigned char)(i + 1));
+        p[i] = payload("x");
+    }
+    for (i = 0; i < 4; i++) {
+        logto_memo_put(m, d[i], p[i]);
+    }
+    for (i = 0; i < 4; i++) {
+        got = logto_memo_get(m, d[i]);
+        ck_assert_ptr_eq(got, p[i]);
+        json_decref(got);
+    }
+    ck_assert_ptr_null(logto_memo_get(m, d[4]));
+    logto_memo_put(m, d[4], p[4]);
+    ck_assert_ptr_null(logto_memo_get(m, d[0]));
+    ck_assert_int_eq((int)p[0]->refcount, 1); /* the memo let it go */
+    logto_memo_put(m, d[2], again);
+    for (i = 1; i < 5; i++) {
+        got = logto_memo_get(m, d[i]);
+        ck_assert_ptr_eq(got, i == 2 ? again : p[i]);
+        json_decref(got);
+    }
+    ck_assert_int_eq((int)p[2]->refcount, 1);
+    for (i = 0; i < 5; i++) {
+        json_decref(p[i]);
+    }
+    json_decref(again);
 }
 END_TEST
 
@@ -178,7 +196,7 @@ static Suite *suite(void)
     TCase *tc = unit_tcase("memo");
 
     tcase_add_test(tc, gives_back_what_was_put);
-    tcase_add_test(tc, another_digest_in_the_slot_is_a_miss);
+    tcase_add_test(tc, a_full_set_lets_the_oldest_go);
     tcase_add_test(tc, refuses_what_is_not_a_payload);
     tcase_add_test(tc, lets_go_with_its_pool);
     tcase_add_test(tc, threads_share_it);
