@@ -195,8 +195,8 @@ static int later_credential_is_ours(const char *auth)
     while ((c = strchr(c, ',')) != NULL) {
         for (c++; *c == ' ' || *c == '\t'; c++) {
         }
-        if (auth_scheme(c, &cred) != LOGTO_SCHEME_OTHER && cred > c &&
-            (cred[-1] == ' ' || cred[-1] == '\t')) {
+        /* the scheme is a whole word: "Bearer" alone counts too */
+        if (auth_scheme(c, &cred) != LOGTO_SCHEME_OTHER) {
             return 1;
         }
     }

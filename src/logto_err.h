@@ -25,7 +25,7 @@ typedef enum {
     LOGTO_ERR_CRIT,      /* crit header names an extension */
     /* keys and signature */
     LOGTO_ERR_ALG,          /* alg missing, unknown or not allowed */
-    LOGTO_ERR_KID_MISSING,  /* several keys and the token names none */
+    LOGTO_ERR_KID_MISSING,  /* the token names no key (kid) */
     LOGTO_ERR_KID_UNKNOWN,  /* kid names no key of the set */
     LOGTO_ERR_KEY_MISMATCH, /* alg does not fit the key's type/curve/use */
     LOGTO_ERR_SIGNATURE,    /* signature invalid */

@@ -11,9 +11,9 @@
  *
  * Slots come in sets of four (a digest may sit in any slot of its set,
  * the oldest giving way), so a thousand clients in a few thousand slots
- * seldom push each other out; each payload is held by a Jansson
- * reference; a
- * payload is never changed once parsed, so threads share it read-only.
+ * seldom push each other out. Each payload is held by a Jansson
+ * reference, and never changed once parsed, so threads share it
+ * read-only.
  * That needs Jansson's atomic reference counts: built without them, the
  * memo is not made (APR_ENOTIMPL) and every use parses.
  * Slots are guarded by striped mutexes that are only ever tried: a get

@@ -100,6 +100,8 @@ case('Basic, then Bearer garbage', 'Basic dXNlcjpwYXNz, Bearer x.y.z', 400,
      'invalid_request');
 case('Bearer, then Basic', 'Bearer ' . token() . ', Basic dXNlcjpwYXNz', 400,
      'invalid_request');
+case('Basic, then an empty Bearer', 'Basic dXNlcjpwYXNz, Bearer', 400,
+     'invalid_request');
 
 # A valid token without the required scope: 403 insufficient_scope.
 case('scope lacking read:products',

@@ -383,7 +383,7 @@ END_TEST
 /* ------------------------------------------------------ several issuers */
 
 /* Two issuers, each with its keys: a token is accepted only when its iss
- * names the issuer whose key verified it. */
+ * names a configured issuer whose own keys verify it. */
 START_TEST(each_issuer_with_its_own_keys)
 {
     const char *specs2[] = {"{\"iss\":\"" ISS2 "\"}", "{\"iss\":\"" ISS "\"}"};
@@ -430,6 +430,8 @@ START_TEST(issuers_sharing_keys)
     minted_t *m = mint_kid("ES384", "k1", specs2, 1);
     logto_policy_t *pol = policy(API, NULL);
     logto_keysource_t ks[2];
+    logto_tokcache_t *tc;
+    logto_tokstore_t *st;
     logto_verify_info_t info;
     logto_claims_t *c;
     logto_err_t err;
@@ -442,6 +444,16 @@ START_TEST(issuers_sharing_keys)
         APR_SUCCESS);
     ck_assert_int_eq(info.issuer, 1);
     ck_assert_str_eq(logto_json_str(c->payload, "iss"), ISS2);
+    /* remembered as the second issuer's: a hit says so too */
+    st = table_store(64, &tc);
+    ck_assert_int_eq(verify_at(&c, &info, token(m, 0), pol, ks, st, NOW, &err),
+                     APR_SUCCESS);
+    ck_assert(!info.cache_hit);
+    ck_assert_int_eq(
+        verify_at(&c, &info, token(m, 0), pol, ks, st, NOW + 1, &err),
+        APR_SUCCESS);
+    ck_assert(info.cache_hit);
+    ck_assert_int_eq(info.issuer, 1);
 }
 END_TEST
 
@@ -607,7 +619,8 @@ START_TEST(hit_parses_nothing_with_a_memo)
     ck_assert(info.cache_hit);
     ck_assert_ptr_eq(c->payload, first->payload);
     assert_logto_token(c, m);
-    /* the claims of a remembered payload are checked on every use */
+    /* another configuration (another audience) shares neither the
+     * entry nor the memo: the token is verified and refused anew */
     ck_assert_int_ne(verify_at(&c, &info, token(m, 0),
                                policy("https://other", NULL), &ks, st, NOW + 4,
                                &err),
