@@ -433,7 +433,7 @@ static logto_req_t *request_verdict(request_rec *r, const logto_dir_conf_t *c)
 /* Claim text handed on (user, variable, header, logto_claim()) must not
  * be able to split or confuse what it is put in: no control character,
  * C0 (tab included), DEL or C1 (U+0080..U+009F, C2 80..C2 9F in UTF-8). */
-static int header_safe(const char *v)
+static int claim_text_safe(const char *v)
 {
     for (; *v; v++) {
         unsigned char ch = (unsigned char)*v;
@@ -458,7 +458,7 @@ static void set_env(request_rec *r, const char *name, const char *value)
 static void set_claim_env(request_rec *r, const char *name, const char *claim,
                           const char *value)
 {
-    if (value && !header_safe(value)) {
+    if (value && !claim_text_safe(value)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       LOGTO_LOGNO(01202) "claim %s not exported as %s: "
                                          "control characters",
@@ -481,7 +481,7 @@ static void set_claim_headers(request_rec *r, const logto_dir_conf_t *c,
     for (i = 0; i < c->claim_headers->nelts; i++) {
         ch = &APR_ARRAY_IDX(c->claim_headers, i, logto_claim_header_t);
         v = logto_json_as_text(r->pool, logto_claims_get(cl, ch->claim));
-        if (v && header_safe(v)) {
+        if (v && claim_text_safe(v)) {
             apr_table_setn(r->headers_in, ch->header, v);
         }
         else if (v) {
@@ -504,7 +504,7 @@ static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
     }
     rq->published = 1;
     user_of(&user, cl, c, &rq->err);
-    if (user && !header_safe(user)) {
+    if (user && !claim_text_safe(user)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       LOGTO_LOGNO(01204) "claim %s not made REMOTE_USER: "
                                          "control characters",
@@ -774,7 +774,7 @@ static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx, const void *data,
         return "";
     }
     v = logto_json_as_text(r->pool, logto_claims_get(rq->claims, arg));
-    if (v && !header_safe(v)) {
+    if (v && !claim_text_safe(v)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       LOGTO_LOGNO(01203) "claim %s not given to "
                                          "logto_claim(): control characters",

@@ -238,7 +238,7 @@ apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
                                   const logto_jwks_t *jwks,
                                   logto_algset_t allowed, logto_err_t *err)
 {
-    const logto_jwk_t *key = NULL;
+    const logto_jwk_t *key;
 
     *pkey = NULL;
     /* The alg and the kid first: a token that can never verify must not
@@ -246,7 +246,7 @@ apr_status_t logto_jws_select_key(const logto_jwk_t **pkey,
     if (logto_jws_check_keyless(jws, allowed, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    key = jwks ? logto_jwks_find(jwks, jws->kid) : NULL;
+    key = logto_jwks_find(jwks, jws->kid);
     if (key == NULL) {
         return logto_err_set(err, LOGTO_ERR_KID_UNKNOWN, "unknown key id");
     }
@@ -454,15 +454,9 @@ static apr_size_t expected_sig_len(const logto_jwk_t *key)
 static int p384_verify(const logto_jws_t *jws, const logto_jwk_t *key)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
 
-    if (!EVP_Digest(jws->signing_input, jws->signing_input_len, md, &mdlen,
-                    logto_md_sha384(), NULL) ||
-        mdlen != LOGTO_P384_BYTES) {
-        ERR_clear_error();
-        return 0;
-    }
-    return logto_p384_verify(key->p384, md, jws->sig);
+    return signing_digest(jws, md) == LOGTO_P384_BYTES &&
+           logto_p384_verify(key->p384, md, jws->sig);
 }
 
 /* Whether jws goes to the P-384 tables of key rather than to OpenSSL. */

@@ -65,6 +65,16 @@ static const logto_policy_t *merged_policy(const logto_dir_conf_t *base,
     return NULL;
 }
 
+/* "file:line" of the directive cmd is reading, for startup errors found
+ * later; otherwise (no directive at hand) fallback. */
+static const char *where_of(const cmd_parms *cmd, const char *fallback)
+{
+    return cmd->directive
+               ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                              cmd->directive->line_num)
+               : fallback;
+}
+
 /* Whether two ISSUER pairings (NULL: unpaired) are the same. */
 static int same_pairing(const char *a, const char *b)
 {
@@ -83,14 +93,14 @@ static int in_list(const apr_array_header_t *list, const char *s)
     return 0;
 }
 
-/* Whether add has a key source for the same issuer as b. */
-static int replaced(const apr_array_header_t *add, const logto_keyspec_t *b)
+/* Whether specs hold a key source paired with issuer (NULL: unpaired). */
+static int has_source(const apr_array_header_t *specs, const char *issuer)
 {
     int j;
 
-    for (j = 0; add && j < add->nelts; j++) {
-        if (same_pairing(b->issuer,
-                         APR_ARRAY_IDX(add, j, logto_keyspec_t).issuer)) {
+    for (j = 0; specs && j < specs->nelts; j++) {
+        if (same_pairing(issuer,
+                         APR_ARRAY_IDX(specs, j, logto_keyspec_t).issuer)) {
             return 1;
         }
     }
@@ -100,20 +110,14 @@ static int replaced(const apr_array_header_t *add, const logto_keyspec_t *b)
 /* Whether c names several issuers and pairs a key source with each. */
 static int all_paired(const logto_dir_conf_t *c)
 {
-    int i, j, found;
+    int i;
 
     if (!(c->set & LOGTO_SET_ISSUER) || c->issuers->nelts < 2) {
         return 0;
     }
     for (i = 0; i < c->issuers->nelts; i++) {
-        const char *iss = APR_ARRAY_IDX(c->issuers, i, const char *);
-
-        for (j = 0, found = 0; c->keyspecs && j < c->keyspecs->nelts; j++) {
-            const char *k =
-                APR_ARRAY_IDX(c->keyspecs, j, logto_keyspec_t).issuer;
-            found |= k && !strcmp(k, iss);
-        }
-        if (!found) {
+        if (!has_source(c->keyspecs,
+                        APR_ARRAY_IDX(c->issuers, i, const char *))) {
             return 0;
         }
     }
@@ -145,7 +149,7 @@ static apr_array_header_t *merge_keyspecs(apr_pool_t *p,
     for (i = 0; i < base->keyspecs->nelts; i++) {
         const logto_keyspec_t *b =
             &APR_ARRAY_IDX(base->keyspecs, i, logto_keyspec_t);
-        if (replaced(add->keyspecs, b) ||
+        if (has_source(add->keyspecs, b->issuer) ||
             (b->issuer && (add->set & LOGTO_SET_ISSUER) &&
              !in_list(add->issuers, b->issuer)) ||
             (!b->issuer && all_paired(add))) {
@@ -557,10 +561,7 @@ static const char *add_keyspec(cmd_parms *cmd, logto_dir_conf_t *c,
     k->jwks_uri = uri;
     k->jwks_file = file;
     k->file_jwks = jwks;
-    k->where = cmd->directive
-                   ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
-                                  cmd->directive->line_num)
-                   : "(unknown)";
+    k->where = where_of(cmd, "(unknown)");
     return NULL;
 }
 
@@ -1199,10 +1200,7 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     if (bad) {
         return bad;
     }
-    sc->cache_where = cmd->directive ? apr_psprintf(cmd->pool, "%s:%d",
-                                                    cmd->directive->filename,
-                                                    cmd->directive->line_num)
-                                     : "AuthLogtoCache";
+    sc->cache_where = where_of(cmd, "AuthLogtoCache");
     sc->cache_none = !strcasecmp(arg, "none");
     if (sc->cache_none) {
         /* per-process caches, chosen knowingly */
