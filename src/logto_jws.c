@@ -204,6 +204,24 @@ apr_status_t logto_jws_parse_payload(logto_jws_t *jws, apr_pool_t *p,
     return part_object(&jws->payload, p, &parts, 1, LOGTO_ERR_PAYLOAD, err);
 }
 
+apr_status_t logto_jws_remembered(logto_jws_t **pjws, apr_pool_t *p,
+                                  json_t *header, json_t *payload,
+                                  logto_err_t *err)
+{
+    logto_jws_t *jws = apr_pcalloc(p, sizeof(*jws));
+
+    *pjws = NULL;
+    jws->header = logto_json_own(p, header);
+    jws->payload = logto_json_own(p, payload);
+    /* alg, kid and typ come from the header, as when it was parsed */
+    if (!json_is_object(header) || !json_is_object(payload) ||
+        check_header(jws, NULL, err) != APR_SUCCESS) {
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "not a parsed token");
+    }
+    *pjws = jws;
+    return APR_SUCCESS;
+}
+
 /* The token's alg must be known, never forbidden and configured. */
 static apr_status_t check_alg(const logto_jws_t *jws, logto_algset_t allowed,
                               logto_err_t *err)

@@ -55,6 +55,15 @@ apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
 apr_status_t logto_jws_parse_payload(logto_jws_t *jws, apr_pool_t *p,
                                      logto_err_t *err);
 
+/* A token parsed before, from the header and payload logto_jws_parse and
+ * logto_jws_parse_payload gave for it (a memo's, logto_memo.h), into *pjws
+ * from p, which takes over the caller's references to both. It has no
+ * signature nor signing input: only for a token whose signature is not
+ * checked again. */
+apr_status_t logto_jws_remembered(logto_jws_t **pjws, apr_pool_t *p,
+                                  json_t *header, json_t *payload,
+                                  logto_err_t *err);
+
 /* What is decided before any key is looked at: jws's alg known, never
  * forbidden and in allowed (LOGTO_ERR_ALG), and a kid named
  * (LOGTO_ERR_KID_MISSING: Logto's tokens always name their key, and a

@@ -1,5 +1,5 @@
 /*
- * logto_memo.c - a memo of parsed token payloads (see logto_memo.h).
+ * logto_memo.c - a memo of parsed tokens (see logto_memo.h).
  */
 #include <string.h>
 
@@ -16,6 +16,7 @@
 
 typedef struct memo_slot_t {
     unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
+    json_t *header;
     json_t *payload; /* NULL: empty */
 } memo_slot_t;
 
@@ -38,7 +39,9 @@ static apr_status_t memo_release(void *data)
 
     for (i = 0; i < m->nsets; i++) {
         for (w = 0; w < WAYS; w++) {
+            json_decref(m->sets[i].way[w].header);
             json_decref(m->sets[i].way[w].payload);
+            m->sets[i].way[w].header = NULL;
             m->sets[i].way[w].payload = NULL;
         }
     }
@@ -101,33 +104,35 @@ static int way_of(const memo_set_t *set, const unsigned char *digest)
     return -1;
 }
 
-json_t *logto_memo_get(logto_memo_t *m, const unsigned char *digest)
+int logto_memo_get(logto_memo_t *m, const unsigned char *digest,
+                   json_t **pheader, json_t **ppayload)
 {
     apr_thread_mutex_t *lock;
     memo_set_t *set = set_of(m, digest, &lock);
-    json_t *found = NULL;
     int w;
 
+    *pheader = *ppayload = NULL;
     if (apr_thread_mutex_trylock(lock) != APR_SUCCESS) {
-        return NULL;
+        return 0;
     }
     w = way_of(set, digest);
     if (w >= 0) {
-        found = json_incref(set->way[w].payload);
+        *pheader = json_incref(set->way[w].header);
+        *ppayload = json_incref(set->way[w].payload);
     }
     apr_thread_mutex_unlock(lock);
-    return found;
+    return w >= 0;
 }
 
 void logto_memo_put(logto_memo_t *m, const unsigned char *digest,
-                    json_t *payload)
+                    json_t *header, json_t *payload)
 {
     apr_thread_mutex_t *lock;
     memo_set_t *set = set_of(m, digest, &lock);
-    json_t *old;
+    json_t *old_header, *old_payload;
     int w;
 
-    if (!json_is_object(payload) ||
+    if (!json_is_object(header) || !json_is_object(payload) ||
         apr_thread_mutex_trylock(lock) != APR_SUCCESS) {
         return;
     }
@@ -135,10 +140,13 @@ void logto_memo_put(logto_memo_t *m, const unsigned char *digest,
     if (w < 0) {
         w = (int)(set->next++ % WAYS);
     }
-    old = set->way[w].payload;
+    old_header = set->way[w].header;
+    old_payload = set->way[w].payload;
     memcpy(set->way[w].digest, digest, LOGTO_TOKCACHE_DIGEST_LEN);
+    set->way[w].header = json_incref(header);
     set->way[w].payload = json_incref(payload);
     apr_thread_mutex_unlock(lock);
     /* the last reference may free a whole document: outside the lock */
-    json_decref(old);
+    json_decref(old_header);
+    json_decref(old_payload);
 }

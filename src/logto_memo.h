@@ -1,18 +1,18 @@
 /*
- * logto_memo.h - a memo of parsed token payloads for one process, by token
- * digest (logto_tokcache_digest): what a token-cache hit would otherwise
- * decode and parse again.
+ * logto_memo.h - a memo of parsed tokens for one process, by token digest
+ * (logto_tokcache_digest): the header and payload a token-cache hit would
+ * otherwise decode and parse again.
  *
  * It is only a memo. The digest covers the configuration identity and
- * every byte of the token, so a payload found under it is the payload
- * parsing that token would give. Whether the token may be used at all is
+ * every byte of the token, so a header and payload found under it are
+ * what parsing that token would give. Whether the token may be used at all is
  * still the token store's word (a hit, with its key still in the set),
  * and its claims are still checked on every use.
  *
  * Slots come in sets of four (a digest may sit in any slot of its set,
  * the oldest giving way), so a thousand clients in a few thousand slots
- * seldom push each other out. Each payload is held by a Jansson
- * reference, and never changed once parsed, so threads share it
+ * seldom push each other out. Each header and payload is held by a
+ * Jansson reference, and never changed once parsed, so threads share them
  * read-only.
  * That needs Jansson's atomic reference counts: built without them, the
  * memo is not made (APR_ENOTIMPL) and every use parses.
@@ -27,18 +27,21 @@
 
 typedef struct logto_memo_t logto_memo_t;
 
-/* A memo of slots entries (at least 1) from p; every payload it still
- * holds is released with p. */
+/* A memo of slots entries (at least 1) from p; everything it still holds
+ * is released with p. */
 apr_status_t logto_memo_create(logto_memo_t **pm, apr_pool_t *p,
                                apr_uint32_t slots);
 
-/* The payload remembered under digest (LOGTO_TOKCACHE_DIGEST_LEN bytes)
- * as a new reference the caller releases, or NULL. */
-json_t *logto_memo_get(logto_memo_t *m, const unsigned char *digest);
+/* The header and payload remembered under digest
+ * (LOGTO_TOKCACHE_DIGEST_LEN bytes), as new references the caller
+ * releases: 1; or 0, both NULL. */
+int logto_memo_get(logto_memo_t *m, const unsigned char *digest,
+                   json_t **pheader, json_t **ppayload);
 
-/* Remember payload (a JSON object) under digest, in place of the oldest
- * entry of its set; the memo takes a reference of its own. Best effort. */
+/* Remember a token's header and payload (JSON objects both) under digest,
+ * in place of the oldest entry of its set; the memo takes references of
+ * its own. Best effort. */
 void logto_memo_put(logto_memo_t *m, const unsigned char *digest,
-                    json_t *payload);
+                    json_t *header, json_t *payload);
 
 #endif /* LOGTO_MEMO_H */

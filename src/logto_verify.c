@@ -100,20 +100,17 @@ static const logto_jwk_t *vouched_key(int *pissuer, const logto_tokstore_t *st,
     return logto_jwks_find_thumbprint(jwks, e.thumb);
 }
 
-/* After the signature: the payload (parsed, or as the memo remembers
- * parsing it), the claims, and iss one of the configured issuers. */
+/* After the signature: the payload (parsed now, unless the memo kept it),
+ * the claims, and iss one of the configured issuers. */
 static apr_status_t check_payload(logto_claims_t **pclaims, apr_pool_t *p,
-                                  logto_jws_t *jws, json_t *memo,
-                                  const logto_policy_t *pol, int *pnamed,
-                                  apr_int64_t now, logto_err_t *err)
+                                  logto_jws_t *jws, const logto_policy_t *pol,
+                                  int *pnamed, apr_int64_t now,
+                                  logto_err_t *err)
 {
     const char *iss;
     int i;
 
-    if (memo) {
-        jws->payload = logto_json_own(p, memo);
-    }
-    else if (logto_jws_parse_payload(jws, p, err) != APR_SUCCESS) {
+    if (!jws->payload && logto_jws_parse_payload(jws, p, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (logto_claims_check(pclaims, p, jws, pol, now, err) != APR_SUCCESS) {
@@ -143,6 +140,8 @@ static apr_status_t settle_issuer(logto_verify_info_t *info, apr_pool_t *p,
 {
     const logto_jwk_t *key;
 
+    /* A hit's issuer is the one settled when the token was stored: a
+     * token the memo kept (no signature) never goes past this. */
     if (named == info->issuer) {
         return APR_SUCCESS;
     }
@@ -173,6 +172,21 @@ static void remember(const logto_tokstore_t *st, const unsigned char *digest,
     }
 }
 
+/* The token as the memo kept it from an earlier hit, or NULL. */
+static logto_jws_t *remembered(const logto_tokstore_t *st,
+                               const unsigned char *digest, apr_pool_t *p)
+{
+    json_t *header, *payload;
+    logto_jws_t *jws;
+    logto_err_t err;
+
+    if (!st->memo || !logto_memo_get(st->memo, digest, &header, &payload) ||
+        logto_jws_remembered(&jws, p, header, payload, &err) != APR_SUCCESS) {
+        return NULL;
+    }
+    return jws;
+}
+
 apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
                           apr_pool_t *p, const char *token, apr_size_t len,
                           const logto_policy_t *pol,
@@ -183,8 +197,7 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
     unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
     logto_verify_info_t local;
     logto_jws_t *jws = NULL;
-    json_t *memo = NULL;
-    int cached, named = 0;
+    int cached, kept, named = 0;
 
     info = info ? info : &local;
     memset(info, 0, sizeof(*info));
@@ -192,8 +205,14 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
     if (!token || !pol || !pol->issuers || !pol->issuers->nelts || !sources) {
         return logto_err_set(err, LOGTO_ERR_INTERNAL, "nothing to verify");
     }
-    /* 1. the header: shape, alg, kid, typ, crit */
-    if (logto_jws_parse(&jws, p, token, len, err) != APR_SUCCESS) {
+    cached =
+        store && pol->cache_id && len <= LOGTO_TOKEN_MAX_SIZE &&
+        logto_tokcache_digest(digest, pol->cache_id, token, len) == APR_SUCCESS;
+    /* 1. the header: shape, alg, kid, typ, crit; for a token this process
+     * saw verified before, as the memo kept it, parsed then */
+    jws = cached ? remembered(store, digest, p) : NULL;
+    kept = jws != NULL;
+    if (!kept && logto_jws_parse(&jws, p, token, len, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     info->jws = jws;
@@ -201,25 +220,26 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
         return APR_EGENERAL;
     }
     /* 2. a key whose signature verifies, or the cache's word for one */
-    cached =
-        store && pol->cache_id &&
-        logto_tokcache_digest(digest, pol->cache_id, token, len) == APR_SUCCESS;
     if (cached) {
         info->key =
             vouched_key(&info->issuer, store, digest, pol, sources, now, p);
         info->cache_hit = info->key != NULL;
     }
+    /* the memo's token has no signature: without the cache's word, the
+     * token is parsed again and its signature checked */
+    if (!info->cache_hit && kept) {
+        kept = 0;
+        if (logto_jws_parse(&jws, p, token, len, err) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        info->jws = jws;
+    }
     if (!info->cache_hit && find_signer(&info->key, &info->issuer, p, jws, pol,
                                         sources, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    /* 3. only now the payload, and the claims: checked on every use; a
-     * hit may find the payload parsed before */
-    if (info->cache_hit && store->memo) {
-        memo = logto_memo_get(store->memo, digest);
-    }
-    if (check_payload(pclaims, p, jws, memo, pol, &named, now, err) !=
-            APR_SUCCESS ||
+    /* 3. only now the payload, and the claims: checked on every use */
+    if (check_payload(pclaims, p, jws, pol, &named, now, err) != APR_SUCCESS ||
         settle_issuer(info, p, jws, pol, sources, named, err) != APR_SUCCESS) {
         *pclaims = NULL;
         return APR_EGENERAL;
@@ -228,10 +248,11 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
     if (cached && !info->cache_hit) {
         remember(store, digest, *pclaims, info->issuer, info->key, now, p);
     }
-    /* Remembered from the second sighting on: a token sent once (a flood
-     * of new ones) would only push out those that come back. */
-    if (info->cache_hit && store->memo && !memo) {
-        logto_memo_put(store->memo, digest, jws->payload);
+    /* Kept from the first hit on, when the token was parsed whole: a
+     * token sent once (a flood of new ones) would only push out those
+     * that come back. */
+    if (info->cache_hit && store->memo && !kept) {
+        logto_memo_put(store->memo, digest, jws->header, jws->payload);
     }
     return APR_SUCCESS;
 }

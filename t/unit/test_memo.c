@@ -1,5 +1,5 @@
 /*
- * test_memo.c - the memo of parsed payloads: what it gives back, what it
+ * test_memo.c - the memo of parsed tokens: what it gives back, what it
  * lets go, and threads sharing it (the sanitizer and valgrind runs of
  * this program check the references).
  */
@@ -24,6 +24,38 @@ static json_t *payload(const char *sub)
     return json_pack("{s:s, s:i}", "sub", sub, "exp", 2000000000);
 }
 
+/* One header for every payload: what a test looks at is the payload. */
+static json_t *header;
+
+static void make_header(void)
+{
+    header = json_pack("{s:s, s:s}", "alg", "ES384", "kid", "k1");
+}
+
+static void drop_header(void)
+{
+    json_decref(header);
+    header = NULL;
+}
+
+static void put(logto_memo_t *m, const unsigned char *d, json_t *payload)
+{
+    logto_memo_put(m, d, header, payload);
+}
+
+/* The payload remembered under d (a new reference), or NULL; the header
+ * beside it must be the one put. */
+static json_t *get(logto_memo_t *m, const unsigned char *d)
+{
+    json_t *h, *p;
+    int found = logto_memo_get(m, d, &h, &p);
+
+    ck_assert_int_eq(found, p != NULL);
+    ck_assert_ptr_eq(h, found ? header : NULL);
+    json_decref(h);
+    return p;
+}
+
 START_TEST(gives_back_what_was_put)
 {
     logto_memo_t *m;
@@ -32,9 +64,9 @@ START_TEST(gives_back_what_was_put)
 
     ck_assert_int_eq(logto_memo_create(&m, pool, 16), APR_SUCCESS);
     digest_of(d, 3, 0xaa);
-    ck_assert_ptr_null(logto_memo_get(m, d));
-    logto_memo_put(m, d, p);
-    got = logto_memo_get(m, d);
+    ck_assert_ptr_null(get(m, d));
+    put(m, d, p);
+    got = get(m, d);
     ck_assert_ptr_eq(got, p);
     /* ours, the memo's, and the one just handed out */
     ck_assert_int_eq((int)p->refcount, 3);
@@ -58,20 +90,20 @@ START_TEST(a_full_set_lets_the_oldest_go)
         p[i] = payload("x");
     }
     for (i = 0; i < 4; i++) {
-        logto_memo_put(m, d[i], p[i]);
+        put(m, d[i], p[i]);
     }
     for (i = 0; i < 4; i++) {
-        got = logto_memo_get(m, d[i]);
+        got = get(m, d[i]);
         ck_assert_ptr_eq(got, p[i]);
         json_decref(got);
     }
-    ck_assert_ptr_null(logto_memo_get(m, d[4]));
-    logto_memo_put(m, d[4], p[4]);
-    ck_assert_ptr_null(logto_memo_get(m, d[0]));
+    ck_assert_ptr_null(get(m, d[4]));
+    put(m, d[4], p[4]);
+    ck_assert_ptr_null(get(m, d[0]));
     ck_assert_int_eq((int)p[0]->refcount, 1); /* the memo let it go */
-    logto_memo_put(m, d[2], again);
+    put(m, d[2], again);
     for (i = 1; i < 5; i++) {
-        got = logto_memo_get(m, d[i]);
+        got = get(m, d[i]);
         ck_assert_ptr_eq(got, i == 2 ? again : p[i]);
         json_decref(got);
     }
@@ -83,21 +115,28 @@ START_TEST(a_full_set_lets_the_oldest_go)
 }
 END_TEST
 
-/* Only objects are remembered; a memo needs a slot. */
+/* Only objects are remembered, header and payload; a memo needs a slot. */
 START_TEST(refuses_what_is_not_a_payload)
 {
     logto_memo_t *m;
     unsigned char d[LOGTO_TOKCACHE_DIGEST_LEN];
-    json_t *arr = json_array();
+    json_t *arr = json_array(), *p = payload("user-1");
 
     ck_assert_int_eq(logto_memo_create(&m, pool, 0), APR_EINVAL);
     ck_assert_int_eq(logto_memo_create(&m, pool, 1), APR_SUCCESS);
     digest_of(d, 0, 0x10);
-    logto_memo_put(m, d, arr);
-    logto_memo_put(m, d, NULL);
-    ck_assert_ptr_null(logto_memo_get(m, d));
+    put(m, d, arr);
+    put(m, d, NULL);
+    ck_assert_ptr_null(get(m, d));
     ck_assert_int_eq((int)arr->refcount, 1);
+    /* and the header too must be an object */
+    logto_memo_put(m, d, arr, p);
+    logto_memo_put(m, d, NULL, p);
+    ck_assert_ptr_null(get(m, d));
+    ck_assert_int_eq((int)arr->refcount, 1);
+    ck_assert_int_eq((int)p->refcount, 1);
     json_decref(arr);
+    json_decref(p);
 }
 END_TEST
 
@@ -112,10 +151,12 @@ START_TEST(lets_go_with_its_pool)
     apr_pool_create(&sub, pool);
     ck_assert_int_eq(logto_memo_create(&m, sub, 8), APR_SUCCESS);
     digest_of(d, 1, 0x20);
-    logto_memo_put(m, d, p);
+    put(m, d, p);
     ck_assert_int_eq((int)p->refcount, 2);
+    ck_assert_int_eq((int)header->refcount, 2);
     apr_pool_destroy(sub);
     ck_assert_int_eq((int)p->refcount, 1);
+    ck_assert_int_eq((int)header->refcount, 1);
     json_decref(p);
 }
 END_TEST
@@ -145,9 +186,9 @@ static void *APR_THREAD_FUNC hammer(apr_thread_t *t, void *data)
 
         digest_of(d, (apr_uint32_t)k % 4, (unsigned char)k);
         if (i % 3 == 0) {
-            logto_memo_put(sh->m, d, sh->docs[k]);
+            put(sh->m, d, sh->docs[k]);
         }
-        else if ((got = logto_memo_get(sh->m, d)) != NULL) {
+        else if ((got = get(sh->m, d)) != NULL) {
             hits++;
             wrong +=
                 got != sh->docs[k] ||
@@ -195,6 +236,7 @@ static Suite *suite(void)
     Suite *s = suite_create("memo");
     TCase *tc = unit_tcase("memo");
 
+    tcase_add_checked_fixture(tc, make_header, drop_header);
     tcase_add_test(tc, gives_back_what_was_put);
     tcase_add_test(tc, a_full_set_lets_the_oldest_go);
     tcase_add_test(tc, refuses_what_is_not_a_payload);

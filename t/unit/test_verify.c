@@ -588,8 +588,9 @@ START_TEST(cache_never_serves_after_key_removal)
 }
 END_TEST
 
-/* With a memo, a hit takes the payload parsed before: it parses nothing,
- * and the claims are still checked. Without one, every use parses. */
+/* With a memo, a hit takes the header and payload parsed before: it
+ * parses nothing, and the claims are still checked. Without one, every
+ * use parses. */
 START_TEST(hit_parses_nothing_with_a_memo)
 {
     minted_t *m = mint("ES384", NULL, 0);
@@ -618,6 +619,7 @@ START_TEST(hit_parses_nothing_with_a_memo)
                      APR_SUCCESS);
     ck_assert(info.cache_hit);
     ck_assert_ptr_eq(c->payload, first->payload);
+    ck_assert_ptr_eq(c->header, first->header);
     assert_logto_token(c, m);
     /* another configuration (another audience) shares neither the
      * entry nor the memo: the token is verified and refused anew */
@@ -626,6 +628,49 @@ START_TEST(hit_parses_nothing_with_a_memo)
                                &err),
                      APR_SUCCESS);
     ck_assert_int_eq(err.reason, LOGTO_ERR_AUDIENCE);
+}
+END_TEST
+
+/* The memo never vouches for a token: once the cache no longer does (its
+ * key left the set, its entry was let go), the token is parsed whole and
+ * its signature checked again. */
+START_TEST(memo_never_stands_for_the_cache)
+{
+    minted_t *m = mint("ES384", NULL, 0);
+    minted_t *other = mint("ES384", NULL, 0); /* same kid, other key */
+    logto_tokcache_t *tc;
+    logto_tokstore_t *st = table_store(64, &tc);
+    logto_verify_info_t info;
+    logto_keysource_t ks;
+    counted_t cnt;
+    logto_claims_t *hit, *c;
+    logto_err_t err;
+    int i;
+
+    ks = counted_source(&cnt, m->jwks);
+    ck_assert_int_eq(logto_memo_create(&st->memo, pool, 16), APR_SUCCESS);
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(verify_at(&hit, &info, token(m, 0), policy(API, NULL),
+                                   &ks, st, NOW + i, &err),
+                         APR_SUCCESS);
+    }
+    ck_assert(info.cache_hit);
+    ck_assert_ptr_null(info.jws->sig); /* the memo's: nothing parsed */
+    /* another table: no entry, the memo alone; verified afresh */
+    st->baton = table_store(64, &tc)->baton;
+    ck_assert_int_eq(verify_at(&c, &info, token(m, 0), policy(API, NULL), &ks,
+                               st, NOW + 3, &err),
+                     APR_SUCCESS);
+    ck_assert(!info.cache_hit);
+    ck_assert_ptr_nonnull(info.jws->sig);
+    ck_assert_ptr_ne(c->payload, hit->payload);
+    /* the key gone: the memo's header does not carry the token past it */
+    cnt.jwks = other->jwks;
+    ck_assert_int_ne(verify_at(&c, &info, token(m, 0), policy(API, NULL), &ks,
+                               st, NOW + 4, &err),
+                     APR_SUCCESS);
+    ck_assert(!info.cache_hit);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_SIGNATURE);
 }
 END_TEST
 
@@ -716,6 +761,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tk, no_cache_id_no_cache);
     tcase_add_test(tk, hit_parses_nothing_with_a_memo);
     tcase_add_test(tk, memo_filled_by_a_hit_not_a_miss);
+    tcase_add_test(tk, memo_never_stands_for_the_cache);
     suite_add_tcase(s, tk);
     return s;
 }
