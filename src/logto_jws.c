@@ -153,22 +153,18 @@ static apr_status_t check_header(logto_jws_t *jws, const char *want_typ,
     return APR_SUCCESS;
 }
 
-apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
-                             const char *token, apr_size_t len,
-                             logto_err_t *err)
-{
-    return logto_jws_parse_typed(pjws, p, token, len, NULL, err);
-}
-
-apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
-                                   const char *token, apr_size_t len,
-                                   const char *typ, logto_err_t *err)
+/* Parse token; known, when not NULL, is its header part parsed before
+ * (a reference this takes over). */
+static apr_status_t parse(logto_jws_t **pjws, apr_pool_t *p, const char *token,
+                          apr_size_t len, const char *typ, json_t *known,
+                          logto_err_t *err)
 {
     logto_jws_t *jws;
     jws_parts_t parts;
     unsigned char *sig;
 
     *pjws = NULL;
+    logto_json_own(p, known);
     if (len > LOGTO_TOKEN_MAX_SIZE) {
         return logto_err_set(err, LOGTO_ERR_TOO_LARGE, "token too large");
     }
@@ -176,10 +172,11 @@ apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
         return APR_EGENERAL;
     }
     jws = apr_pcalloc(p, sizeof(*jws));
+    jws->header = known;
     if (logto_b64url_decode(&sig, &jws->sig_len, p, parts.start[2],
                             parts.len[2], err) != APR_SUCCESS ||
-        part_object(&jws->header, p, &parts, 0, LOGTO_ERR_HEADER, err) !=
-            APR_SUCCESS ||
+        (!known && part_object(&jws->header, p, &parts, 0, LOGTO_ERR_HEADER,
+                               err) != APR_SUCCESS) ||
         check_b64url_shape(parts.start[1], parts.len[1], err) != APR_SUCCESS ||
         check_header(jws, typ, err) != APR_SUCCESS) {
         return APR_EGENERAL;
@@ -191,6 +188,32 @@ apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
     jws->payload_b64_len = parts.len[1];
     *pjws = jws;
     return APR_SUCCESS;
+}
+
+apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
+                             const char *token, apr_size_t len,
+                             logto_err_t *err)
+{
+    return parse(pjws, p, token, len, NULL, NULL, err);
+}
+
+apr_status_t logto_jws_parse_known(logto_jws_t **pjws, apr_pool_t *p,
+                                   const char *token, apr_size_t len,
+                                   json_t *known, logto_err_t *err)
+{
+    return parse(pjws, p, token, len, NULL, known, err);
+}
+
+apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
+                                   const char *token, apr_size_t len,
+                                   const char *typ, logto_err_t *err)
+{
+    return parse(pjws, p, token, len, typ, NULL, err);
+}
+
+apr_size_t logto_jws_header_len(const logto_jws_t *jws)
+{
+    return jws->signing_input_len - jws->payload_b64_len - 1;
 }
 
 apr_status_t logto_jws_parse_payload(logto_jws_t *jws, apr_pool_t *p,

@@ -49,6 +49,16 @@ apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
                                    const char *token, apr_size_t len,
                                    const char *typ, logto_err_t *err);
 
+/* logto_jws_parse for a token whose header part is byte for byte one
+ * parsed before: known (a JSON object, or NULL to parse it now) is that
+ * parse, and p takes over the caller's reference to it. */
+apr_status_t logto_jws_parse_known(logto_jws_t **pjws, apr_pool_t *p,
+                                   const char *token, apr_size_t len,
+                                   json_t *known, logto_err_t *err);
+
+/* The length of jws's header part, at the start of its signing input. */
+apr_size_t logto_jws_header_len(const logto_jws_t *jws);
+
 /* Decode and parse jws's payload into jws->payload (a JSON object within
  * size and nesting bounds, from p), once its signature has verified:
  * fails with LOGTO_ERR_PAYLOAD or LOGTO_ERR_MALFORMED. */

@@ -25,10 +25,20 @@ typedef struct memo_set_t {
     unsigned int next; /* the way a new digest takes: oldest first */
 } memo_set_t;
 
+/* Header slots: an issuer or two, a key or two each, and room to spare. */
+#define HEADERS 16
+
+typedef struct header_slot_t {
+    char b64[LOGTO_MEMO_HEADER_MAX];
+    apr_size_t len;
+    json_t *header; /* NULL: empty */
+} header_slot_t;
+
 struct logto_memo_t {
     memo_set_t *sets;
     apr_uint32_t nsets;
     apr_thread_mutex_t *stripe[STRIPES];
+    header_slot_t headers[HEADERS];
 };
 
 static apr_status_t memo_release(void *data)
@@ -44,6 +54,10 @@ static apr_status_t memo_release(void *data)
             m->sets[i].way[w].header = NULL;
             m->sets[i].way[w].payload = NULL;
         }
+    }
+    for (i = 0; i < HEADERS; i++) {
+        json_decref(m->headers[i].header);
+        m->headers[i].header = NULL;
     }
     return APR_SUCCESS;
 }
@@ -149,4 +163,60 @@ void logto_memo_put(logto_memo_t *m, const unsigned char *digest,
     /* the last reference may free a whole document: outside the lock */
     json_decref(old_header);
     json_decref(old_payload);
+}
+
+/* The header slot of b64 and its stripe: FNV-1a over its bytes. */
+static header_slot_t *header_slot_of(logto_memo_t *m, const char *b64,
+                                     apr_size_t len, apr_thread_mutex_t **plock)
+{
+    apr_uint32_t h = 2166136261u;
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)b64[i]) * 16777619u;
+    }
+    *plock = m->stripe[h % STRIPES];
+    return &m->headers[h % HEADERS];
+}
+
+json_t *logto_memo_header_get(logto_memo_t *m, const char *b64, apr_size_t len)
+{
+    apr_thread_mutex_t *lock;
+    header_slot_t *slot;
+    json_t *found = NULL;
+
+    if (len > LOGTO_MEMO_HEADER_MAX) {
+        return NULL;
+    }
+    slot = header_slot_of(m, b64, len, &lock);
+    if (apr_thread_mutex_trylock(lock) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (slot->header && slot->len == len && !memcmp(slot->b64, b64, len)) {
+        found = json_incref(slot->header);
+    }
+    apr_thread_mutex_unlock(lock);
+    return found;
+}
+
+void logto_memo_header_put(logto_memo_t *m, const char *b64, apr_size_t len,
+                           json_t *header)
+{
+    apr_thread_mutex_t *lock;
+    header_slot_t *slot;
+    json_t *old;
+
+    if (len > LOGTO_MEMO_HEADER_MAX || !json_is_object(header)) {
+        return;
+    }
+    slot = header_slot_of(m, b64, len, &lock);
+    if (apr_thread_mutex_trylock(lock) != APR_SUCCESS) {
+        return;
+    }
+    old = slot->header;
+    memcpy(slot->b64, b64, len);
+    slot->len = len;
+    slot->header = json_incref(header);
+    apr_thread_mutex_unlock(lock);
+    json_decref(old);
 }

@@ -18,6 +18,7 @@
  * memo is not made (APR_ENOTIMPL) and every use parses.
  * Slots are guarded by striped mutexes that are only ever tried: a get
  * that finds its stripe busy is a miss, a put gives up. Nothing waits.
+ * The same holds for the headers below.
  */
 #ifndef LOGTO_MEMO_H
 #define LOGTO_MEMO_H
@@ -43,5 +44,20 @@ int logto_memo_get(logto_memo_t *m, const unsigned char *digest,
  * its own. Best effort. */
 void logto_memo_put(logto_memo_t *m, const unsigned char *digest,
                     json_t *header, json_t *payload);
+
+/* Headers are remembered apart, by their base64url bytes: the tokens of
+ * one key share one header, so a token never seen before is spared
+ * parsing it too. A header part longer than this is not remembered. */
+#define LOGTO_MEMO_HEADER_MAX 256
+
+/* The header parsed before from the base64url header part b64 (len
+ * bytes, compared whole), as a new reference the caller releases, or
+ * NULL. */
+json_t *logto_memo_header_get(logto_memo_t *m, const char *b64, apr_size_t len);
+
+/* Remember header (a JSON object), parsed from b64, in place of whatever
+ * its slot held; the memo takes a reference of its own. Best effort. */
+void logto_memo_header_put(logto_memo_t *m, const char *b64, apr_size_t len,
+                           json_t *header);
 
 #endif /* LOGTO_MEMO_H */

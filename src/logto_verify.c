@@ -187,6 +187,27 @@ static logto_jws_t *remembered(const logto_tokstore_t *st,
     return jws;
 }
 
+/* Parse token, with its header as the memo kept it when its header part
+ * is byte for byte that of a token verified before; *pknown whether it
+ * was. */
+static apr_status_t parse_token(logto_jws_t **pjws, int *pknown, apr_pool_t *p,
+                                const char *token, apr_size_t len,
+                                const logto_tokstore_t *st, logto_err_t *err)
+{
+    const char *dot = NULL;
+    json_t *known = NULL;
+
+    if (st && st->memo && len <= LOGTO_TOKEN_MAX_SIZE) {
+        dot = memchr(token, '.', len);
+    }
+    if (dot) {
+        known =
+            logto_memo_header_get(st->memo, token, (apr_size_t)(dot - token));
+    }
+    *pknown = known != NULL;
+    return logto_jws_parse_known(pjws, p, token, len, known, err);
+}
+
 apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
                           apr_pool_t *p, const char *token, apr_size_t len,
                           const logto_policy_t *pol,
@@ -197,7 +218,7 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
     unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
     logto_verify_info_t local;
     logto_jws_t *jws = NULL;
-    int cached, kept, named = 0;
+    int cached, kept, known = 0, named = 0;
 
     info = info ? info : &local;
     memset(info, 0, sizeof(*info));
@@ -212,7 +233,8 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
      * saw verified before, as the memo kept it, parsed then */
     jws = cached ? remembered(store, digest, p) : NULL;
     kept = jws != NULL;
-    if (!kept && logto_jws_parse(&jws, p, token, len, err) != APR_SUCCESS) {
+    if (!kept &&
+        parse_token(&jws, &known, p, token, len, store, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     info->jws = jws;
@@ -229,7 +251,8 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
      * token is parsed again and its signature checked */
     if (!info->cache_hit && kept) {
         kept = 0;
-        if (logto_jws_parse(&jws, p, token, len, err) != APR_SUCCESS) {
+        if (parse_token(&jws, &known, p, token, len, store, err) !=
+            APR_SUCCESS) {
             return APR_EGENERAL;
         }
         info->jws = jws;
@@ -253,6 +276,12 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
      * that come back. */
     if (info->cache_hit && store->memo && !kept) {
         logto_memo_put(store->memo, digest, jws->header, jws->payload);
+    }
+    /* A header is remembered once a token bearing it verified: tokens
+     * that do not can never push out the header of those that do. */
+    if (!info->cache_hit && store && store->memo && !known) {
+        logto_memo_header_put(store->memo, jws->signing_input,
+                              logto_jws_header_len(jws), jws->header);
     }
     return APR_SUCCESS;
 }

@@ -161,6 +161,40 @@ START_TEST(lets_go_with_its_pool)
 }
 END_TEST
 
+/* Headers are found by their base64url bytes, all of them, and only
+ * objects of a bounded part are kept. */
+START_TEST(headers_by_their_bytes)
+{
+    logto_memo_t *m;
+    char b64[LOGTO_MEMO_HEADER_MAX + 1];
+    json_t *got, *arr = json_array();
+
+    memset(b64, 'e', sizeof(b64));
+    ck_assert_int_eq(logto_memo_create(&m, pool, 4), APR_SUCCESS);
+    ck_assert_ptr_null(logto_memo_header_get(m, "eyJh", 4));
+    logto_memo_header_put(m, "eyJh", 4, header);
+    got = logto_memo_header_get(m, "eyJh", 4);
+    ck_assert_ptr_eq(got, header);
+    json_decref(got);
+    ck_assert_ptr_null(logto_memo_header_get(m, "eyJi", 4));
+    ck_assert_ptr_null(logto_memo_header_get(m, "eyJhb", 5));
+    ck_assert_ptr_null(logto_memo_header_get(m, "eyJ", 3));
+    /* the longest part kept, one more is not */
+    logto_memo_header_put(m, b64, LOGTO_MEMO_HEADER_MAX, header);
+    got = logto_memo_header_get(m, b64, LOGTO_MEMO_HEADER_MAX);
+    ck_assert_ptr_eq(got, header);
+    json_decref(got);
+    logto_memo_header_put(m, b64, sizeof(b64), header);
+    ck_assert_ptr_null(logto_memo_header_get(m, b64, sizeof(b64)));
+    logto_memo_header_put(m, "eyJj", 4, arr);
+    logto_memo_header_put(m, "eyJk", 4, NULL);
+    ck_assert_ptr_null(logto_memo_header_get(m, "eyJj", 4));
+    ck_assert_ptr_null(logto_memo_header_get(m, "eyJk", 4));
+    ck_assert_int_eq((int)arr->refcount, 1);
+    json_decref(arr);
+}
+END_TEST
+
 #define THREADS 4
 #define ROUNDS  20000
 
@@ -241,6 +275,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_full_set_lets_the_oldest_go);
     tcase_add_test(tc, refuses_what_is_not_a_payload);
     tcase_add_test(tc, lets_go_with_its_pool);
+    tcase_add_test(tc, headers_by_their_bytes);
     tcase_add_test(tc, threads_share_it);
     suite_add_tcase(s, tc);
     return s;

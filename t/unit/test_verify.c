@@ -674,6 +674,82 @@ START_TEST(memo_never_stands_for_the_cache)
 }
 END_TEST
 
+/* Two of m's tokens whose header parts are the same bytes (the minting
+ * tool orders header members at random, in one of 6 ways), in *pi, *pj. */
+static void same_header(const minted_t *m, int *pi, int *pj)
+{
+    int i, j;
+
+    for (j = 1; j < m->tokens->nelts; j++) {
+        for (i = 0; i < j; i++) {
+            const char *a = token(m, i), *b = token(m, j);
+            apr_size_t n = (apr_size_t)(strchr(a, '.') - a);
+
+            if (strchr(b, '.') - b == (long)n && !strncmp(a, b, n)) {
+                *pi = i;
+                *pj = j;
+                return;
+            }
+        }
+    }
+    ck_abort_msg("no two tokens share a header");
+}
+
+/* Tokens of one key share their header part: a new one takes the header
+ * parsed for one that verified before. A refused token's header is not
+ * remembered. */
+START_TEST(header_memo_spares_new_tokens)
+{
+    const char *specs[] = {"{}", "{}", "{}", "{}", "{}", "{}", "{}"};
+    minted_t *m = mint("ES384", specs, 7);
+    minted_t *other = mint_kid("ES384", "test-key-2", NULL, 0);
+    const char *t0, *t1;
+    char *forged = apr_pstrdup(pool, token(other, 0));
+    apr_size_t hlen = (apr_size_t)(strchr(forged, '.') - forged);
+    logto_tokcache_t *tc;
+    logto_tokstore_t *st = table_store(64, &tc);
+    logto_verify_info_t info;
+    logto_keysource_t ks;
+    logto_claims_t *c0, *c1;
+    logto_err_t err;
+    json_t *h;
+    int i, j;
+
+    same_header(m, &i, &j);
+    t0 = token(m, i);
+    t1 = token(m, j);
+    logto_keysource_fixed(&ks, m->jwks);
+    ck_assert_int_eq(logto_memo_create(&st->memo, pool, 16), APR_SUCCESS);
+    /* another kid, unknown here: refused, and its header not kept */
+    ck_assert_int_ne(
+        verify_at(&c0, &info, forged, policy(API, NULL), &ks, st, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_ptr_null(logto_memo_header_get(st->memo, forged, hlen));
+    ck_assert_int_eq(
+        verify_at(&c0, &info, t0, policy(API, NULL), &ks, st, NOW, &err),
+        APR_SUCCESS);
+    hlen = (apr_size_t)(strchr(t0, '.') - t0);
+    h = logto_memo_header_get(st->memo, t0, hlen);
+    ck_assert_ptr_eq(h, c0->header);
+    json_decref(h);
+    /* a new token of the same key: verified, its header not parsed */
+    ck_assert_int_eq(
+        verify_at(&c1, &info, t1, policy(API, NULL), &ks, st, NOW, &err),
+        APR_SUCCESS);
+    ck_assert(!info.cache_hit);
+    ck_assert_ptr_eq(c1->header, c0->header);
+    ck_assert_str_eq(info.jws->kid, "test-key-1");
+    /* the same header with a signature that does not verify: refused */
+    forged = apr_pstrdup(pool, t1);
+    forged[strlen(forged) - 5] = forged[strlen(forged) - 5] == 'A' ? 'B' : 'A';
+    st->baton = table_store(64, &tc)->baton;
+    ck_assert_int_ne(
+        verify_at(&c1, &info, forged, policy(API, NULL), &ks, st, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_SIGNATURE);
+}
+END_TEST
+
 /* A token seen once is not remembered: the memo is filled by its first
  * hit, so a flood of new tokens never pushes out those that come back. */
 START_TEST(memo_filled_by_a_hit_not_a_miss)
@@ -762,6 +838,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tk, hit_parses_nothing_with_a_memo);
     tcase_add_test(tk, memo_filled_by_a_hit_not_a_miss);
     tcase_add_test(tk, memo_never_stands_for_the_cache);
+    tcase_add_test(tk, header_memo_spares_new_tokens);
     suite_add_tcase(s, tk);
     return s;
 }
