@@ -27,12 +27,14 @@
 #include <ap_expr.h>
 
 #include "mod_auth_logto.h"
+#include "mod_auth_logto_body.h"
 #include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_metadata.h"
 #include "mod_auth_logto_counters.h"
 #include "mod_auth_logto_status.h"
 #include "mod_auth_logto_tokens.h"
+#include "logto_form.h"
 #include "logto_json.h"
 #include "logto_jws.h"
 #include "logto_p384.h"
@@ -125,19 +127,12 @@ static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
 /* ------------------------------------------------------ token extraction */
 
 /* Whether the query string carries an access_token parameter (RFC 6750
- * section 2.3), which this module never accepts. */
+ * section 2.3), which this module never accepts, however its name is
+ * encoded. */
 static int query_has_token(const request_rec *r)
 {
-    const char *q = r->args;
-
-    while (q && *q) {
-        if (!strncmp(q, "access_token=", 13)) {
-            return 1;
-        }
-        q = strchr(q, '&');
-        q = q ? q + 1 : NULL;
-    }
-    return 0;
+    return r->args &&
+           logto_form_has_param(r->args, strlen(r->args), "access_token");
 }
 
 static logto_verdict_t bad_request(logto_req_t *rq, const char *desc)
@@ -214,7 +209,7 @@ static logto_verdict_t no_token(const request_rec *r, logto_req_t *rq)
 
 /* The one token of a Bearer (or DPoP) credential: a single word, nothing
  * after. */
-static logto_verdict_t bearer_token(const request_rec *r, logto_req_t *rq,
+static logto_verdict_t bearer_token(request_rec *r, logto_req_t *rq,
                                     const char *t, const char **ptoken,
                                     apr_size_t *plen)
 {
@@ -231,6 +226,14 @@ static logto_verdict_t bearer_token(const request_rec *r, logto_req_t *rq,
     }
     if (query_has_token(r)) {
         return bad_request(rq, "token sent in more than one place");
+    }
+    switch (logto_body_has_token(r, &rq->status)) {
+        case 1:
+            return bad_request(rq, "token sent in more than one place");
+        case -1:
+            return bad_request(rq, "request body could not be read");
+        default:
+            break;
     }
     *ptoken = t;
     *plen = n;
@@ -638,6 +641,9 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
             set_challenge(r, c, NULL, NULL, NULL);
             return HTTP_UNAUTHORIZED;
         case LOGTO_V_BAD_REQUEST:
+            if (rq->status) {
+                return rq->status; /* a body that could not be read */
+            }
             set_challenge(r, c, "invalid_request", rq->description, NULL);
             return HTTP_BAD_REQUEST;
         case LOGTO_V_INVALID:
@@ -841,6 +847,7 @@ static void logto_register_hooks(apr_pool_t *p)
     static const char *const authz_core[] = {"mod_authz_core.c", NULL};
 
     ap_hook_pre_config(logto_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    logto_body_register();
     ap_hook_check_config(logto_check_all, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);

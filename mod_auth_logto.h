@@ -189,6 +189,8 @@ typedef struct logto_req_t {
     int cache_hit;              /* the token cache vouched for it */
     int dpop;                   /* sent as "Authorization: DPoP" */
     const char *cnf_jkt;        /* the token's DPoP key, when bound */
+    int status; /* a bad request's own status (a body that could not be
+                   read), 0: 400 */
 } logto_req_t;
 
 /* mod_auth_logto_config.c */

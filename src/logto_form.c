@@ -1,0 +1,75 @@
+/*
+ * logto_form.c - finding a parameter in form-urlencoded text (see
+ * logto_form.h).
+ */
+#include <string.h>
+
+#include "logto_form.h"
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* The next byte of an encoded name from s (before end) into *pc: '+' is
+ * a space, "%XY" the byte XY, a '%' without two hex digits itself, as
+ * the common parsers take it. Returns where the next byte starts. */
+static const char *decoded_byte(const char *s, const char *end, char *pc)
+{
+    int hi, lo;
+
+    if (*s == '+') {
+        *pc = ' ';
+        return s + 1;
+    }
+    if (*s == '%' && end - s >= 3 && (hi = hex_value(s[1])) >= 0 &&
+        (lo = hex_value(s[2])) >= 0) {
+        *pc = (char)(hi << 4 | lo);
+        return s + 3;
+    }
+    *pc = *s;
+    return s + 1;
+}
+
+/* Whether the parameter from s to end (no separator inside) is name=...:
+ * its name, decoded, is name, and an '=' follows it. */
+static int param_is(const char *s, const char *end, const char *name)
+{
+    char c;
+
+    while (s < end && *s != '=') {
+        s = decoded_byte(s, end, &c);
+        if (*name == '\0' || c != *name) {
+            return 0;
+        }
+        name++;
+    }
+    return *name == '\0' && s < end;
+}
+
+int logto_form_has_param(const char *text, apr_size_t len, const char *name)
+{
+    const char *s = text, *end = text + len, *stop;
+
+    if (!text || !name || !*name) {
+        return 0;
+    }
+    while (s < end) {
+        for (stop = s; stop < end && *stop != '&' && *stop != ';'; stop++) {
+        }
+        if (param_is(s, stop, name)) {
+            return 1;
+        }
+        s = stop + 1;
+    }
+    return 0;
+}
