@@ -209,7 +209,7 @@ static logto_verdict_t no_token(const request_rec *r, logto_req_t *rq)
 
 /* The one token of a Bearer (or DPoP) credential: a single word, nothing
  * after. */
-static logto_verdict_t bearer_token(request_rec *r, logto_req_t *rq,
+static logto_verdict_t bearer_token(const request_rec *r, logto_req_t *rq,
                                     const char *t, const char **ptoken,
                                     apr_size_t *plen)
 {
@@ -226,14 +226,6 @@ static logto_verdict_t bearer_token(request_rec *r, logto_req_t *rq,
     }
     if (query_has_token(r)) {
         return bad_request(rq, "token sent in more than one place");
-    }
-    switch (logto_body_has_token(r, &rq->status)) {
-        case 1:
-            return bad_request(rq, "token sent in more than one place");
-        case -1:
-            return bad_request(rq, "request body could not be read");
-        default:
-            break;
     }
     *ptoken = t;
     *plen = n;
@@ -661,6 +653,34 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
     }
 }
 
+/* A verified token must not come with another in a form body (RFC 6750
+ * section 2). Looked at here, in the access phase: only for a token that
+ * verified (a client without one makes no body be read), and with the
+ * request's final configuration (its LimitRequestBody), never from an
+ * expression evaluated earlier. */
+static logto_req_t *body_checked(request_rec *r, logto_req_t *rq)
+{
+    if (rq->verdict != LOGTO_V_VALID) {
+        return rq;
+    }
+    switch (logto_body_has_token(r, &rq->status)) {
+        case 1:
+            rq->verdict = bad_request(rq, "token sent in more than one place");
+            break;
+        case -1:
+            rq->verdict = bad_request(rq, "request body could not be read");
+            break;
+        default:
+            return rq;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  LOGTO_LOGNO(00103) "request refused: %s", rq->description);
+    rq->claims = NULL;
+    /* the token was counted accepted: the request, refused, is counted too */
+    logto_count(LOGTO_C_BAD_REQUEST);
+    return rq;
+}
+
 /* The access phase, before mod_authz_core: verify, then let authorization
  * decide with the user already known. */
 static int logto_check_access(request_rec *r)
@@ -680,7 +700,7 @@ static int logto_check_access(request_rec *r)
         return DECLINED;
     }
     /* 3. verify the token once; 4. answer or hand over to authorization */
-    return answer(r, c, request_verdict(r, c), 0);
+    return answer(r, c, body_checked(r, request_verdict(r, c)), 0);
 }
 
 /* After mod_authz_core's access pass, which declines only when a rule

@@ -41,13 +41,31 @@ static const char *decoded_byte(const char *s, const char *end, char *pc)
 }
 
 /* Whether the parameter from s to end (no separator inside) is name=...:
- * its name, decoded, is name, and an '=' follows it. */
+ * its name, decoded and read as PHP reads it, is name, and an '=' follows
+ * it. PHP drops leading spaces, takes '.' and ' ' for '_', and ends the
+ * name at '[' (name[]=... is an array named name): what a backend would
+ * find under that name counts. */
 static int param_is(const char *s, const char *end, const char *name)
 {
+    int leading = 1, cut = 0;
     char c;
 
     while (s < end && *s != '=') {
         s = decoded_byte(s, end, &c);
+        if (leading && c == ' ') {
+            continue;
+        }
+        leading = 0;
+        if (cut) {
+            continue;
+        }
+        if (c == '[') {
+            cut = 1;
+            continue;
+        }
+        if (c == '.' || c == ' ') {
+            c = '_';
+        }
         if (*name == '\0' || c != *name) {
             return 0;
         }
@@ -63,13 +81,15 @@ int logto_form_has_param(const char *text, apr_size_t len, const char *name)
     if (!text || !name || !*name) {
         return 0;
     }
-    while (s < end) {
+    for (;;) {
         for (stop = s; stop < end && *stop != '&' && *stop != ';'; stop++) {
         }
         if (param_is(s, stop, name)) {
             return 1;
         }
+        if (stop == end) {
+            return 0;
+        }
         s = stop + 1;
     }
-    return 0;
 }

@@ -9,9 +9,11 @@
 #include <apr.h>
 
 /* Whether text (len bytes) has a parameter whose name, once decoded
- * (percent escapes, '+' for a space) as a form parser would, is name,
- * followed by '='. Parameters are separated by '&' or ';' (parsers that
- * still honour HTML 4's ';' would find the token there too). */
+ * (percent escapes, '+' for a space) and read as PHP reads names (leading
+ * spaces dropped, '.' and ' ' as '_', "name[...]" an array of that name),
+ * is name, followed by '='. Parameters are separated by '&' or ';'
+ * (parsers that still honour HTML 4's ';' would find the token there
+ * too). */
 int logto_form_has_param(const char *text, apr_size_t len, const char *name);
 
 #endif /* LOGTO_FORM_H */

@@ -213,6 +213,10 @@ apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
 
 apr_size_t logto_jws_header_len(const logto_jws_t *jws)
 {
+    /* a remembered token has no signing input */
+    if (!jws->signing_input || jws->signing_input_len <= jws->payload_b64_len) {
+        return 0;
+    }
     return jws->signing_input_len - jws->payload_b64_len - 1;
 }
 
@@ -518,6 +522,10 @@ apr_status_t logto_jws_verify_signature(const logto_jws_t *jws,
     if (!logto_jwk_fits_alg(key, jws->alg)) {
         return logto_err_set(err, LOGTO_ERR_KEY_MISMATCH,
                              "algorithm does not fit the key");
+    }
+    /* a token remembered without its signature is never verified */
+    if (!sig || !jws->signing_input) {
+        return logto_err_set(err, LOGTO_ERR_SIGNATURE, "no signature");
     }
     if (len != expected_sig_len(key)) {
         return logto_err_set(err, LOGTO_ERR_SIGNATURE,

@@ -56,7 +56,8 @@ apr_status_t logto_jws_parse_known(logto_jws_t **pjws, apr_pool_t *p,
                                    const char *token, apr_size_t len,
                                    json_t *known, logto_err_t *err);
 
-/* The length of jws's header part, at the start of its signing input. */
+/* The length of jws's header part, at the start of its signing input; 0
+ * for a token remembered without it (logto_jws_remembered). */
 apr_size_t logto_jws_header_len(const logto_jws_t *jws);
 
 /* Decode and parse jws's payload into jws->payload (a JSON object within

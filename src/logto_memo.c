@@ -175,8 +175,10 @@ static header_slot_t *header_slot_of(logto_memo_t *m, const char *b64,
     for (i = 0; i < len; i++) {
         h = (h ^ (unsigned char)b64[i]) * 16777619u;
     }
+    /* the lock from the slot, so that one slot has one lock */
+    h %= HEADERS;
     *plock = m->stripe[h % STRIPES];
-    return &m->headers[h % HEADERS];
+    return &m->headers[h];
 }
 
 json_t *logto_memo_header_get(logto_memo_t *m, const char *b64, apr_size_t len)
@@ -206,7 +208,7 @@ void logto_memo_header_put(logto_memo_t *m, const char *b64, apr_size_t len,
     header_slot_t *slot;
     json_t *old;
 
-    if (len > LOGTO_MEMO_HEADER_MAX || !json_is_object(header)) {
+    if (len == 0 || len > LOGTO_MEMO_HEADER_MAX || !json_is_object(header)) {
         return;
     }
     slot = header_slot_of(m, b64, len, &lock);

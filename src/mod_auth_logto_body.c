@@ -19,6 +19,7 @@
 
 #define KEPT_BODY_FILTER "LOGTO_KEPT_BODY"
 #define SCAN_NOTE        "logto:body-scan"
+#define KEPT_NOTE        "logto:body-kept"
 
 typedef struct kept_body_t {
     apr_bucket_brigade *kept; /* what is left to hand back */
@@ -40,14 +41,6 @@ static int is_form(const request_rec *r)
 
     return ct && !strncasecmp(ct, form_type, n) &&
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
-}
-
-static int has_body(const request_rec *r)
-{
-    const char *cl = apr_table_get(r->headers_in, "Content-Length");
-
-    return apr_table_get(r->headers_in, "Transfer-Encoding") != NULL ||
-           (cl && strspn(cl, "0") != strlen(cl));
 }
 
 /* ------------------------------------------------------ handing it back */
@@ -100,24 +93,46 @@ static apr_status_t kept_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
             return apr_brigade_split_line(bb, ctx->kept, block,
                                           HUGE_STRING_LEN);
         case AP_MODE_EXHAUSTIVE:
+            /* all of it: what is kept, then the rest */
             APR_BRIGADE_CONCAT(bb, ctx->kept);
-            return APR_SUCCESS;
+            ap_remove_input_filter(f);
+            return APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))
+                       ? APR_SUCCESS
+                       : ap_get_brigade(f->next, bb, mode, block, readbytes);
         default:
             return ap_get_brigade(f->next, bb, mode, block, readbytes);
     }
+}
+
+/* An internal redirect starts the new request's filters afresh, without
+ * this one: what is still kept goes back on for it. */
+static int kept_body_redirected(request_rec *r)
+{
+    kept_body_t *ctx = NULL;
+
+    if (r->prev) {
+        apr_pool_userdata_get((void **)&ctx, KEPT_NOTE, r->pool);
+    }
+    if (ctx && !APR_BRIGADE_EMPTY(ctx->kept)) {
+        ap_add_input_filter(KEPT_BODY_FILTER, ctx, r, r->connection);
+    }
+    return DECLINED;
 }
 
 void logto_body_register(void)
 {
     ap_register_input_filter(KEPT_BODY_FILTER, kept_body_filter, NULL,
                              AP_FTYPE_RESOURCE);
+    ap_hook_post_read_request(kept_body_redirected, NULL, NULL,
+                              APR_HOOK_MIDDLE);
 }
 
 /* ------------------------------------------------------------- reading */
 
 /* Read up to LOGTO_BODY_SCAN_MAX bytes of r's body into kept, set aside
- * in r's pool. */
-static apr_status_t read_some(request_rec *r, apr_bucket_brigade *kept)
+ * in r's pool. A filter's error bucket gives its status in *pstatus. */
+static apr_status_t read_some(request_rec *r, apr_bucket_brigade *kept,
+                              int *pstatus)
 {
     apr_bucket_brigade *bb =
         apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -138,7 +153,9 @@ static apr_status_t read_some(request_rec *r, apr_bucket_brigade *kept)
         for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
              b = APR_BUCKET_NEXT(b)) {
             if (AP_BUCKET_IS_ERROR(b)) {
-                return AP_FILTER_ERROR;
+                /* nothing was answered yet: the filter's status is ours */
+                *pstatus = ((ap_bucket_error *)b->data)->status;
+                return APR_EGENERAL;
             }
             eos |= APR_BUCKET_IS_EOS(b);
             rv = apr_bucket_setaside(b, r->pool);
@@ -168,8 +185,10 @@ static body_scan_t *scan(request_rec *r)
     apr_size_t len;
 
     ctx->kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    rv = read_some(r, ctx->kept);
-    /* what was read goes back whatever happens next */
+    rv = read_some(r, ctx->kept, &s->status);
+    /* what was read goes back whatever happens next, internal redirects
+     * included (they share the pool) */
+    apr_pool_userdata_setn(ctx, KEPT_NOTE, NULL, r->pool);
     if (!APR_BRIGADE_EMPTY(ctx->kept)) {
         ap_add_input_filter(KEPT_BODY_FILTER, ctx, r, r->connection);
     }
@@ -178,7 +197,9 @@ static body_scan_t *scan(request_rec *r)
     }
     if (rv != APR_SUCCESS) {
         s->found = -1;
-        s->status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        if (!s->status) {
+            s->status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        }
         return s;
     }
     s->found = logto_form_has_param(text, len, "access_token");
@@ -190,7 +211,7 @@ int logto_body_has_token(request_rec *r, int *pstatus)
     body_scan_t *s = NULL;
 
     *pstatus = 0;
-    if (r->main || r->prev || !is_form(r) || !has_body(r)) {
+    if (r->main || r->prev || !is_form(r) || !ap_request_has_body(r)) {
         return 0;
     }
     apr_pool_userdata_get((void **)&s, SCAN_NOTE, r->pool);

@@ -13,7 +13,8 @@
  * whoever reads it. */
 #define LOGTO_BODY_SCAN_MAX (64 * 1024)
 
-/* Register the input filter that hands a body read here back. */
+/* Register the input filter that hands a body read here back, and the
+ * hook that puts it back on after an internal redirect. */
 void logto_body_register(void);
 
 /* Whether r (a main request, not an internal redirect) has a form body

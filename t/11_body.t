@@ -1,7 +1,8 @@
-# 11_body.t - a token in a form body (RFC 6750 section 2.2) beside the one
-# in the Authorization header is a malformed request (400), however its
-# name is spelled; a form body without one reaches the handler whole, to a
-# CGI and through mod_proxy, whether or not it was looked at.
+# 11_body.t - a token in a form body (RFC 6750 section 2.2) beside a
+# verified one in the Authorization header is a malformed request (400),
+# however its name is spelled; a form body without one reaches the handler
+# whole, to a CGI, through mod_proxy and through an internal redirect,
+# whether or not it was looked at.
 use strict;
 use warnings;
 use FindBin;
@@ -13,7 +14,7 @@ use Digest::MD5 qw(md5_hex);
 use IO::Socket::INET ();
 use LogtoTest;
 
-plan tests => 32;
+plan tests => 38;
 
 my $FORM = 'application/x-www-form-urlencoded';
 my $CGI  = '/lt/cgi-env/';
@@ -129,14 +130,25 @@ is($res->code, 200, 'proxied large form body: 200');
 saw_body($res, $big, 'proxied large form body');
 is(outcome(post('/ltp/echo/', $t, "access_token=$t")), '400 invalid_request',
    'proxied: token in the body too, 400');
+# through an internal redirect (a per-directory RewriteRule) to the CGI
+$res = post('/lr/app', $t, 'x=1&y=2');
+is($res->code, 200, 'redirected small form body: 200') or diag($res->as_string);
+saw_body($res, 'x=1&y=2', 'redirected small form body');
+$res = post('/lr/app', $t, $big);
+is($res->code, 200, 'redirected large form body: 200');
+saw_body($res, $big, 'redirected large form body');
+is(outcome(post('/lr/app', $t, "access_token=$t")), '400 invalid_request',
+   'redirected: token in the body too, 400');
 
 # ------------------------------------------------------ what stays as it was
 # No header: the body is not read, it is a request without a token.
 is(outcome(post($CGI, undef, "access_token=$t")), '401 -',
    'token in the body only: no token, 401 without an error');
-# A refused header token with a clean body: 401, body not at issue.
+# A refused header token: 401, its body never read.
 is(outcome(post($CGI, tamper_signature($t), 'x=1')), '401 invalid_token',
    'bad token, clean body: 401');
+is(outcome(post($CGI, tamper_signature($t), "access_token=$t")),
+   '401 invalid_token', 'bad token, token in the body: 401, body not read');
 # A body over LimitRequestBody is httpd's own answer.
 is(post('/lt/cgi-env/small/', $t, 'x=' . ('a' x 2000))->code, 413,
    'body over LimitRequestBody: 413');

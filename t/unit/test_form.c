@@ -33,6 +33,22 @@ START_TEST(finds_an_encoded_name)
 }
 END_TEST
 
+/* PHP reads a name its own way: what lands in $_POST['access_token'] is
+ * found too. */
+START_TEST(finds_names_as_php_reads_them)
+{
+    ck_assert(has("access.token=abc"));
+    ck_assert(has("access+token=abc"));
+    ck_assert(has("access%20token=abc"));
+    ck_assert(has("+access_token=abc"));
+    ck_assert(has("%20%20access_token=abc"));
+    ck_assert(has("access_token[]=abc"));
+    ck_assert(has("access_token[x]=abc"));
+    ck_assert(!has("access_token_[]=abc"));
+    ck_assert(!has("x+access_token=abc"));
+}
+END_TEST
+
 START_TEST(other_parameters_are_not_it)
 {
     ck_assert(!has(""));
@@ -41,7 +57,7 @@ START_TEST(other_parameters_are_not_it)
     ck_assert(!has("my_access_token=abc")); /* in the middle */
     ck_assert(!has("access_toke=abc"));     /* shorter */
     ck_assert(!has("x=access_token=abc"));  /* in a value */
-    ck_assert(!has("access+token=abc"));    /* a space */
+    ck_assert(!has("access-token=abc"));    /* not PHP's '_' */
     ck_assert(!has("access%5token=abc"));   /* not an escape of _ */
     ck_assert(!has("access%2"));            /* cut escape */
     ck_assert(!has("ACCESS_TOKEN=abc"));    /* names are exact */
@@ -68,6 +84,7 @@ static Suite *suite(void)
 
     tcase_add_test(tc, finds_the_parameter_anywhere);
     tcase_add_test(tc, finds_an_encoded_name);
+    tcase_add_test(tc, finds_names_as_php_reads_them);
     tcase_add_test(tc, other_parameters_are_not_it);
     tcase_add_test(tc, reads_only_len_bytes);
     suite_add_tcase(s, tc);

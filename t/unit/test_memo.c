@@ -3,6 +3,7 @@
  * lets go, and threads sharing it (the sanitizer and valgrind runs of
  * this program check the references).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_thread_proc.h>
@@ -265,6 +266,77 @@ START_TEST(threads_share_it)
 }
 END_TEST
 
+#define HEADER_KINDS 64
+
+typedef struct {
+    logto_memo_t *m;
+    json_t *docs[HEADER_KINDS];
+    char names[HEADER_KINDS][16];
+    unsigned long hits, wrong;
+} headers_t;
+
+/* Puts and gets of many headers over the 16 header slots, so that
+ * headers share slots: every header handed out must be the one put under
+ * its bytes, and is read, then released. */
+static void *APR_THREAD_FUNC hammer_headers(apr_thread_t *t, void *data)
+{
+    headers_t *sh = data;
+    unsigned long hits = 0, wrong = 0;
+    int i;
+
+    for (i = 0; i < ROUNDS; i++) {
+        unsigned k =
+            ((unsigned)i * 13u + (unsigned)(apr_uintptr_t)t) % HEADER_KINDS;
+        const char *b64 = sh->names[k];
+        json_t *got;
+
+        if (i % 3 == 0) {
+            logto_memo_header_put(sh->m, b64, strlen(b64), sh->docs[k]);
+        }
+        else if ((got = logto_memo_header_get(sh->m, b64, strlen(b64))) !=
+                 NULL) {
+            hits++;
+            wrong +=
+                got != sh->docs[k] ||
+                json_integer_value(json_object_get(got, "n")) != (json_int_t)k;
+            json_decref(got);
+        }
+    }
+    __atomic_add_fetch(&sh->hits, hits, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&sh->wrong, wrong, __ATOMIC_RELAXED);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+START_TEST(threads_share_headers)
+{
+    apr_thread_t *th[THREADS];
+    apr_status_t rv;
+    headers_t *sh = apr_pcalloc(pool, sizeof(*sh));
+    int i;
+
+    ck_assert_int_eq(logto_memo_create(&sh->m, pool, 4), APR_SUCCESS);
+    for (i = 0; i < HEADER_KINDS; i++) {
+        sh->docs[i] = json_pack("{s:i}", "n", i);
+        snprintf(sh->names[i], sizeof(sh->names[i]), "eyJ%d", i);
+    }
+    for (i = 0; i < THREADS; i++) {
+        ck_assert_int_eq(
+            apr_thread_create(&th[i], NULL, hammer_headers, sh, pool),
+            APR_SUCCESS);
+    }
+    for (i = 0; i < THREADS; i++) {
+        apr_thread_join(&rv, th[i]);
+    }
+    ck_assert_uint_eq(sh->wrong, 0);
+    ck_assert_uint_gt(sh->hits, 0);
+    for (i = 0; i < HEADER_KINDS; i++) {
+        ck_assert_int_le((int)sh->docs[i]->refcount, 2);
+        json_decref(sh->docs[i]);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("memo");
@@ -277,6 +349,7 @@ static Suite *suite(void)
     tcase_add_test(tc, lets_go_with_its_pool);
     tcase_add_test(tc, headers_by_their_bytes);
     tcase_add_test(tc, threads_share_it);
+    tcase_add_test(tc, threads_share_headers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -656,6 +656,13 @@ START_TEST(memo_never_stands_for_the_cache)
     }
     ck_assert(info.cache_hit);
     ck_assert_ptr_null(info.jws->sig); /* the memo's: nothing parsed */
+    /* and such a token can never be verified by signature */
+    ck_assert_int_eq(logto_jws_header_len(info.jws), 0);
+    ck_assert_int_ne(
+        logto_jws_verify_signature(
+            info.jws, logto_jwks_find(m->jwks, "test-key-1"), pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_SIGNATURE);
     /* another table: no entry, the memo alone; verified afresh */
     st->baton = table_store(64, &tc)->baton;
     ck_assert_int_eq(verify_at(&c, &info, token(m, 0), policy(API, NULL), &ks,
