@@ -164,7 +164,8 @@ static const struct {
  * (leading blanks skipped). */
 static logto_scheme_t auth_scheme(const char *auth, const char **pcred)
 {
-    apr_size_t n = strcspn(auth, " \t");
+    /* "Bearer, Basic ..." (two headers joined) is Bearer without a token */
+    apr_size_t n = strcspn(auth, " \t,");
     apr_size_t i;
 
     for (*pcred = auth + n; **pcred == ' ' || **pcred == '\t'; (*pcred)++) {
@@ -770,13 +771,48 @@ static int logto_note_auth_failure(request_rec *r, const char *type)
     return OK;
 }
 
-/* A 403 of a verified token short of scopes says which (RFC 6750 3.1). */
+/* The access decision asked again, quietly (its denials were logged the
+ * first time): whether it lets r through, logto-scope lines granting
+ * when assume is set. The scopes lines miss are noted afresh. */
+static int authorized_again(request_rec *r, logto_req_t *rq, int assume)
+{
+    const struct ap_logconf *logged = r->log;
+    struct ap_logconf quiet;
+    int status;
+
+    quiet.module_levels = NULL;
+    quiet.level = APLOG_EMERG;
+    r->log = &quiet;
+    rq->missing_scopes = NULL;
+    rq->assume_scopes = assume;
+    status = ap_run_access_checker_ex(r);
+    rq->assume_scopes = 0;
+    r->log = logged;
+    return status == OK || status == DECLINED;
+}
+
+/* A 403 of a verified token short of scopes says which (RFC 6750 3.1),
+ * when scopes are what it lacks: the decision asked again with every
+ * logto-scope line granting must let it through (a denial of another
+ * rule stays a bare 403), and names then every scope missing, once:
+ * those the lines asked for the first time, and those of lines
+ * mod_authz_core did not reach then (a <RequireAll> stops at its first
+ * denial). */
 static void logto_insert_error_filter(request_rec *r)
 {
-    const logto_req_t *rq = logto_request_get(r);
+    logto_req_t *rq = logto_request_get(r);
+    const char *first;
 
-    if (r->status == HTTP_FORBIDDEN && rq && rq->verdict == LOGTO_V_VALID &&
-        rq->missing_scopes) {
+    if (r->status != HTTP_FORBIDDEN || !rq || rq->verdict != LOGTO_V_VALID ||
+        !rq->missing_scopes || r->main) {
+        return;
+    }
+    first = rq->missing_scopes;
+    /* a 403 that authorization did not give (a handler's) says nothing
+     * of scopes either */
+    if (!authorized_again(r, rq, 0) && authorized_again(r, rq, 1)) {
+        rq->missing_scopes =
+            logto_scope_union(r->pool, first, rq->missing_scopes);
         set_challenge(r, dir_conf(r), "insufficient_scope",
                       "insufficient scope", rq->missing_scopes);
     }

@@ -184,6 +184,8 @@ typedef struct logto_req_t {
     const char *description;    /* error_description, if any */
     logto_claims_t *claims;     /* when LOGTO_V_VALID */
     const char *missing_scopes; /* of denied logto-scope lines */
+    int assume_scopes;          /* logto-scope lines grant, noting what
+                                   they miss: authorization asked again */
     int preflight;              /* a CORS preflight let through */
     int published;              /* user, env and headers set */
     int cache_hit;              /* the token cache vouched for it */

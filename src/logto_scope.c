@@ -63,3 +63,19 @@ const char *logto_scope_missing(apr_pool_t *p,
     }
     return missing;
 }
+
+const char *logto_scope_union(apr_pool_t *p, const char *a, const char *b)
+{
+    apr_array_header_t *all = logto_scope_split(p, a);
+    apr_array_header_t *more = logto_scope_split(p, b);
+    int i;
+
+    for (i = 0; i < more->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(more, i, const char *);
+
+        if (!logto_scope_has(all, s)) {
+            APR_ARRAY_PUSH(all, const char *) = s;
+        }
+    }
+    return all->nelts ? apr_array_pstrcat(p, all, ' ') : NULL;
+}

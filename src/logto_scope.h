@@ -20,4 +20,8 @@ const char *logto_scope_missing(apr_pool_t *p,
                                 const apr_array_header_t *granted,
                                 const apr_array_header_t *required);
 
+/* The scopes of the space-separated lists a and b (either NULL), each
+ * once, a's first, joined with one space, from p; NULL when none. */
+const char *logto_scope_union(apr_pool_t *p, const char *a, const char *b);
+
 #endif /* LOGTO_SCOPE_H */

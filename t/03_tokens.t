@@ -102,6 +102,8 @@ case('Bearer, then Basic', 'Bearer ' . token() . ', Basic dXNlcjpwYXNz', 400,
      'invalid_request');
 case('Basic, then an empty Bearer', 'Basic dXNlcjpwYXNz, Bearer', 400,
      'invalid_request');
+case('an empty Bearer, then Basic', 'Bearer, Basic dXNlcjpwYXNz', 400,
+     'invalid_request');
 
 # A valid token without the required scope: 403 insufficient_scope.
 case('scope lacking read:products',

@@ -133,7 +133,7 @@ case('other ip or scope, pass: no scope', '/lt/ip-or-scope/',
      { scope => 's:b' }, 403);
 
 my $now = time;
-plan tests => 3 * @cases + 24;
+plan tests => 3 * @cases + 33;
 
 for my $c (@cases) {
     my ($name, $path, $claims, $status) = @$c;
@@ -180,9 +180,37 @@ $ch = challenge(get_bearer('/lt/scope-or/',
 is(join(' ', sort split / /, $ch->{scope} // ''), 's:a s:b',
    'scope a or b with neither: both named');
 
+# Every scope line mod_authz_core would need is named, each scope once,
+# those of lines a <RequireAll> stopped before included.
+$ch = challenge(get_bearer('/lt/scope-all-lines/',
+                           token(claims => { scope => 'other' }))) || {};
+is($ch->{error}, 'insufficient_scope', 'RequireAll of two scope lines: 403 insufficient_scope');
+is($ch->{scope}, 's:a s:b', 'RequireAll of two scope lines: both named');
+$ch = challenge(get_bearer('/lt/scope-all-lines/',
+                           token(claims => { scope => 's:a' }))) || {};
+is($ch->{scope}, 's:b', 'RequireAll of two scope lines with s:a: s:b named');
+$ch = challenge(get_bearer('/lt/scope-twice/',
+                           token(claims => { scope => 'other' }))) || {};
+is($ch->{scope}, 's:a s:b', 'a scope on two lines is named once');
+# A denial that scopes would not lift is a bare 403.
+my $res = get_bearer('/lt/scope-not-decisive/',
+                     token(claims => { scope => 'other' }));
+is($res->code, 403, 'scope line not decisive, expr denies: 403');
+ok(!challenge($res), 'scope line not decisive: no challenge')
+    or diag($res->header('WWW-Authenticate'));
+$res = get_bearer('/lt/scope-and-claim/',
+                  token(claims => { scope => 'other' }));
+is($res->code, 403, 'scope and claim both short: 403');
+ok(!challenge($res), 'scope and claim both short: no scope challenge')
+    or diag($res->header('WWW-Authenticate'));
+$ch = challenge(get_bearer('/lt/scope-and-claim/',
+                           token(claims => { scope => 'other',
+                                             client_id => 'client-9' }))) || {};
+is($ch->{scope}, 's:x', 'scope short, claim met: scope="s:x"');
+
 # A logto-claim denial: a 403 without any Bearer error.
-my $res = get_bearer('/lt/claim-client/',
-                     token(claims => { client_id => 'client-3' }));
+$res = get_bearer('/lt/claim-client/',
+                  token(claims => { client_id => 'client-3' }));
 is($res->code, 403, 'claim denial: 403');
 $ch = challenge($res);
 ok(!$ch || !exists $ch->{error}, 'claim denial: no error attribute')

@@ -91,6 +91,17 @@ START_TEST(missing_from_no_grant_is_all)
 }
 END_TEST
 
+START_TEST(union_keeps_each_scope_once)
+{
+    ck_assert_str_eq(logto_scope_union(pool, "s:a", "s:a s:b"), "s:a s:b");
+    ck_assert_str_eq(logto_scope_union(pool, NULL, "s:b  s:b"), "s:b");
+    ck_assert_str_eq(logto_scope_union(pool, "s:b s:a", NULL), "s:b s:a");
+    ck_assert_str_eq(logto_scope_union(pool, "s:a", "s:ab"), "s:a s:ab");
+    ck_assert_ptr_null(logto_scope_union(pool, NULL, NULL));
+    ck_assert_ptr_null(logto_scope_union(pool, " ", ""));
+}
+END_TEST
+
 static Suite *scope_suite(void)
 {
     Suite *s = suite_create("scope");
@@ -104,6 +115,7 @@ static Suite *scope_suite(void)
     tcase_add_test(tc, missing_none_is_null);
     tcase_add_test(tc, missing_lists_in_required_order);
     tcase_add_test(tc, missing_from_no_grant_is_all);
+    tcase_add_test(tc, union_keeps_each_scope_once);
     suite_add_tcase(s, tc);
     return s;
 }
