@@ -38,6 +38,10 @@ static apr_status_t jws_refusal(const logto_err_t *why, logto_err_t *err)
     else if (why->reason == LOGTO_ERR_ALG) {
         reason = LOGTO_ERR_DPOP_ALG;
     }
+    /* the access token's words for something with no dot would mislead */
+    if (why->reason == LOGTO_ERR_OPAQUE) {
+        return logto_err_set(err, reason, "DPoP proof: not a JWT");
+    }
     return logto_err_set(err, reason, "DPoP proof: %s", why->text);
 }
 

@@ -250,6 +250,12 @@ START_TEST(shape_refusals)
         logto_dpop_parse(&proof, pool, "a.b", 3, LOGTO_ALGSET_DEFAULT, &err),
         APR_SUCCESS);
     ck_assert_int_eq(err.reason, LOGTO_ERR_DPOP_MALFORMED);
+    /* no dot at all: not a JWT, told without the access token's words */
+    ck_assert_int_ne(logto_dpop_parse(&proof, pool, "garbage", 7,
+                                      LOGTO_ALGSET_DEFAULT, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_DPOP_MALFORMED);
+    ck_assert_str_eq(err.text, "DPoP proof: not a JWT");
     /* one character short of the whole proof breaks the signature */
     ck_assert_int_ne(logto_dpop_parse(&proof, pool, good, strlen(good) - 1,
                                       LOGTO_ALGSET_DEFAULT, &err),
