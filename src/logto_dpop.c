@@ -15,6 +15,7 @@
 
 #include "logto_b64url.h"
 #include "logto_dpop.h"
+#include "logto_form.h"
 #include "logto_json.h"
 #include "logto_md.h"
 
@@ -207,15 +208,6 @@ static int is_unreserved(int c)
     return apr_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = apr_tolower(c);
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
 /* Percent-encodings of path normalised into out (room for len + 1). */
 static apr_status_t norm_percent(char *out, const char *s, apr_size_t len,
                                  logto_err_t *err)
@@ -240,8 +232,8 @@ static apr_status_t norm_percent(char *out, const char *s, apr_size_t len,
             return logto_err_set(err, LOGTO_ERR_DPOP_HTU,
                                  "URL has a bad percent-encoding");
         }
-        hi = hexval(s[i + 1]);
-        lo = hi < 0 ? -1 : hexval(s[i + 2]);
+        hi = logto_hex_digit(s[i + 1]);
+        lo = hi < 0 ? -1 : logto_hex_digit(s[i + 2]);
         if (lo < 0) {
             return logto_err_set(err, LOGTO_ERR_DPOP_HTU,
                                  "URL has a bad percent-encoding");

@@ -6,7 +6,7 @@
 
 #include "logto_form.h"
 
-static int hex_value(char c)
+int logto_hex_digit(int c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -31,8 +31,8 @@ static const char *decoded_byte(const char *s, const char *end, char *pc)
         *pc = ' ';
         return s + 1;
     }
-    if (*s == '%' && end - s >= 3 && (hi = hex_value(s[1])) >= 0 &&
-        (lo = hex_value(s[2])) >= 0) {
+    if (*s == '%' && end - s >= 3 && (hi = logto_hex_digit(s[1])) >= 0 &&
+        (lo = logto_hex_digit(s[2])) >= 0) {
         *pc = (char)(hi << 4 | lo);
         return s + 3;
     }

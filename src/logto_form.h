@@ -16,4 +16,8 @@
  * too). */
 int logto_form_has_param(const char *text, apr_size_t len, const char *name);
 
+/* The value of the hex digit c (either case) in a percent-encoding, or
+ * -1. */
+int logto_hex_digit(int c);
+
 #endif /* LOGTO_FORM_H */

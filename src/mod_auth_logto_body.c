@@ -19,16 +19,13 @@
 
 #define KEPT_BODY_FILTER "LOGTO_KEPT_BODY"
 #define SCAN_NOTE        "logto:body-scan"
-#define KEPT_NOTE        "logto:body-kept"
 
-typedef struct kept_body_t {
-    apr_bucket_brigade *kept; /* what is left to hand back */
-} kept_body_t;
-
-/* One scan's answer, remembered for the request. */
+/* One scan of a request's body, remembered in its pool (which internal
+ * redirects share): its answer, and what it read, to hand back. */
 typedef struct body_scan_t {
-    int found;  /* 1 token, 0 none, -1 unreadable */
-    int status; /* when unreadable */
+    apr_bucket_brigade *kept; /* what is left to hand back */
+    int found;                /* 1 token, 0 none, -1 unreadable */
+    int status;               /* when unreadable */
 } body_scan_t;
 
 static const char form_type[] = "application/x-www-form-urlencoded";
@@ -76,7 +73,7 @@ static apr_status_t kept_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                      ap_input_mode_t mode,
                                      apr_read_type_e block, apr_off_t readbytes)
 {
-    kept_body_t *ctx = f->ctx;
+    body_scan_t *ctx = f->ctx;
 
     if (!ctx || APR_BRIGADE_EMPTY(ctx->kept)) {
         ap_remove_input_filter(f);
@@ -108,10 +105,10 @@ static apr_status_t kept_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
  * this one: what is still kept goes back on for it. */
 static int kept_body_redirected(request_rec *r)
 {
-    kept_body_t *ctx = NULL;
+    body_scan_t *ctx = NULL;
 
     if (r->prev) {
-        apr_pool_userdata_get((void **)&ctx, KEPT_NOTE, r->pool);
+        apr_pool_userdata_get((void **)&ctx, SCAN_NOTE, r->pool);
     }
     if (ctx && !APR_BRIGADE_EMPTY(ctx->kept)) {
         ap_add_input_filter(KEPT_BODY_FILTER, ctx, r, r->connection);
@@ -175,25 +172,24 @@ static apr_status_t read_some(request_rec *r, apr_bucket_brigade *kept,
     return APR_SUCCESS;
 }
 
-/* Read, look, and hand back: the scan's answer. */
+/* Read, look, and hand back: the scan, remembered for the request. */
 static body_scan_t *scan(request_rec *r)
 {
     body_scan_t *s = apr_pcalloc(r->pool, sizeof(*s));
-    kept_body_t *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     apr_status_t rv;
     char *text;
     apr_size_t len;
 
-    ctx->kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    rv = read_some(r, ctx->kept, &s->status);
+    s->kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    rv = read_some(r, s->kept, &s->status);
     /* what was read goes back whatever happens next, internal redirects
-     * included (they share the pool) */
-    apr_pool_userdata_setn(ctx, KEPT_NOTE, NULL, r->pool);
-    if (!APR_BRIGADE_EMPTY(ctx->kept)) {
-        ap_add_input_filter(KEPT_BODY_FILTER, ctx, r, r->connection);
+     * included (kept_body_redirected) */
+    apr_pool_userdata_setn(s, SCAN_NOTE, NULL, r->pool);
+    if (!APR_BRIGADE_EMPTY(s->kept)) {
+        ap_add_input_filter(KEPT_BODY_FILTER, s, r, r->connection);
     }
     if (rv == APR_SUCCESS) {
-        rv = apr_brigade_pflatten(ctx->kept, &text, &len, r->pool);
+        rv = apr_brigade_pflatten(s->kept, &text, &len, r->pool);
     }
     if (rv != APR_SUCCESS) {
         s->found = -1;
@@ -217,7 +213,6 @@ int logto_body_has_token(request_rec *r, int *pstatus)
     apr_pool_userdata_get((void **)&s, SCAN_NOTE, r->pool);
     if (!s) {
         s = scan(r);
-        apr_pool_userdata_setn(s, SCAN_NOTE, NULL, r->pool);
     }
     *pstatus = s->status;
     return s->found;

@@ -199,6 +199,22 @@ END_TEST
 #define THREADS 4
 #define ROUNDS  20000
 
+/* THREADS threads running fn over data, all joined. */
+static void run_threads(apr_thread_start_t fn, void *data)
+{
+    apr_thread_t *th[THREADS];
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < THREADS; i++) {
+        ck_assert_int_eq(apr_thread_create(&th[i], NULL, fn, data, pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < THREADS; i++) {
+        apr_thread_join(&rv, th[i]);
+    }
+}
+
 typedef struct {
     logto_memo_t *m;
     json_t *docs[8];
@@ -239,8 +255,6 @@ static void *APR_THREAD_FUNC hammer(apr_thread_t *t, void *data)
 
 START_TEST(threads_share_it)
 {
-    apr_thread_t *th[THREADS];
-    apr_status_t rv;
     shared_t sh;
     int i;
 
@@ -249,13 +263,7 @@ START_TEST(threads_share_it)
     for (i = 0; i < 8; i++) {
         sh.docs[i] = json_pack("{s:i}", "n", i);
     }
-    for (i = 0; i < THREADS; i++) {
-        ck_assert_int_eq(apr_thread_create(&th[i], NULL, hammer, &sh, pool),
-                         APR_SUCCESS);
-    }
-    for (i = 0; i < THREADS; i++) {
-        apr_thread_join(&rv, th[i]);
-    }
+    run_threads(hammer, &sh);
     ck_assert_uint_eq(sh.wrong, 0);
     ck_assert_uint_gt(sh.hits, 0);
     for (i = 0; i < 8; i++) {
@@ -310,8 +318,6 @@ static void *APR_THREAD_FUNC hammer_headers(apr_thread_t *t, void *data)
 
 START_TEST(threads_share_headers)
 {
-    apr_thread_t *th[THREADS];
-    apr_status_t rv;
     headers_t *sh = apr_pcalloc(pool, sizeof(*sh));
     int i;
 
@@ -320,14 +326,7 @@ START_TEST(threads_share_headers)
         sh->docs[i] = json_pack("{s:i}", "n", i);
         snprintf(sh->names[i], sizeof(sh->names[i]), "eyJ%d", i);
     }
-    for (i = 0; i < THREADS; i++) {
-        ck_assert_int_eq(
-            apr_thread_create(&th[i], NULL, hammer_headers, sh, pool),
-            APR_SUCCESS);
-    }
-    for (i = 0; i < THREADS; i++) {
-        apr_thread_join(&rv, th[i]);
-    }
+    run_threads(hammer_headers, sh);
     ck_assert_uint_eq(sh->wrong, 0);
     ck_assert_uint_gt(sh->hits, 0);
     for (i = 0; i < HEADER_KINDS; i++) {
