@@ -813,8 +813,9 @@ static void logto_insert_error_filter(request_rec *r)
     if (!authorized_again(r, rq, 0) && authorized_again(r, rq, 1)) {
         rq->missing_scopes =
             logto_scope_union(r->pool, first, rq->missing_scopes);
-        set_challenge(r, dir_conf(r), "insufficient_scope",
-                      "insufficient scope", rq->missing_scopes);
+        /* realm, error, scope and nothing else: the error says it all */
+        set_challenge(r, dir_conf(r), "insufficient_scope", NULL,
+                      rq->missing_scopes);
     }
 }
 

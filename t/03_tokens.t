@@ -122,7 +122,7 @@ case('Authorization header over 16 KiB',
 # Checks per case: status, then, for refusals, the challenge.
 my $tests = 0;
 $tests += $_->[2] == 200 ? 2 : 3 for @cases;
-plan tests => $tests + 8;
+plan tests => $tests + 9;
 
 for my $c (@cases) {
     my ($name, $authz, $status, $error) = @$c;
@@ -166,3 +166,7 @@ $ch = challenge(get_bearer($URL,
     token(claims => { scope => 'write:products' }))) || {};
 is($ch->{scope}, 'read:products', 'insufficient_scope: scope="read:products"');
 is($ch->{realm}, 'products', 'insufficient_scope: realm');
+# SPEC's shape to the letter: realm, error, scope, nothing between
+is($ch->{raw},
+   'Bearer realm="products", error="insufficient_scope", scope="read:products"',
+   'insufficient_scope: the whole challenge, no error_description');
