@@ -8,11 +8,12 @@
 #include "logto_json.h"
 #include "logto_verify.h"
 
-/* The candidate of one issuer: its key for the token, or why none. */
+/* The candidate of one issuer: its key for the token, or why none. With
+ * refetch, a kid the set lacks (a rotation, perhaps) asks once more. */
 static apr_status_t issuer_key(const logto_jwk_t **pkey,
                                const logto_keysource_t *ks,
                                const logto_jws_t *jws, logto_algset_t algs,
-                               logto_err_t *err)
+                               int refetch, logto_err_t *err)
 {
     const logto_jwks_t *jwks;
     apr_status_t rv;
@@ -21,8 +22,7 @@ static apr_status_t issuer_key(const logto_jwk_t **pkey,
         return APR_EGENERAL;
     }
     rv = logto_jws_select_key(pkey, jws, jwks, algs, err);
-    /* A kid the set lacks may be a rotation: ask once more. */
-    if (rv != APR_SUCCESS && err->reason == LOGTO_ERR_KID_UNKNOWN &&
+    if (rv != APR_SUCCESS && err->reason == LOGTO_ERR_KID_UNKNOWN && refetch &&
         ks->may_refetch) {
         if (ks->get(&jwks, ks->baton, jws->kid, err) != APR_SUCCESS) {
             return APR_EGENERAL;
@@ -53,29 +53,52 @@ static void keep_error(logto_err_t *best, const logto_err_t *now, int first)
     }
 }
 
-/* Signature: the first issuer with a fitting key whose signature
- * verifies; *pissuer its index. */
-static apr_status_t find_signer(const logto_jwk_t **pkey, int *pissuer,
-                                apr_pool_t *p, const logto_jws_t *jws,
-                                const logto_policy_t *pol,
-                                const logto_keysource_t *sources,
-                                logto_err_t *err)
+/* One pass over the issuers: the first whose key verifies the signature,
+ * *pissuer its index; *pknown whether some issuer's set held the kid. */
+static apr_status_t
+signer_pass(const logto_jwk_t **pkey, int *pissuer, int *pknown, apr_pool_t *p,
+            const logto_jws_t *jws, const logto_policy_t *pol,
+            const logto_keysource_t *sources, int refetch, logto_err_t *err)
 {
     logto_err_t one;
     int i;
 
     for (i = 0; i < pol->issuers->nelts; i++) {
         logto_err_clear(&one);
-        if (issuer_key(pkey, &sources[i], jws, pol->algorithms, &one) ==
-                APR_SUCCESS &&
+        if (issuer_key(pkey, &sources[i], jws, pol->algorithms, refetch,
+                       &one) == APR_SUCCESS &&
             logto_jws_verify_signature(jws, *pkey, p, &one) == APR_SUCCESS) {
             *pissuer = i;
             return APR_SUCCESS;
         }
+        /* a key the kid names refused it, or does not fit its alg */
+        *pknown |= weight(one.reason) == 3;
         keep_error(err, &one, i == 0);
     }
     *pkey = NULL;
     return APR_EGENERAL;
+}
+
+/* Signature: the first issuer with a fitting key whose signature
+ * verifies. The keys each issuer has are asked first, and only when no
+ * issuer's set holds the kid are the sets fetched again (a rotation): a
+ * token whose kid its own issuer's keys hold never makes another issuer's
+ * keys be fetched again, though the signature comes before the payload
+ * that names the issuer. */
+static apr_status_t find_signer(const logto_jwk_t **pkey, int *pissuer,
+                                apr_pool_t *p, const logto_jws_t *jws,
+                                const logto_policy_t *pol,
+                                const logto_keysource_t *sources,
+                                logto_err_t *err)
+{
+    int known = 0;
+    apr_status_t rv;
+
+    rv = signer_pass(pkey, pissuer, &known, p, jws, pol, sources, 0, err);
+    if (rv == APR_SUCCESS || known) {
+        return rv;
+    }
+    return signer_pass(pkey, pissuer, &known, p, jws, pol, sources, 1, err);
 }
 
 /* The cache's word for the token: its entry, if the key that verified it
@@ -145,7 +168,7 @@ static apr_status_t settle_issuer(logto_verify_info_t *info, apr_pool_t *p,
     if (named == info->issuer) {
         return APR_SUCCESS;
     }
-    if (issuer_key(&key, &sources[named], jws, pol->algorithms, err) !=
+    if (issuer_key(&key, &sources[named], jws, pol->algorithms, 1, err) !=
             APR_SUCCESS ||
         (strcmp(key->thumbprint, info->key->thumbprint) != 0 &&
          logto_jws_verify_signature(jws, key, p, err) != APR_SUCCESS)) {

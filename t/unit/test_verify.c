@@ -422,6 +422,52 @@ START_TEST(each_issuer_with_its_own_keys)
 }
 END_TEST
 
+/* The keys each issuer has are asked before any is fetched again: a
+ * token whose kid the second issuer's set holds never makes the first
+ * issuer's keys be refetched; a kid no set holds (a rotation) does, once
+ * for each. */
+START_TEST(other_issuers_keys_not_refetched)
+{
+    const char *specs2[] = {"{\"iss\":\"" ISS2 "\"}"};
+    minted_t *m1 = mint_kid("ES384", "k1", NULL, 0);
+    minted_t *m2 = mint_kid("ES384", "k2", specs2, 1);
+    minted_t *m3 = mint_kid("ES384", "k3", specs2, 1);
+    logto_policy_t *pol = policy(API, NULL);
+    logto_keysource_t ks[2];
+    counted_t one, two;
+    logto_verify_info_t info;
+    logto_claims_t *c;
+    logto_err_t err;
+
+    APR_ARRAY_PUSH(pol->issuers, const char *) = ISS2;
+    ks[0] = counted_source(&one, m1->jwks);
+    ks[1] = counted_source(&two, m2->jwks);
+    one.after_refetch = m1->jwks;
+    two.after_refetch = m2->jwks;
+    ck_assert_int_eq(
+        verify_at(&c, &info, token(m2, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(info.issuer, 1);
+    ck_assert_int_eq(one.refetches, 0);
+    ck_assert_int_eq(two.refetches, 0);
+    /* a kid neither set holds: each asked once more, then refused */
+    ck_assert_int_ne(
+        verify_at(&c, &info, token(m3, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_KID_UNKNOWN);
+    ck_assert_int_eq(one.refetches, 1);
+    ck_assert_int_eq(two.refetches, 1);
+    /* the rotation came with the second issuer's refetch: accepted */
+    two.after_refetch = m3->jwks;
+    ck_assert_int_eq(
+        verify_at(&c, &info, token(m3, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(info.issuer, 1);
+    ck_assert_int_eq(one.refetches, 2);
+    ck_assert_int_eq(two.refetches, 2);
+}
+END_TEST
+
 /* Two issuers with one key set (a custom domain beside the default one):
  * a token naming either is accepted, as that issuer's. */
 START_TEST(issuers_sharing_keys)
@@ -831,6 +877,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tc, refuses_algorithm_not_allowed);
     tcase_add_test(tc, refuses_too_large_before_parsing);
     tcase_add_test(tc, unknown_kid_refetches_once);
+    tcase_add_test(tc, other_issuers_keys_not_refetched);
     tcase_add_test(tc, no_keys_is_not_a_token_refusal);
     suite_add_tcase(s, tc);
     tcase_add_test(tm, each_issuer_with_its_own_keys);
