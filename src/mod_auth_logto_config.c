@@ -508,7 +508,11 @@ static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
     if (argc < 1) {
         return "AuthLogtoIssuer needs at least one URL";
     }
-    c->issuers = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    /* a second line in the same section adds to the first, as a second
+     * Require line does; an inner section starts a list of its own */
+    if (!(c->set & LOGTO_SET_ISSUER)) {
+        c->issuers = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    }
     for (i = 0; i < argc; i++) {
         const char *bad = check_url(cmd, argv[i]);
         if (!bad) {
@@ -520,8 +524,8 @@ static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
         if (bad) {
             return bad;
         }
-        for (j = 0; j < i; j++) {
-            if (!strcmp(argv[j], argv[i])) {
+        for (j = 0; j < c->issuers->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(c->issuers, j, const char *), argv[i])) {
                 return apr_psprintf(
                     cmd->pool, "AuthLogtoIssuer: '%s' named twice", argv[i]);
             }
@@ -574,7 +578,10 @@ static const char *set_audience(cmd_parms *cmd, void *cfg, int argc,
     if (argc < 1) {
         return "AuthLogtoAudience needs at least one URI";
     }
-    c->audiences = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    /* like AuthLogtoIssuer: lines of one section add up */
+    if (!(c->set & LOGTO_SET_AUDIENCE)) {
+        c->audiences = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    }
     for (i = 0; i < argc; i++) {
         if (strchr(argv[i], '*') && strcmp(argv[i], LOGTO_ORG_AUD_WILDCARD)) {
             return apr_psprintf(cmd->pool,
