@@ -503,16 +503,18 @@ static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
                               char *const argv[])
 {
     logto_dir_conf_t *c = cfg;
-    int i, j;
+    int i, j, before;
 
     if (argc < 1) {
         return "AuthLogtoIssuer needs at least one URL";
     }
-    /* a second line in the same section adds to the first, as a second
-     * Require line does; an inner section starts a list of its own */
+    /* A second line in the same section adds to the first, as a second
+     * Require line does (a URL an earlier line named counts once); an
+     * inner section starts a list of its own. */
     if (!(c->set & LOGTO_SET_ISSUER)) {
         c->issuers = apr_array_make(cmd->pool, argc, sizeof(const char *));
     }
+    before = c->issuers->nelts;
     for (i = 0; i < argc; i++) {
         const char *bad = check_url(cmd, argv[i]);
         if (!bad) {
@@ -524,13 +526,20 @@ static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
         if (bad) {
             return bad;
         }
-        for (j = 0; j < c->issuers->nelts; j++) {
-            if (!strcmp(APR_ARRAY_IDX(c->issuers, j, const char *), argv[i])) {
+        for (j = 0; j < i; j++) {
+            if (!strcmp(argv[j], argv[i])) {
                 return apr_psprintf(
                     cmd->pool, "AuthLogtoIssuer: '%s' named twice", argv[i]);
             }
         }
-        APR_ARRAY_PUSH(c->issuers, const char *) = argv[i];
+        for (j = 0; j < before; j++) {
+            if (!strcmp(APR_ARRAY_IDX(c->issuers, j, const char *), argv[i])) {
+                break;
+            }
+        }
+        if (j == before) {
+            APR_ARRAY_PUSH(c->issuers, const char *) = argv[i];
+        }
     }
     c->set |= LOGTO_SET_ISSUER;
     return NULL;

@@ -98,15 +98,16 @@ my @bad = (
      qr/AuthLogtoJwksFile: this section has 2 issuers; name the issuer/],
     ['issuer named twice', ["AuthLogtoIssuer $A $A"], 1,
      qr/AuthLogtoIssuer: '\Q$A\E' named twice/],
-    ['issuer named twice, on two lines',
-     ["AuthLogtoIssuer $A $B", "AuthLogtoIssuer $A"], 2,
-     qr/AuthLogtoIssuer: '\Q$A\E' named twice/],
+
 );
 my @good = (
     ['two paired files',
      ["AuthLogtoIssuer $A $B", "AuthLogtoJwksFile $ka $A",
       "AuthLogtoJwksFile $kb $B"]],
     ['one issuer, unpaired file', ["AuthLogtoIssuer $A", "AuthLogtoJwksFile $ka"]],
+    ['a second line naming an issuer again',
+     ["AuthLogtoIssuer $A", "AuthLogtoIssuer $A $B", "AuthLogtoJwksFile $ka $A",
+      "AuthLogtoJwksFile $kb $B"]],
     ['two issuer lines, each paired',
      ["AuthLogtoIssuer $A", "AuthLogtoIssuer $B", "AuthLogtoJwksFile $ka $A",
       "AuthLogtoJwksFile $kb $B"]],
