@@ -499,11 +499,22 @@ static const char *check_uri_scheme(cmd_parms *cmd, const logto_dir_conf_t *c,
     return bad;
 }
 
+/* Whether s is among the strings a[from..to). */
+static int listed(const apr_array_header_t *a, int from, int to, const char *s)
+{
+    for (; from < to; from++) {
+        if (!strcmp(APR_ARRAY_IDX(a, from, const char *), s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
                               char *const argv[])
 {
     logto_dir_conf_t *c = cfg;
-    int i, j, before;
+    int i, before;
 
     if (argc < 1) {
         return "AuthLogtoIssuer needs at least one URL";
@@ -526,18 +537,11 @@ static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
         if (bad) {
             return bad;
         }
-        for (j = 0; j < i; j++) {
-            if (!strcmp(argv[j], argv[i])) {
-                return apr_psprintf(
-                    cmd->pool, "AuthLogtoIssuer: '%s' named twice", argv[i]);
-            }
+        if (listed(c->issuers, before, c->issuers->nelts, argv[i])) {
+            return apr_psprintf(cmd->pool, "AuthLogtoIssuer: '%s' named twice",
+                                argv[i]);
         }
-        for (j = 0; j < before; j++) {
-            if (!strcmp(APR_ARRAY_IDX(c->issuers, j, const char *), argv[i])) {
-                break;
-            }
-        }
-        if (j == before) {
+        if (!listed(c->issuers, 0, before, argv[i])) {
             APR_ARRAY_PUSH(c->issuers, const char *) = argv[i];
         }
     }
