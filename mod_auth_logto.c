@@ -161,8 +161,10 @@ static const struct {
 };
 
 /* The scheme of an Authorization value, and in *pcred what follows it
- * (leading blanks skipped). */
-static logto_scheme_t auth_scheme(const char *auth, const char **pcred)
+ * (leading blanks skipped). Where c has DPoP Off, the DPoP scheme is one
+ * the location does not support: another scheme (RFC 6750 section 3.1). */
+static logto_scheme_t auth_scheme(const logto_dir_conf_t *c, const char *auth,
+                                  const char **pcred)
 {
     /* "Bearer, Basic ..." (two headers joined) is Bearer without a token */
     apr_size_t n = strcspn(auth, " \t,");
@@ -173,7 +175,10 @@ static logto_scheme_t auth_scheme(const char *auth, const char **pcred)
     for (i = 0; i < sizeof(logto_schemes) / sizeof(logto_schemes[0]); i++) {
         if (strlen(logto_schemes[i].name) == n &&
             !strncasecmp(auth, logto_schemes[i].name, n)) {
-            return logto_schemes[i].scheme;
+            return logto_schemes[i].scheme == LOGTO_SCHEME_DPOP &&
+                           c->dpop == LOGTO_DPOP_OFF
+                       ? LOGTO_SCHEME_OTHER
+                       : logto_schemes[i].scheme;
         }
     }
     return LOGTO_SCHEME_OTHER;
@@ -184,7 +189,8 @@ static logto_scheme_t auth_scheme(const char *auth, const char **pcred)
  * "Bearer ..." sent as two headers read as one. A token beside another
  * credential is a malformed request (RFC 6750 section 3.1), never a
  * request without a token. */
-static int later_credential_is_ours(const char *auth)
+static int later_credential_is_ours(const logto_dir_conf_t *dc,
+                                    const char *auth)
 {
     const char *c = auth, *cred;
 
@@ -192,7 +198,7 @@ static int later_credential_is_ours(const char *auth)
         for (c++; *c == ' ' || *c == '\t'; c++) {
         }
         /* the scheme is a whole word: "Bearer" alone counts too */
-        if (auth_scheme(c, &cred) != LOGTO_SCHEME_OTHER) {
+        if (auth_scheme(dc, c, &cred) != LOGTO_SCHEME_OTHER) {
             return 1;
         }
     }
@@ -248,7 +254,7 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
     if (strlen(auth) > LOGTO_TOKEN_MAX_SIZE) {
         return bad_request(rq, "Authorization header too large");
     }
-    switch (auth_scheme(auth, &cred)) {
+    switch (auth_scheme(rq->conf, auth, &cred)) {
         case LOGTO_SCHEME_DPOP:
             rq->dpop = 1;
             return bearer_token(r, rq, cred, ptoken, plen);
@@ -256,7 +262,7 @@ static logto_verdict_t extract_token(request_rec *r, logto_req_t *rq,
             return bearer_token(r, rq, cred, ptoken, plen);
         case LOGTO_SCHEME_OTHER:
         default:
-            if (later_credential_is_ours(auth)) {
+            if (later_credential_is_ours(rq->conf, auth)) {
                 return bad_request(rq, "a token beside another credential");
             }
             return no_token(r, rq);

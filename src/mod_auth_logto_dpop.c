@@ -132,10 +132,6 @@ static apr_status_t check_scheme(const logto_req_t *rq,
                              "token is DPoP-bound: send it with the DPoP "
                              "scheme and a proof");
     }
-    if (rq->dpop && c->dpop == LOGTO_DPOP_OFF) {
-        return logto_err_set(err, LOGTO_ERR_SCHEME,
-                             "the DPoP scheme is not accepted here");
-    }
     if (!rq->dpop && c->dpop == LOGTO_DPOP_REQUIRED) {
         return logto_err_set(err, LOGTO_ERR_SCHEME,
                              "a DPoP-bound token is required");

@@ -14,7 +14,7 @@ use LogtoDPoP;
 use LogtoTest;
 use JSON::PP ();
 
-plan tests => 113;
+plan tests => 116;
 
 my $key   = dpop_key();
 my $other = dpop_key();
@@ -185,8 +185,18 @@ refused(get_dpop('/lt/dpop-es384/', $bound, good('/lt/dpop-es384/')),
     is($res->code, 401, 'DPoP scheme with an unbound token: 401');
     is($ch->{DPoP}{error}, 'invalid_token', '... invalid_token');
     $res = get_dpop('/lt/dpop-off/', $bound, good('/lt/dpop-off/'));
-    is($res->code, 401, 'AuthLogtoDPoP Off: the DPoP scheme is refused');
-    ok(!challenges($res)->{DPoP}, '... and not offered');
+    $ch = challenges($res);
+    is($res->code, 401,
+       'AuthLogtoDPoP Off: the DPoP scheme is another scheme: no token');
+    ok(!$ch->{DPoP}, '... DPoP not offered');
+    ok($ch->{Bearer} && !exists $ch->{Bearer}{error},
+       '... the Bearer challenge has no error attribute (RFC 6750 3.1)');
+    $res = GET('/lt/dpop-off/',
+               Authorization => "Basic dXNlcjpwdw==, DPoP $bound");
+    is($res->code, 401, '... and beside another credential, still no token');
+    $res = GET('/lt/b/', Authorization => "Basic dXNlcjpwdw==, DPoP $bound");
+    is($res->code, 400, 'where DPoP is on, a DPoP token beside another '
+       . 'credential is a malformed request');
     $res = get_bearer('/lt/dpop-required/', $plain);
     $ch = challenges($res);
     is($res->code, 401, 'AuthLogtoDPoP Required: Bearer token refused');
