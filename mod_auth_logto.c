@@ -13,7 +13,10 @@
  *                   access phase did not set: 401
  *   authz providers logto-scope, logto-claim, logto-organization read the
  *                   verified claims (mod_auth_logto_authz.c)
- *   error responses WWW-Authenticate for 403 insufficient_scope
+ *   fixups          an internal redirect not authenticated again gets
+ *                   the request before's answer, published again
+ *   error responses WWW-Authenticate for 403 insufficient_scope (also
+ *                   for the target of a local ErrorDocument, in fixups)
  */
 #include <apr_strings.h>
 #include <apr_lib.h>
@@ -82,6 +85,32 @@ static const char *quotable(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* Where the location's RFC 9728 document is served. Like the realm, the
+ * server names itself (ServerName and its port, else the port the request
+ * came in on), never the client's Host: a challenge must not point a
+ * client at a host the request made up. */
+static const char *metadata_url(request_rec *r, const logto_dir_conf_t *c)
+{
+    const char *host = r->server->server_hostname;
+    apr_port_t port = r->server->port;
+
+    if (!host) {
+        host = r->connection->local_ip;
+    }
+    if (!port && r->connection->local_addr) {
+        port = r->connection->local_addr->port;
+    }
+    if (ap_strchr_c(host, ':') && *host != '[') {
+        host = apr_pstrcat(r->pool, "[", host, "]", NULL); /* IPv6 */
+    }
+    if (ap_is_default_port(port, r)) {
+        return apr_pstrcat(r->pool, ap_http_scheme(r), "://", host,
+                           c->resource_metadata, NULL);
+    }
+    return apr_psprintf(r->pool, "%s://%s:%u%s", ap_http_scheme(r), host,
+                        (unsigned)port, c->resource_metadata);
+}
+
 const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
                             const char *scheme, const char *error,
                             const char *desc, const char *scope,
@@ -102,11 +131,8 @@ const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
                         "\"", NULL);
     }
     if (c->resource_metadata) {
-        v = apr_pstrcat(
-            r->pool, v, ", resource_metadata=\"",
-            quotable(r->pool,
-                     ap_construct_url(r->pool, c->resource_metadata, r)),
-            "\"", NULL);
+        v = apr_pstrcat(r->pool, v, ", resource_metadata=\"",
+                        quotable(r->pool, metadata_url(r, c)), "\"", NULL);
     }
     return extra ? apr_pstrcat(r->pool, v, ", ", extra, NULL) : v;
 }
@@ -357,7 +383,7 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
 /* Whether c decides like the configuration rq was verified under. httpd
  * may evaluate logto_claim() before the request's final configuration is
  * merged (a <Directory> or .htaccess adds to it later): such an early
- * answer serves expressions, never the access decision. */
+ * answer serves only the expressions of its own phase. */
 static int same_decider(request_rec *r, const logto_req_t *rq,
                         const logto_dir_conf_t *c)
 {
@@ -411,15 +437,10 @@ static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
     return rq;
 }
 
-logto_req_t *logto_request_verify(request_rec *r)
-{
-    logto_req_t *rq = logto_request_get(r);
-
-    return rq ? rq : verify_request(r, dir_conf(r));
-}
-
-/* The answer the access decision rests on: made with r's configuration
- * as it stands now. */
+/* The answer for r's configuration as it stands now: the access decision
+ * rests on it, and logto_claim() gives it in every phase, so an early
+ * expression (a server-level rewrite, before a <Directory> with another
+ * audience is merged) never decides what a later one sees. */
 static logto_req_t *request_verdict(request_rec *r, const logto_dir_conf_t *c)
 {
     logto_req_t *rq = logto_request_get(r);
@@ -495,16 +516,13 @@ static void set_claim_headers(request_rec *r, const logto_dir_conf_t *c,
     }
 }
 
-/* A verified token becomes the request's user, environment and headers. */
-static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
+/* The request's user, environment and claim headers, from rq's claims. */
+static void export_claims(request_rec *r, const logto_dir_conf_t *c,
+                          logto_req_t *rq)
 {
     const logto_claims_t *cl = rq->claims;
     const char *user = NULL;
 
-    if (rq->published) {
-        return;
-    }
-    rq->published = 1;
     user_of(&user, cl, c, &rq->err);
     if (user && !claim_text_safe(user)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -527,6 +545,15 @@ static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
             apr_psprintf(r->pool, "%" APR_INT64_T_FMT, cl->exp));
     set_env(r, "LOGTO_CNF_JKT", rq->cnf_jkt);
     set_claim_headers(r, c, cl);
+}
+
+/* A verified token becomes the request's user, environment and headers. */
+static void publish(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq)
+{
+    if (!rq->published) {
+        rq->published = 1;
+        export_claims(r, c, rq);
+    }
 }
 
 /* ---------------------------------------------------------- header strip */
@@ -577,14 +604,15 @@ static void strip_claim_headers(request_rec *r, const logto_dir_conf_t *c)
     }
 }
 
-/* The first strip, for every main request. An internal redirect carries
- * the headers of the request before it, already stripped and published
- * (the access phase strips again where the configuration differs). */
+/* The first strip, for every main request, internal redirects too: the
+ * request before may have been refused before it got here (an
+ * ErrorDocument for a 404 of an encoded slash), its headers as the client
+ * sent them. What the module published for a request before is published
+ * again: by the access phase, or where httpd does not authenticate the
+ * redirect again, by logto_fixups. */
 static int logto_header_parser(request_rec *r)
 {
-    if (!r->prev) {
-        strip_claim_headers(r, dir_conf(r));
-    }
+    strip_claim_headers(r, dir_conf(r));
     return DECLINED;
 }
 
@@ -804,13 +832,14 @@ static int authorized_again(request_rec *r, logto_req_t *rq, int assume)
  * those the lines asked for the first time, and those of lines
  * mod_authz_core did not reach then (a <RequireAll> stops at its first
  * denial). */
-static void logto_insert_error_filter(request_rec *r)
+static void challenge_scopes(request_rec *r)
 {
     logto_req_t *rq = logto_request_get(r);
     const char *first;
 
     if (r->status != HTTP_FORBIDDEN || !rq || rq->verdict != LOGTO_V_VALID ||
-        !rq->missing_scopes || r->main) {
+        !rq->missing_scopes || r->main ||
+        apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
         return;
     }
     first = rq->missing_scopes;
@@ -823,6 +852,45 @@ static void logto_insert_error_filter(request_rec *r)
         set_challenge(r, dir_conf(r), "insufficient_scope", NULL,
                       rq->missing_scopes);
     }
+}
+
+static void logto_insert_error_filter(request_rec *r)
+{
+    challenge_scopes(r);
+}
+
+/* Before the handler of every request that got through (fixups, first):
+ * - The target of a local ErrorDocument for a 403 short of scopes: the
+ *   403's challenge, which the refused request would have sent itself.
+ *   Both share the response headers.
+ * - An internal redirect that httpd did not authenticate again (same
+ *   configuration: it kept the user) gets the answer of the request
+ *   before, and what was published with it: the strip took the claim
+ *   headers, and httpd renamed the variables (REDIRECT_LOGTO_SUB).
+ * - A preflight let through, once authorization is over, has no user:
+ *   the empty one a rule like valid-user wanted is not passed on. */
+static int logto_fixups(request_rec *r)
+{
+    logto_req_t *rq;
+
+    if (r->prev && !r->main) {
+        challenge_scopes(r->prev);
+    }
+    if (!is_logto(r)) {
+        return DECLINED;
+    }
+    rq = logto_request_get(r);
+    if (!rq && r->prev && r->prev->per_dir_config == r->per_dir_config &&
+        (rq = logto_request_get(r->prev)) != NULL) {
+        ap_set_module_config(r->request_config, &auth_logto_module, rq);
+        if (rq->verdict == LOGTO_V_VALID && rq->published) {
+            export_claims(r, dir_conf(r), rq);
+        }
+    }
+    if (rq && rq->preflight && r->user && !*r->user) {
+        r->user = NULL;
+    }
+    return DECLINED;
 }
 
 /* ------------------------------------------------------------ expression */
@@ -838,7 +906,7 @@ static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx, const void *data,
     if (!r || !arg) {
         return "";
     }
-    rq = logto_request_verify(r);
+    rq = request_verdict(r, dir_conf(r));
     if (rq->verdict != LOGTO_V_VALID) {
         return "";
     }
@@ -923,6 +991,7 @@ static void logto_register_hooks(apr_pool_t *p)
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(logto_note_auth_failure, NULL, NULL,
                               APR_HOOK_MIDDLE);
+    ap_hook_fixups(logto_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_insert_error_filter(logto_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(logto_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);

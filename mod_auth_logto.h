@@ -244,9 +244,6 @@ int logto_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 /* mod_auth_logto.c */
 /* The request's remembered verification, or NULL when none ran. */
 logto_req_t *logto_request_get(request_rec *r);
-/* Verify the request's token once with r's location settings; later
- * calls return the remembered answer. Never NULL. */
-logto_req_t *logto_request_verify(request_rec *r);
 /* A challenge of scheme ("Bearer", "DPoP") with the location's realm, the
  * optional error, description and scope, and resource_metadata; extra,
  * when not NULL, is appended as is (auth-params already quoted). */

@@ -113,14 +113,16 @@ static const char *parse_org(cmd_parms *cmd, const char *line,
 
 /* The verified claims of r, or, returning 0, the answer without them:
  * NO_USER sends the request to authentication, DENIED refuses an
- * anonymous one, and a CORS preflight let through is granted. */
+ * anonymous one, and a CORS preflight let through is let through by
+ * every line: granted, or denied by a line that counts only by failing
+ * (mod_authz_core turns that into a grant, or a neutral <RequireNone>). */
 static int claims_of(const logto_claims_t **pclaims, authz_status *pst,
-                     request_rec *r)
+                     request_rec *r, const logto_require_t *req)
 {
     const logto_req_t *rq = logto_request_get(r);
 
     if (rq && rq->preflight) {
-        *pst = AUTHZ_GRANTED;
+        *pst = req->negated ? AUTHZ_DENIED : AUTHZ_GRANTED;
         return 0;
     }
     if (!r->user) {
@@ -144,7 +146,7 @@ static authz_status check_scope(request_rec *r, const char *line,
     logto_req_t *rq;
     const char *missing;
 
-    if (!claims_of(&cl, &st, r)) {
+    if (!claims_of(&cl, &st, r, req)) {
         return st;
     }
     missing = logto_scope_missing(r->pool, cl->scopes, req->words);
@@ -175,7 +177,7 @@ static authz_status check_claim(request_rec *r, const char *line,
     authz_status st;
     const char *name;
 
-    if (!claims_of(&cl, &st, r)) {
+    if (!claims_of(&cl, &st, r, req)) {
         return st;
     }
     name = APR_ARRAY_IDX(req->words, 0, const char *);
@@ -198,11 +200,11 @@ static authz_status check_org(request_rec *r, const char *line,
     authz_status st;
     int i;
 
-    if (!claims_of(&cl, &st, r)) {
+    if (!claims_of(&cl, &st, r, req)) {
         return st;
     }
-    if (!cl->organization_id) {
-        return AUTHZ_DENIED;
+    if (!cl->organization_id || !*cl->organization_id) {
+        return AUTHZ_DENIED; /* an empty id names no organization */
     }
     if (req->words->nelts == 0) {
         return AUTHZ_GRANTED;

@@ -380,9 +380,11 @@ static int in_htaccess(const cmd_parms *cmd)
 }
 
 /* Key sources the server configuration names anywhere ("iss:", "uri:",
- * "file:" and the value): .htaccess, which people who must not steer the
- * server's outbound requests or file reads may write, can only pick
- * among them. Filled while the server configuration is read. */
+ * "file:" and the value), and the CA files it trusts for them ("ca:"):
+ * .htaccess, which people who must not steer the server's outbound
+ * requests or file reads may write, can only pick among them. A CA of
+ * its own would let it fetch keys the whole server then uses (key sets
+ * are shared by source). Filled while the server configuration is read. */
 static apr_array_header_t *declared_sources;
 
 void logto_conf_sources_reset(apr_pool_t *pconf)
@@ -412,9 +414,10 @@ static const char *declare_source(cmd_parms *cmd, const char *kind,
     }
     return apr_psprintf(cmd->pool,
                         "%s: '%s' is not named in the server "
-                        "configuration; .htaccess may only use key sources "
+                        "configuration; .htaccess may only use %s "
                         "the server configuration declares",
-                        cmd->cmd->name, value);
+                        cmd->cmd->name, value,
+                        strcmp(kind, "ca") ? "key sources" : "CA files");
 }
 
 static int is_plain_http(const char *url)
@@ -773,8 +776,13 @@ static const char *set_ca_file(cmd_parms *cmd, void *cfg, const char *arg)
 {
     logto_dir_conf_t *c = cfg;
     const char *path = ap_server_root_relative(cmd->pool, arg);
+    const char *bad;
     apr_finfo_t fi;
 
+    /* before the file is looked at: .htaccess names only declared CAs */
+    if (path && (bad = declare_source(cmd, "ca", path)) != NULL) {
+        return bad;
+    }
     if (!path ||
         apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS ||
         fi.filetype != APR_REG) {

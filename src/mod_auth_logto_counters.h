@@ -70,7 +70,7 @@ void logto_count_refusal(logto_reason_t reason);
 /* A key set fetch was attempted; ok tells whether it succeeded. */
 void logto_count_fetch(int ok);
 
-/* Count what logto_request_verify decided for rq, once per request. */
+/* Count what a verification decided for rq. */
 void logto_count_verdict(const logto_req_t *rq);
 
 /* Whether the run-time misconfiguration line is due: at most once per

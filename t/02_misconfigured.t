@@ -1,8 +1,8 @@
 # 02_misconfigured.t - what only a request can find out: a .htaccess
 # with AuthType Logto but no AuthLogtoIssuer answers 500 and never serves
 # the content, whatever the request carries, with one log line per
-# interval; a .htaccess may name only key sources that the server
-# configuration declares. (The server configuration's own mistakes are
+# interval; a .htaccess may name only key sources and CA files that the
+# server configuration declares. (The server configuration's own mistakes are
 # startup errors: t/08_config_errors.t.)
 use strict;
 use warnings;
@@ -13,7 +13,7 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest qw(GET);
 use LogtoTest;
 
-plan tests => 14;
+plan tests => 16;
 
 sub error_log
 {
@@ -44,7 +44,8 @@ is(GET('/ht/declared/')->code, 401, '.htaccess with declared sources: 401');
 # .htaccess naming anything else: refused as a configuration error.
 for my $case (['other-issuer', 'AuthLogtoIssuer', 'attacker.example/oidc'],
               ['other-uri', 'AuthLogtoJwksUri', 'attacker.example/jwks'],
-              ['other-file', 'AuthLogtoJwksFile', '/etc/passwd']) {
+              ['other-file', 'AuthLogtoJwksFile', '/etc/passwd'],
+              ['other-ca', 'AuthLogtoCAFile', '/etc/passwd']) {
     my ($dir, $directive, $value) = @$case;
     $res = get_bearer("/ht/$dir/", token());
     is($res->code, 500, "$directive not declared by the server: 500");

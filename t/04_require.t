@@ -86,6 +86,8 @@ case('org: organization audience', '/lt/org-any/',
 case('org: organization audience in an array', '/lt/org-any/',
      { aud => ['urn:x', 'urn:logto:organization:org-7'] }, 200);
 case('org: plain token', '/lt/org-any/', {}, 403);
+case('org: empty organization_id names none', '/lt/org-any/',
+     { organization_id => '' }, 403);
 case('org-1 org-2: organization_id org-2', '/lt/org-list/',
      { organization_id => 'org-2' }, 200);
 case('org-1 org-2: organization audience of org-1', '/lt/org-list/',

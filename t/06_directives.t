@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 82;
+plan tests => 83;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;
@@ -216,6 +216,9 @@ is($ch->{resource_metadata}, "http://127.0.0.1:$PORT$MD",
 $ch = challenge(get_bearer('/lt/metadata/', tamper_signature(token()))) || {};
 is($ch->{resource_metadata}, "http://127.0.0.1:$PORT$MD",
    'metadata: named in the invalid_token challenge');
+$ch = challenge(GET('/lt/metadata/', Host => 'evil.example:666')) || {};
+is($ch->{resource_metadata}, "http://127.0.0.1:$PORT$MD",
+   'metadata: named from the server\'s name, never the client\'s Host');
 $ch = challenge(GET('/lt/valid-user/')) || {};
 ok(!exists $ch->{resource_metadata}, 'metadata: not named elsewhere');
 is(get_bearer('/lt/metadata/', token())->code, 200,

@@ -14,7 +14,7 @@ use Apache::TestRequest qw(GET);
 use LogtoConfig;
 use LogtoTest;
 
-plan tests => 51;
+plan tests => 74;
 
 my $res;
 my %env;
@@ -63,6 +63,31 @@ is($res->code, 200, 'early claim: token for both audiences 200')
     or diag($res->as_string);
 is(GET($RV1)->code, 401, 'early claim: no token 401');
 
+# Without AuthType Logto, Require expr logto_claim() decides alone: with
+# the directory's audience, whatever the early RewriteCond saw.
+(my $RV1X = $RV1) =~ s{/rv1/}{/rv1x/};
+$res = get_bearer($RV1X, token(claims => { aud => $OTHER }));
+is($res->code, 403, 'early claim, no AuthType: server audience 403')
+    or diag($res->as_string);
+is(hdr($res, 'X-Early'), '1',
+   'early claim, no AuthType: the early expression saw the token');
+$res = get_bearer($RV1X, token(claims => { aud => $BILLING }));
+is($res->code, 200, 'early claim, no AuthType: directory audience 200')
+    or diag($res->as_string);
+is(hdr($res, 'X-Early'), '',
+   'early claim, no AuthType: the early expression saw nothing');
+
+# A request refused before its headers were parsed: its ErrorDocument
+# does not get the client's claim header.
+(my $RV1ENC = $RV1) =~ s{/rv1/ok\.txt}{/rv1/a%2fb};
+$res = get_bearer($RV1ENC, token(claims => { aud => $BILLING }),
+                  'X-User' => 'admin');
+is($res->code, 404, 'encoded slash: 404') or diag($res->as_string);
+%env = cgi_env($res);
+is($env{METHOD}, 'GET', 'encoded slash: the ErrorDocument CGI answered');
+ok(!exists $env{HTTP_X_USER}, 'encoded slash: no client X-User')
+    or diag("X-User: $env{HTTP_X_USER}");
+
 # ---------------------------------------- 2. a preflight is not a user
 my @preflight = (Origin => 'https://app.example.com',
                  'Access-Control-Request-Method' => 'GET');
@@ -81,6 +106,27 @@ is($res->code, 200, 'preflight location: token with the scope 200');
 is($env{REMOTE_USER}, 'user-1', 'preflight location: REMOTE_USER is sub');
 is(get_bearer('/rv2/x', token(claims => { scope => 'other' }))->code, 403,
    'preflight location: token without the scope 403');
+
+$res = Apache::TestRequest::OPTIONS('/rv2v/x', @preflight);
+is($res->code, 200, 'preflight, valid-user: let through')
+    or diag($res->as_string);
+%env = cgi_env($res);
+ok(!exists $env{REMOTE_USER}, 'preflight, valid-user: no REMOTE_USER')
+    or diag("REMOTE_USER='$env{REMOTE_USER}'");
+is(get_bearer('/rv2v/x', token())->code, 200,
+   'preflight, valid-user location: token 200');
+
+$res = Apache::TestRequest::OPTIONS('/rv2n/x', @preflight);
+is($res->code, 200, 'preflight, negated lines: let through')
+    or diag($res->as_string);
+is(get_bearer('/rv2n/x', token())->code, 200,
+   'negated lines: token with the scope 200');
+is(get_bearer('/rv2n/x', token(claims => { scope => 'read:products banned' }))
+       ->code, 403, 'negated lines: banned scope 403');
+is(get_bearer('/rv2n/x', token(claims => { sub => 'blocked-user' }))->code,
+   403, 'negated lines: blocked user 403');
+is(Apache::TestRequest::OPTIONS('/rv2n/x')->code, 401,
+   'negated lines: OPTIONS that is no preflight 401');
 
 # ----------------------- 3. an inner claim header list keeps the strip
 $res = get_bearer('/rv3/echo', token(), 'X-User' => 'admin',
@@ -106,6 +152,9 @@ is($res->code, 404, 'error document: 404') or diag($res->as_string);
 is($env{METHOD}, 'GET', 'error document: the CGI answered');
 is($env{HTTP_X_USER}, 'user-1', 'error document: X-User is the token\'s sub');
 is($env{REMOTE_USER}, 'user-1', 'error document: REMOTE_USER');
+is($env{LOGTO_SUB}, 'user-1', 'error document: LOGTO_SUB');
+is($env{LOGTO_SCOPE}, 'read:products write:products',
+   'error document: LOGTO_SCOPE');
 
 $res = get_bearer('/rv4/cgi/missing', token(claims => { sub => 'user-9' }));
 %env = cgi_env($res);
@@ -114,6 +163,21 @@ is($env{HTTP_X_USER}, 'user-9', 'error document: another token, its sub');
 $res = GET('/rv4/cgi/missing', 'X-User' => 'admin');
 is($res->code, 401, 'error document: no token 401');
 unlike($res->content, qr/admin/, 'error document: no client X-User shown');
+
+# ------------------ 7. a 403 short of scopes through a local ErrorDocument
+$res = get_bearer('/rv7/x', token());
+is($res->code, 403, 'scope ErrorDocument: 403') or diag($res->as_string);
+like($res->content, qr/scope error page/,
+     'scope ErrorDocument: the error document answered');
+my $ch7 = challenge($res) || {};
+is($ch7->{error} // '', 'insufficient_scope',
+   'scope ErrorDocument: insufficient_scope challenge')
+    or diag($res->as_string);
+is($ch7->{scope} // '', 's:zz', 'scope ErrorDocument: the missing scope');
+$res = GET('/rv7/x');
+is($res->code, 401, 'scope ErrorDocument: no token 401');
+ok(!defined((challenge($res) || {})->{error}),
+   'scope ErrorDocument: no token, no error attribute');
 
 # ------------------------ 6. control characters stay out of headers
 $res = get_bearer('/rv6/', token(claims => { sub => "a\x01b" }),
