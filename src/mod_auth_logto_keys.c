@@ -220,12 +220,14 @@ static const char *record_label(const char *key)
     return may_be_large(key) ? key + 5 : "a verified-token record";
 }
 
-/* Count a record that failed its check; say so once per interval. */
+/* Count a record that failed its check (the status page's
+ * integrity_failures, each one); say so once per interval. */
 static void record_forged(const char *key, const char *why)
 {
     apr_time_t now = apr_time_now(), last = state.forged_reported;
     apr_uint32_t n = apr_atomic_inc32(&state.forged) + 1;
 
+    logto_count(LOGTO_C_INTEGRITY_FAILURES);
     if (now - last < apr_time_from_sec(FORGERY_REPORT_INTERVAL) && last != 0) {
         return;
     }
