@@ -137,6 +137,14 @@ const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
     return extra ? apr_pstrcat(r->pool, v, ", ", extra, NULL) : v;
 }
 
+void logto_allow_get(request_rec *r)
+{
+    /* httpd's 405 builds Allow from allowed_methods (r->allowed is what
+     * an OPTIONS answer reads) */
+    r->allowed = AP_METHOD_BIT << M_GET;
+    ap_allow_methods(r, REPLACE_ALLOW, "GET", NULL);
+}
+
 /* Set the Bearer challenge; error, description and scope may be NULL. */
 static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
                           const char *error, const char *desc,

@@ -251,6 +251,9 @@ const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
                             const char *scheme, const char *error,
                             const char *desc, const char *scope,
                             const char *extra);
+/* For the module's own GET-only pages, before a 405: the methods the
+ * answer's Allow header names (GET, and HEAD with it). */
+void logto_allow_get(request_rec *r);
 
 /* mod_auth_logto_authz.c */
 void logto_register_authz(apr_pool_t *p);

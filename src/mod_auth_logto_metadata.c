@@ -207,7 +207,7 @@ int logto_metadata_handler(request_rec *r)
         return DECLINED;
     }
     if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET;
+        logto_allow_get(r);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     dflt = ap_get_module_config(r->server->lookup_defaults, &auth_logto_module);

@@ -631,8 +631,8 @@ int logto_status_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, LOGTO_STATUS_HANDLER)) {
         return DECLINED;
     }
-    r->allowed |= AP_METHOD_BIT << M_GET;
     if (r->method_number != M_GET) {
+        logto_allow_get(r);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     page = page_wanted(r);

@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 83;
+plan tests => 84;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;
@@ -183,8 +183,10 @@ is_deeply($doc->{authorization_servers}, [ISSUER],
 $ch = challenge(GET('/ltm/')) || {};
 is($ch->{resource_metadata}, "http://127.0.0.1:$PORT$MDM",
    'metadata of /ltm/: named in the challenge');
-is(Apache::TestRequest::POST($MDM, content => 'x')->code, 405,
-   'metadata: POST 405');
+$res = Apache::TestRequest::POST($MDM, content => 'x');
+is($res->code, 405, 'metadata: POST 405');
+like($res->header('Allow') // '', qr/\bGET\b/, 'metadata: 405 allows GET')
+    or diag($res->as_string);
 is_deeply([grep { !$RFC9728{$_} } sort keys %$doc], [],
           'metadata of /ltm/: RFC 9728 members only');
 ok(!exists $doc->{scopes_supported},

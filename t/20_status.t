@@ -15,7 +15,7 @@ my $URL = '/api/products/';
 my $STATUS = '/logto-status';
 my $ACCEPTED = 12;    # valid tokens sent, one connection each
 
-plan tests => 33;
+plan tests => 34;
 
 # The JSON page as a hash (empty when it is not JSON).
 sub status_json
@@ -117,4 +117,7 @@ like($text->content,
 my $head = Apache::TestRequest::HEAD("$STATUS?json");
 is($head->code, 200, 'HEAD: 200');
 is($head->content, '', 'HEAD: no body');
-is(POST($STATUS, content => 'x')->code, 405, 'POST: 405');
+my $post = POST($STATUS, content => 'x');
+is($post->code, 405, 'POST: 405');
+like($post->header('Allow') // '', qr/\bGET\b/, 'POST: the 405 allows GET')
+    or diag($post->as_string);
