@@ -959,6 +959,9 @@ static int logto_check_all(apr_pool_t *pconf, apr_pool_t *plog,
     if (rv == OK) {
         rv = logto_check_config(pconf, plog, ptemp, s);
     }
+    if (rv == OK) {
+        rv = logto_metadata_check(pconf, ptemp, s);
+    }
     return rv == OK ? logto_keys_check_config(pconf, s) : rv;
 }
 

@@ -130,6 +130,7 @@ typedef struct logto_metadata_t {
     const struct logto_dir_conf_t *conf; /* the scope that named it */
     const char *location; /* its <Location> path, NULL for other scopes */
     server_rec *server;   /* the server whose sections it is under */
+    const char *where;    /* file:line of its AuthLogtoResourceMetadata */
 } logto_metadata_t;
 
 /* A JWKS file of the configuration, listed on the status page. */

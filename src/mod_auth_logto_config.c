@@ -225,7 +225,8 @@ void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->cache_secret = base->cache_secret;
     sc->cache_secret_len = base->cache_secret_len;
     sc->state_dir = base->state_dir;
-    sc->metadata = apr_array_append(p, base->metadata, add->metadata);
+    /* the virtual host's own documents first: its path is its own */
+    sc->metadata = apr_array_append(p, add->metadata, base->metadata);
     sc->jwks_files = apr_array_append(p, base->jwks_files, add->jwks_files);
     sc->token_cache_entries =
         add->token_cache_entries > base->token_cache_entries
@@ -1151,8 +1152,9 @@ static const char *set_metadata(cmd_parms *cmd, void *cfg, const char *arg)
 {
     logto_dir_conf_t *c = cfg;
 
-    if (arg[0] != '/' || !is_quotable(arg) || strchr(arg, ' ')) {
-        return "AuthLogtoResourceMetadata: a URL-path starting with '/'";
+    if (arg[0] != '/' || !is_quotable(arg) || strpbrk(arg, " ?#")) {
+        return "AuthLogtoResourceMetadata: a URL-path starting with '/' "
+               "(no query, no fragment)";
     }
     c->resource_metadata = arg;
     c->set |= LOGTO_SET_METADATA;

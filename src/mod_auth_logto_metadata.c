@@ -33,6 +33,10 @@ void logto_metadata_register(cmd_parms *cmd, const logto_dir_conf_t *c,
     md->path = arg;
     md->conf = c;
     md->server = cmd->server;
+    md->where = cmd->directive ? apr_psprintf(cmd->pool, "line %d of %s",
+                                              cmd->directive->line_num,
+                                              cmd->directive->filename)
+                               : "the command line";
     md->location = NULL;
     if (cmd->directive && cmd->directive->parent &&
         !strcasecmp(cmd->directive->parent->directive, "<Location") &&
@@ -106,6 +110,80 @@ static const char *metadata_resource(const logto_dir_conf_t *c)
         }
     }
     return NULL;
+}
+
+/* What the document of md describes, as its handler finds it: the
+ * section's audience and issuers, else its server's. */
+static const char *doc_resource(const logto_metadata_t *md)
+{
+    const logto_dir_conf_t *dflt =
+        ap_get_module_config(md->server->lookup_defaults, &auth_logto_module);
+    const char *resource = metadata_resource(md->conf);
+
+    return resource ? resource : metadata_resource(dflt);
+}
+
+static const char *doc_issuers(apr_pool_t *p, const logto_metadata_t *md)
+{
+    const logto_dir_conf_t *dflt =
+        ap_get_module_config(md->server->lookup_defaults, &auth_logto_module);
+    const apr_array_header_t *issuers =
+        md->conf->issuers ? md->conf->issuers : dflt->issuers;
+
+    return issuers ? apr_array_pstrcat(p, issuers, ' ') : "";
+}
+
+static int check_server_docs(apr_pool_t *p, server_rec *s,
+                             const logto_srv_conf_t *sc)
+{
+    int i, j, bad = 0;
+
+    for (i = 0; i < sc->metadata->nelts; i++) {
+        const logto_metadata_t *a =
+            &APR_ARRAY_IDX(sc->metadata, i, logto_metadata_t);
+        if (a->server != s) {
+            continue; /* the main server's, checked there */
+        }
+        if (!doc_resource(a)) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                         LOGTO_LOGNO(01701) "AuthLogtoResourceMetadata %s on "
+                                            "%s: no AuthLogtoAudience the "
+                                            "document could name as its "
+                                            "resource (a wildcard names none)",
+                         a->path, a->where);
+            bad = 1;
+        }
+        for (j = 0; j < i && !bad; j++) {
+            const logto_metadata_t *b =
+                &APR_ARRAY_IDX(sc->metadata, j, logto_metadata_t);
+            if (b->server != s || strcmp(a->path, b->path) ||
+                (!strcmp(doc_resource(a), doc_resource(b)) &&
+                 !strcmp(doc_issuers(p, a), doc_issuers(p, b)))) {
+                continue;
+            }
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                         LOGTO_LOGNO(01702) "AuthLogtoResourceMetadata %s on "
+                                            "%s: that path already serves "
+                                            "the document of %s (%s); one "
+                                            "path describes one resource",
+                         a->path, a->where, doc_resource(b), b->where);
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+int logto_metadata_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    int bad = 0;
+
+    logto_metadata_resolve(pconf, s);
+    for (; s; s = s->next) {
+        bad |= check_server_docs(
+            ptemp, s,
+            ap_get_module_config(s->module_config, &auth_logto_module));
+    }
+    return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
 /* Whether <Location outer> covers URL-path inner, as a prefix ending at

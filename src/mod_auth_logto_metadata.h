@@ -17,6 +17,10 @@ void logto_metadata_register(cmd_parms *cmd, const logto_dir_conf_t *c,
  * has once the enclosing sections are merged in. */
 void logto_metadata_resolve(apr_pool_t *p, server_rec *s);
 
+/* check_config (apachectl -t): a document with no audience to name, and
+ * one path naming two resources in one server, are startup errors. */
+int logto_metadata_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
 /* The handler: the document of r->uri, or DECLINED. */
 int logto_metadata_handler(request_rec *r);
 

@@ -14,7 +14,7 @@ use Apache::TestRequest qw(GET);
 use LogtoConfig;
 use LogtoTest;
 
-plan tests => 74;
+plan tests => 76;
 
 my $res;
 my %env;
@@ -87,6 +87,14 @@ is($res->code, 404, 'encoded slash: 404') or diag($res->as_string);
 is($env{METHOD}, 'GET', 'encoded slash: the ErrorDocument CGI answered');
 ok(!exists $env{HTTP_X_USER}, 'encoded slash: no client X-User')
     or diag("X-User: $env{HTTP_X_USER}");
+
+# A virtual host's own metadata document at a path the main server's
+# also uses: the host's describes the host's resource.
+(my $RV1MD = $RV1) =~ s{/rv1/ok\.txt}{/.well-known/oauth-protected-resource};
+$res = GET($RV1MD);
+is($res->code, 200, 'virtual host metadata: 200') or diag($res->as_string);
+like($res->content, qr{"resource":"\Q$BILLING\E"},
+     'virtual host metadata: its own resource') or diag($res->content);
 
 # ---------------------------------------- 2. a preflight is not a user
 my @preflight = (Origin => 'https://app.example.com',
