@@ -292,11 +292,45 @@ int logto_conf_dpop_max_age(const logto_dir_conf_t *c)
 
 /* ------------------------------------------------------------ validators */
 
+/* Whether url holds only characters a URL may carry as they are (RFC
+ * 3986): no space, control character, quote, backslash or brace, which
+ * are written percent-encoded. */
+static int url_chars_ok(const char *url)
+{
+    for (; *url; url++) {
+        unsigned char ch = (unsigned char)*url;
+        if (ch <= 0x20 || ch >= 0x7f || ap_strchr_c("\"<>\\^`{|}", ch)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A port as written, if any: 1 to 65535 (empty means the default). */
+static int port_ok(const char *port)
+{
+    char *end;
+    long n;
+
+    if (!port || !*port) {
+        return 1;
+    }
+    n = strtol(port, &end, 10);
+    return apr_isdigit(*port) && *end == '\0' && n >= 1 && n <= 65535;
+}
+
 /* An absolute http(s) URL with a host and no fragment. */
 static const char *check_url(cmd_parms *cmd, const char *url)
 {
     apr_uri_t uri;
 
+    if (!url_chars_ok(url)) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' holds a character a URL cannot carry "
+                            "as it is (space, quote, control character): "
+                            "percent-encode it",
+                            cmd->cmd->name, url);
+    }
     if (apr_uri_parse(cmd->temp_pool, url, &uri) != APR_SUCCESS ||
         !uri.scheme || !uri.hostname || !*uri.hostname ||
         (strcasecmp(uri.scheme, "https") && strcasecmp(uri.scheme, "http"))) {
@@ -308,6 +342,10 @@ static const char *check_url(cmd_parms *cmd, const char *url)
         return apr_psprintf(cmd->pool,
                             "%s: '%s' must not carry a fragment or "
                             "credentials",
+                            cmd->cmd->name, url);
+    }
+    if (!port_ok(uri.port_str)) {
+        return apr_psprintf(cmd->pool, "%s: '%s': the port is not 1 to 65535",
                             cmd->cmd->name, url);
     }
     return NULL;
@@ -532,6 +570,14 @@ static const char *set_issuer(cmd_parms *cmd, void *cfg, int argc,
     before = c->issuers->nelts;
     for (i = 0; i < argc; i++) {
         const char *bad = check_url(cmd, argv[i]);
+        /* an issuer identifier has no query (OpenID Connect Discovery
+         * 4.3; its discovery URL is built by appending a path) */
+        if (!bad && ap_strchr_c(argv[i], '?')) {
+            bad = apr_psprintf(cmd->pool,
+                               "AuthLogtoIssuer: '%s': an issuer "
+                               "has no query",
+                               argv[i]);
+        }
         if (!bad) {
             bad = declare_source(cmd, "iss", argv[i]);
         }
