@@ -1271,6 +1271,8 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     logto_srv_conf_t *sc =
         ap_get_module_config(cmd->server->module_config, &auth_logto_module);
     const char *bad = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *probe = NULL;
     const char *colon;
 
     if (bad) {
@@ -1293,12 +1295,22 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     if (!*sc->cache_provider_name) {
         return "AuthLogtoCache: PROVIDER[:ARGS], e.g. shmcb";
     }
-    if (!ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, sc->cache_provider_name,
-                            AP_SOCACHE_PROVIDER_VERSION)) {
+    provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
+                                  sc->cache_provider_name,
+                                  AP_SOCACHE_PROVIDER_VERSION);
+    if (!provider) {
         return apr_psprintf(cmd->pool,
                             "AuthLogtoCache: unknown cache provider '%s' "
                             "(is mod_socache_%s loaded?)",
                             sc->cache_provider_name, sc->cache_provider_name);
+    }
+    /* The provider reads its arguments now, as mod_ssl has it do for
+     * SSLSessionCache, so a bad size or server list is this line's error
+     * (apachectl -t); the instance is made again at startup. */
+    bad = provider->create(&probe, sc->cache_args, cmd->temp_pool,
+                           cmd->temp_pool);
+    if (bad) {
+        return apr_psprintf(cmd->pool, "AuthLogtoCache %s: %s", arg, bad);
     }
     return NULL;
 }

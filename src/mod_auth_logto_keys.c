@@ -376,9 +376,10 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
                               pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     LOGTO_LOGNO(00303) "AuthLogtoCache %s: cannot "
-                                        "initialise",
-                     name);
+                     LOGTO_LOGNO(00303) "AuthLogtoCache %s (%s): cannot "
+                                        "initialise (for shmcb: is the size "
+                                        "large enough, the path writable?)",
+                     name, sc->cache_where ? sc->cache_where : "default");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     state.provider_needs_lock =

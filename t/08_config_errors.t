@@ -311,7 +311,7 @@ my @bad_sections = (
 );
 
 plan tests => 3 * @bad + 2 * @good + 2 * @good_sections
-    + 3 * @bad_sections + 4 + 7 + 5;
+    + 3 * @bad_sections + 4 + 7 + 5 + 4;
 
 for my $b (@bad) {
     my ($name, $lines, $index, $says) = @$b;
@@ -338,6 +338,14 @@ is($rc, 0, 'AuthLogtoCache shmcb: accepted') or diag($out);
 ($rc, $out) = check_conf('AuthLogtoCache nosuchcache');
 isnt($rc, 0, 'AuthLogtoCache of an unknown provider: refused');
 like($out, qr/nosuchcache/, 'AuthLogtoCache: names the provider') or diag($out);
+for my $args ('shmcb:/tmp/logto-x(abc)', 'shmcb:(1000)') {
+    my $file;
+    ($rc, $out, $file) = check_conf("AuthLogtoCache $args");
+    my $line = @HEAD + 1;
+    isnt($rc, 0, "AuthLogtoCache $args: refused by -t") or diag($out);
+    like($out, qr/line \Q$line\E of \Q$file\E.*AuthLogtoCache/s,
+         "AuthLogtoCache $args: file and line") or diag($out);
+}
 ($rc, $out) = check_conf('<Location /api>', 'AuthLogtoCache shmcb',
                          '</Location>');
 isnt($rc, 0, 'AuthLogtoCache inside <Location>: refused') or diag($out);
