@@ -615,13 +615,24 @@ static const char *add_keyspec(cmd_parms *cmd, logto_dir_conf_t *c,
     if (!c->keyspecs) {
         c->keyspecs = apr_array_make(cmd->pool, 2, sizeof(logto_keyspec_t));
     }
+    /* One key source per issuer in a section: a second line replaces
+     * the first, as an inner section's replaces an outer one's, and says
+     * so (the first is not used at all). */
     for (i = 0; i < c->keyspecs->nelts; i++) {
-        if (same_pairing(APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t).issuer,
-                         issuer)) {
-            k = &APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t);
+        k = &APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t);
+        if (same_pairing(k->issuer, issuer)) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0,
+                         cmd->server,
+                         LOGTO_LOGNO(01703) "%s on %s replaces the key "
+                                            "source of %s set at %s (%s): "
+                                            "one per issuer in a section",
+                         cmd->cmd->name, where_of(cmd, "(unknown)"),
+                         issuer ? issuer : "the section's issuer", k->where,
+                         k->jwks_file ? k->jwks_file : k->jwks_uri);
+            break;
         }
     }
-    if (!k) {
+    if (i == c->keyspecs->nelts || !k) {
         k = apr_array_push(c->keyspecs);
     }
     k->issuer = issuer;

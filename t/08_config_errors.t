@@ -311,7 +311,7 @@ my @bad_sections = (
 );
 
 plan tests => 3 * @bad + 2 * @good + 2 * @good_sections
-    + 3 * @bad_sections + 4 + 7 + 5 + 4;
+    + 3 * @bad_sections + 4 + 7 + 5 + 4 + 2;
 
 for my $b (@bad) {
     my ($name, $lines, $index, $says) = @$b;
@@ -338,6 +338,17 @@ is($rc, 0, 'AuthLogtoCache shmcb: accepted') or diag($out);
 ($rc, $out) = check_conf('AuthLogtoCache nosuchcache');
 isnt($rc, 0, 'AuthLogtoCache of an unknown provider: refused');
 like($out, qr/nosuchcache/, 'AuthLogtoCache: names the provider') or diag($out);
+# Two key sources for one issuer in one section: the second replaces the
+# first, and startup says so.
+($rc, $out) = check_conf('<Location /api>', 'AuthType Logto',
+    'AuthLogtoIssuer https://tenant.logto.app/oidc',
+    'AuthLogtoAudience https://api.example.com/products',
+    "AuthLogtoJwksFile $jwks",
+    'AuthLogtoJwksUri https://tenant.logto.app/oidc/jwks',
+    'Require valid-user', '</Location>');
+is($rc, 0, 'two key sources for one issuer: accepted') or diag($out);
+like($out, qr/AuthLogtoJwksUri on \S+:\d+ replaces the key source of .*jwks\.json/,
+     'two key sources for one issuer: the replacement is said') or diag($out);
 for my $args ('shmcb:/tmp/logto-x(abc)', 'shmcb:(1000)') {
     my $file;
     ($rc, $out, $file) = check_conf("AuthLogtoCache $args");
