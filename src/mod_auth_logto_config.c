@@ -480,16 +480,28 @@ static const char *check_jwks_scheme(cmd_parms *cmd, const char *issuer,
                         cmd->cmd->name, jwks_uri, issuer);
 }
 
-/* Headers that the framing or routing of the request depends on: a
- * claim must never replace them, and the client's own copy must never be
+/* Headers that the framing or routing of the request depends on, or
+ * that the module itself reads before the strip could matter (the DPoP
+ * proof, what makes a CORS preflight, the type of a form body): a claim
+ * must never replace them, and the client's own copy must never be
  * stripped (lower case, as header_key gives them). */
 static int is_reserved_header(const char *key)
 {
-    static const char *const reserved[] = {
-        "authorization",     "host",       "content-length",
-        "transfer-encoding", "connection", "expect",
-        "upgrade",           "cookie",     "te",
-        "trailer",           NULL};
+    static const char *const reserved[] = {"authorization",
+                                           "host",
+                                           "content-length",
+                                           "transfer-encoding",
+                                           "connection",
+                                           "expect",
+                                           "upgrade",
+                                           "cookie",
+                                           "te",
+                                           "trailer",
+                                           "dpop",
+                                           "origin",
+                                           "access-control-request-method",
+                                           "content-type",
+                                           NULL};
     int i;
 
     if (!strncmp(key, "proxy-", 6)) {
@@ -885,7 +897,8 @@ static const char *set_claim_header(cmd_parms *cmd, void *cfg,
         return apr_psprintf(cmd->pool,
                             "AuthLogtoClaimHeader: '%s' is a "
                             "header the request's framing or routing "
-                            "depends on; name another header",
+                            "depends on, or the module reads; name another "
+                            "header",
                             header);
     }
     /* Repeatable: the first line in a scope starts its own list, so an
@@ -1306,9 +1319,9 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     if (!*sc->cache_provider_name) {
         return "AuthLogtoCache: PROVIDER[:ARGS], e.g. shmcb";
     }
-    provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
-                                  sc->cache_provider_name,
-                                  AP_SOCACHE_PROVIDER_VERSION);
+    provider =
+        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, sc->cache_provider_name,
+                           AP_SOCACHE_PROVIDER_VERSION);
     if (!provider) {
         return apr_psprintf(cmd->pool,
                             "AuthLogtoCache: unknown cache provider '%s' "

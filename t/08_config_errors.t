@@ -138,10 +138,12 @@ my @bad = (
 );
 
 # AuthLogtoClaimHeader may not name a header the request's framing or
-# routing depends on (any case, '_' for '-').
+# routing depends on, or one the module reads itself (any case, '_' for
+# '-').
 for my $h (qw(Authorization Host Content-Length Transfer-Encoding Connection
               Expect Upgrade Cookie TE Trailer Proxy-Authorization
-              proxy-connection content_length)) {
+              proxy-connection content_length DPoP Origin
+              Access-Control-Request-Method Content-Type)) {
     push @bad, ["AuthLogtoClaimHeader sub $h",
                 ["AuthLogtoClaimHeader sub $h"], 1,
                 qr/AuthLogtoClaimHeader: '\Q$h\E' is a header the request/];
