@@ -12,6 +12,9 @@
 
 #include <apr_strings.h>
 #include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "logto_fetch.h"
 #include "logto_json.h"
@@ -290,4 +293,47 @@ apr_status_t logto_discover_jwks_uri(const char **puri, apr_pool_t *p,
                              apr_pstrdup(p, err->text));
     }
     return logto_discovery_parse(puri, p, issuer, body, len, err);
+}
+
+/* Read certificates until the file ends: the count, or -1 when what
+ * follows the last one is not a certificate (a key, a JSON file). */
+static int count_certificates(BIO *in)
+{
+    X509 *cert;
+    int n = 0;
+
+    while ((cert = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
+        X509_free(cert);
+        n++;
+    }
+    /* the end of the file reads as "no start line"; anything else is
+     * a certificate that does not parse */
+    if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+        n = -1;
+    }
+    ERR_clear_error();
+    return n;
+}
+
+apr_status_t logto_ca_file_check(const char *path, logto_err_t *err)
+{
+    BIO *in;
+    int n;
+
+    ERR_clear_error();
+    in = BIO_new_file(path, "r");
+    if (!in) {
+        ERR_clear_error();
+        return logto_err_set(err, LOGTO_ERR_CONFIG, "cannot be read");
+    }
+    n = count_certificates(in);
+    BIO_free(in);
+    if (n < 0) {
+        return logto_err_set(err, LOGTO_ERR_CONFIG,
+                             "holds a PEM certificate that does not parse");
+    }
+    if (n == 0) {
+        return logto_err_set(err, LOGTO_ERR_CONFIG, "holds no PEM certificate");
+    }
+    return APR_SUCCESS;
 }

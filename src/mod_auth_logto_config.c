@@ -16,6 +16,7 @@
 
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_metadata.h"
+#include "logto_fetch.h"
 #include "logto_dpop.h"
 #include "logto_p384.h"
 #include "logto_record.h"
@@ -847,6 +848,7 @@ static const char *set_ca_file(cmd_parms *cmd, void *cfg, const char *arg)
     logto_dir_conf_t *c = cfg;
     const char *path = ap_server_root_relative(cmd->pool, arg);
     const char *bad;
+    logto_err_t err;
     apr_finfo_t fi;
 
     /* before the file is looked at: .htaccess names only declared CAs */
@@ -860,6 +862,10 @@ static const char *set_ca_file(cmd_parms *cmd, void *cfg, const char *arg)
                             "AuthLogtoCAFile: '%s' is not a "
                             "readable file",
                             arg);
+    }
+    if (logto_ca_file_check(path, &err) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "AuthLogtoCAFile: '%s' %s", arg,
+                            err.text);
     }
     c->ca_file = path;
     c->set |= LOGTO_SET_CA_FILE;

@@ -378,6 +378,71 @@ START_TEST(https_discovery_finds_an_https_jwks_uri)
 }
 END_TEST
 
+/* ------------------------------------------------------------ CA files */
+
+/* A copy of the issuer's certificate with one base64 character of its
+ * body changed, in the issuer's directory; its path. */
+static const char *spoiled_copy(void)
+{
+    const char *path = apr_pstrcat(pool, tls.dir, "/spoiled.pem", NULL);
+    char buf[8192];
+    FILE *f = fopen(tls.ca_file, "r");
+    size_t n;
+    char *mid;
+
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    mid = strchr(buf, '\n') + 40; /* inside the first line of base64 */
+    *mid = *mid == '!' ? '?' : '!';
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fwrite(buf, 1, n, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(a_ca_file_of_certificates_is_accepted)
+{
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    ck_assert_int_eq(logto_ca_file_check(tls.ca_file, &err), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(a_ca_file_without_a_certificate_is_refused)
+{
+    logto_err_t err;
+
+    /* a private key, a key set: files, but not CA bundles */
+    ck_assert_int_ne(logto_ca_file_check(tls.key_file, &err), APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_CONFIG);
+    ck_assert_str_eq(err.text, "holds no PEM certificate");
+    ck_assert_int_ne(
+        logto_ca_file_check(TEST_DATA_DIR "/../keys/jwks.json", &err),
+        APR_SUCCESS);
+    ck_assert_str_eq(err.text, "holds no PEM certificate");
+    ck_assert_int_ne(logto_ca_file_check("/nonexistent/ca.pem", &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.text, "cannot be read");
+}
+END_TEST
+
+START_TEST(a_ca_file_with_a_broken_certificate_is_refused)
+{
+    const char *path = spoiled_copy();
+    logto_err_t err;
+    apr_status_t rv = logto_ca_file_check(path, &err);
+
+    unlink(path); /* before the checks: the directory is removed after */
+    ck_assert_int_ne(rv, APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_CONFIG);
+    ck_assert_str_eq(err.text, "holds a PEM certificate that does not parse");
+}
+END_TEST
+
 static Suite *fetch_suite(void)
 {
     Suite *s = suite_create("fetch");
@@ -410,6 +475,9 @@ static Suite *fetch_suite(void)
     tcase_add_test(tc, an_untrusted_certificate_is_refused);
     tcase_add_test(tc, a_certificate_for_another_name_is_refused);
     tcase_add_test(tc, https_discovery_finds_an_https_jwks_uri);
+    tcase_add_test(tc, a_ca_file_of_certificates_is_accepted);
+    tcase_add_test(tc, a_ca_file_without_a_certificate_is_refused);
+    tcase_add_test(tc, a_ca_file_with_a_broken_certificate_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
