@@ -615,6 +615,7 @@ static void init_state_dir(apr_pool_t *pconf, server_rec *s)
         ap_get_module_config(s->module_config, &auth_logto_module);
     const char *dir =
         sc->state_dir ? sc->state_dir : ap_runtime_dir_relative(pconf, "logto");
+    apr_finfo_t fi;
     apr_status_t rv;
 
     state.state_dir = NULL;
@@ -623,6 +624,12 @@ static void init_state_dir(apr_pool_t *pconf, server_rec *s)
     }
     rv = apr_dir_make_recursive(
         dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, pconf);
+    /* what is there already counts as made: it must be a directory */
+    if (rv == APR_SUCCESS &&
+        (apr_stat(&fi, dir, APR_FINFO_TYPE, pconf) != APR_SUCCESS ||
+         fi.filetype != APR_DIR)) {
+        rv = APR_ENOTDIR;
+    }
     if (rv == APR_SUCCESS && geteuid() == 0 &&
         (chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0 ||
          chmod(dir, 0700) != 0)) {
