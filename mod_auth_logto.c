@@ -729,13 +729,19 @@ static logto_req_t *body_checked(request_rec *r, logto_req_t *rq)
 static int logto_check_access(request_rec *r)
 {
     const logto_dir_conf_t *c;
+    const logto_req_t *rq;
 
     if (!is_logto(r)) {
         return DECLINED;
     }
     c = dir_conf(r);
-    /* 1. what the client calls ours is ours: strip it (subrequests too) */
-    strip_claim_headers(r, c);
+    /* 1. what the client calls ours is ours: strip it (subrequests too;
+     * not when the decision is only asked again, after the fact: the
+     * headers may be an ErrorDocument's by then, published for it) */
+    rq = logto_request_get(r);
+    if (!rq || !rq->asking_again) {
+        strip_claim_headers(r, c);
+    }
     /* 2. a CORS preflight carries no token: let it through if told to;
      * the logto providers grant it without making it a user */
     if (!c->cors_auth && is_preflight(r) && c->issuers && c->audiences) {
@@ -827,7 +833,9 @@ static int authorized_again(request_rec *r, logto_req_t *rq, int assume)
     r->log = &quiet;
     rq->missing_scopes = NULL;
     rq->assume_scopes = assume;
+    rq->asking_again = 1;
     status = ap_run_access_checker_ex(r);
+    rq->asking_again = 0;
     rq->assume_scopes = 0;
     r->log = logged;
     return status == OK || status == DECLINED;
@@ -879,7 +887,7 @@ static void logto_insert_error_filter(request_rec *r)
  *   the empty one a rule like valid-user wanted is not passed on. */
 static int logto_fixups(request_rec *r)
 {
-    logto_req_t *rq;
+    logto_req_t *rq, *prev;
 
     if (r->prev && !r->main) {
         challenge_scopes(r->prev);
@@ -888,8 +896,12 @@ static int logto_fixups(request_rec *r)
         return DECLINED;
     }
     rq = logto_request_get(r);
-    if (!rq && r->prev && r->prev->per_dir_config == r->per_dir_config &&
-        (rq = logto_request_get(r->prev)) != NULL) {
+    /* not authenticated again, so nothing of this request was published,
+     * even when an early logto_claim() verified for it already */
+    if ((!rq || !rq->published) && r->prev &&
+        r->prev->per_dir_config == r->per_dir_config &&
+        (prev = logto_request_get(r->prev)) != NULL) {
+        rq = prev;
         ap_set_module_config(r->request_config, &auth_logto_module, rq);
         if (rq->verdict == LOGTO_V_VALID && rq->published) {
             export_claims(r, dir_conf(r), rq);

@@ -295,30 +295,11 @@ apr_status_t logto_discover_jwks_uri(const char **puri, apr_pool_t *p,
     return logto_discovery_parse(puri, p, issuer, body, len, err);
 }
 
-/* Read certificates until the file ends: the count, or -1 when what
- * follows the last one is not a certificate (a key, a JSON file). */
-static int count_certificates(BIO *in)
-{
-    X509 *cert;
-    int n = 0;
-
-    while ((cert = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
-        X509_free(cert);
-        n++;
-    }
-    /* the end of the file reads as "no start line"; anything else is
-     * a certificate that does not parse */
-    if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
-        n = -1;
-    }
-    ERR_clear_error();
-    return n;
-}
-
 apr_status_t logto_ca_file_check(const char *path, logto_err_t *err)
 {
+    STACK_OF(X509_INFO) * infos;
     BIO *in;
-    int n;
+    int i, n = 0;
 
     ERR_clear_error();
     in = BIO_new_file(path, "r");
@@ -326,12 +307,19 @@ apr_status_t logto_ca_file_check(const char *path, logto_err_t *err)
         ERR_clear_error();
         return logto_err_set(err, LOGTO_ERR_CONFIG, "cannot be read");
     }
-    n = count_certificates(in);
+    /* as OpenSSL's own CA file loader reads it: certificates (trusted
+     * ones too), CRLs and keys; a block that does not parse fails all */
+    infos = PEM_X509_INFO_read_bio(in, NULL, NULL, NULL);
     BIO_free(in);
-    if (n < 0) {
+    ERR_clear_error();
+    if (!infos) {
         return logto_err_set(err, LOGTO_ERR_CONFIG,
-                             "holds a PEM certificate that does not parse");
+                             "holds a PEM block that does not parse");
     }
+    for (i = 0; i < sk_X509_INFO_num(infos); i++) {
+        n += sk_X509_INFO_value(infos, i)->x509 != NULL;
+    }
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
     if (n == 0) {
         return logto_err_set(err, LOGTO_ERR_CONFIG, "holds no PEM certificate");
     }

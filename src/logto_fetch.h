@@ -60,9 +60,9 @@ apr_status_t logto_discovery_parse(const char **puri, apr_pool_t *p,
                                    const char *issuer, const char *body,
                                    apr_size_t len, logto_err_t *err);
 
-/* Whether the file at path is a CA bundle: at least one PEM
- * certificate, and nothing in it that is not one. LOGTO_ERR_CONFIG with
- * a text saying what is wrong otherwise. */
+/* Whether the file at path is a CA bundle as OpenSSL loads one: every
+ * PEM block in it readable, at least one of them a certificate.
+ * LOGTO_ERR_CONFIG with a text saying what is wrong otherwise. */
 apr_status_t logto_ca_file_check(const char *path, logto_err_t *err);
 
 #endif /* LOGTO_FETCH_H */

@@ -27,7 +27,7 @@ typedef struct slot_t {
 
 typedef struct bucket_t {
     apr_uint32_t hand; /* where the CLOCK hand stands */
-    apr_uint32_t pad;
+    apr_uint32_t lock; /* 1 while a claim is in the bucket */
     slot_t slots[LOGTO_TOKCACHE_WAYS];
 } bucket_t;
 
@@ -225,6 +225,76 @@ void logto_tokcache_put(logto_tokcache_t *tc, const unsigned char *digest,
     if (evicts) {
         BUMP(tc->hdr->stats.evictions);
     }
+}
+
+/* Rounds a claim waits for a bucket another claim is in: claims take
+ * nanoseconds, so this is a process preempted inside one. */
+#define CLAIM_SPINS 10000
+
+static int bucket_lock(bucket_t *b)
+{
+    int i;
+
+    for (i = 0; i < CLAIM_SPINS; i++) {
+        apr_uint32_t free_ = 0;
+        if (__atomic_compare_exchange_n(&b->lock, &free_, 1, 0,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            return 1;
+        }
+        if (i % 64 == 63) {
+            apr_sleep(0); /* yield to whoever holds it */
+        }
+    }
+    return 0;
+}
+
+/* Write e under digest into slot s, which no one else writes now. */
+static void slot_fill(slot_t *s, const unsigned char *digest,
+                      const logto_tokcache_entry_t *e)
+{
+    apr_uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+
+    __atomic_store_n(&s->seq, seq | 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    memcpy(s->digest, digest, LOGTO_TOKCACHE_DIGEST_LEN);
+    memcpy(&s->e, e, sizeof(*e));
+    s->e.thumb[LOGTO_TOKCACHE_THUMB_LEN - 1] = '\0';
+    STORE(s->ref, 0);
+    __atomic_store_n(&s->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
+}
+
+apr_status_t logto_tokcache_claim(logto_tokcache_t *tc,
+                                  const unsigned char *digest,
+                                  const logto_tokcache_entry_t *e,
+                                  apr_int64_t now)
+{
+    bucket_t *b = bucket_of(tc, digest);
+    logto_tokcache_entry_t cur;
+    apr_status_t rv = APR_ENOSPC;
+    int w, free_w = -1;
+
+    if (!bucket_lock(b)) {
+        BUMP(tc->hdr->stats.contended);
+        return APR_EAGAIN;
+    }
+    for (w = 0; w < LOGTO_TOKCACHE_WAYS; w++) {
+        slot_t *s = &b->slots[w];
+
+        if (slot_read(&cur, s, digest) && now < cur.exp) {
+            rv = APR_EEXIST;
+            break;
+        }
+        if (free_w < 0 && !slot_live(s, now)) {
+            free_w = w;
+        }
+    }
+    if (rv != APR_EEXIST && free_w >= 0) {
+        slot_fill(&b->slots[free_w], digest, e);
+        BUMP(tc->hdr->stats.stores);
+        rv = APR_SUCCESS;
+    }
+    __atomic_store_n(&b->lock, 0, __ATOMIC_RELEASE);
+    return rv;
 }
 
 void logto_tokcache_stats(const logto_tokcache_t *tc,

@@ -634,6 +634,9 @@ static const char *add_keyspec(cmd_parms *cmd, logto_dir_conf_t *c,
     for (i = 0; i < c->keyspecs->nelts; i++) {
         k = &APR_ARRAY_IDX(c->keyspecs, i, logto_keyspec_t);
         if (same_pairing(k->issuer, issuer)) {
+            if (in_htaccess(cmd)) {
+                break; /* read per request: not said per request */
+            }
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0,
                          cmd->server,
                          LOGTO_LOGNO(01703) "%s on %s replaces the key "
@@ -863,7 +866,8 @@ static const char *set_ca_file(cmd_parms *cmd, void *cfg, const char *arg)
                             "readable file",
                             arg);
     }
-    if (logto_ca_file_check(path, &err) != APR_SUCCESS) {
+    /* .htaccess names only a CA file the server configuration checked */
+    if (!in_htaccess(cmd) && logto_ca_file_check(path, &err) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "AuthLogtoCAFile: '%s' %s", arg,
                             err.text);
     }

@@ -14,7 +14,7 @@ use Apache::TestRequest qw(GET);
 use LogtoConfig;
 use LogtoTest;
 
-plan tests => 76;
+plan tests => 83;
 
 my $res;
 my %env;
@@ -171,6 +171,27 @@ is($env{HTTP_X_USER}, 'user-9', 'error document: another token, its sub');
 $res = GET('/rv4/cgi/missing', 'X-User' => 'admin');
 is($res->code, 401, 'error document: no token 401');
 unlike($res->content, qr/admin/, 'error document: no client X-User shown');
+
+# ... also when logto_claim() verified for the redirect before its fixups
+$res = get_bearer('/rv8/cgi/missing', token(), 'X-User' => 'admin');
+is($res->code, 404, 'early expression, error document: 404')
+    or diag($res->as_string);
+%env = cgi_env($res);
+is($env{HTTP_X_USER} // '', 'user-1',
+   'early expression, error document: X-User is the token\'s sub');
+is($env{LOGTO_SUB} // '', 'user-1',
+   'early expression, error document: LOGTO_SUB');
+
+# ------ 9. a 403 short of scopes, ErrorDocument in another protected place
+$res = get_bearer('/rv9/x', token(), 'X-User' => 'admin');
+is($res->code, 403, 'scope ErrorDocument, protected: 403')
+    or diag($res->as_string);
+%env = cgi_env($res);
+is($env{HTTP_X_USER} // '', 'user-1',
+   'scope ErrorDocument, protected: its X-User stays the token\'s sub');
+is($env{LOGTO_SUB} // '', 'user-1', 'scope ErrorDocument, protected: LOGTO_SUB');
+is((challenge($res) || {})->{error} // '', 'insufficient_scope',
+   'scope ErrorDocument, protected: the challenge');
 
 # ------------------ 7. a 403 short of scopes through a local ErrorDocument
 $res = get_bearer('/rv7/x', token());

@@ -2,6 +2,7 @@
  * test_fetch.c - bounded GETs and discovery, against the fake issuer on
  * 127.0.0.1.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_time.h>
@@ -439,7 +440,41 @@ START_TEST(a_ca_file_with_a_broken_certificate_is_refused)
     unlink(path); /* before the checks: the directory is removed after */
     ck_assert_int_ne(rv, APR_SUCCESS);
     ck_assert_int_eq(err.reason, LOGTO_ERR_CONFIG);
-    ck_assert_str_eq(err.text, "holds a PEM certificate that does not parse");
+    ck_assert_str_eq(err.text, "holds a PEM block that does not parse");
+}
+END_TEST
+
+/* The issuer's certificate as a bundle of another shape, made by the
+ * shell command cmd from $CERT and $KEY into $OUT, in the issuer's
+ * directory: checked, then removed. */
+static apr_status_t check_reshaped(const char *cmd, logto_err_t *err)
+{
+    const char *out = apr_pstrcat(pool, tls.dir, "/reshaped.pem", NULL);
+    apr_status_t rv;
+
+    setenv("CERT", tls.ca_file, 1);
+    setenv("KEY", tls.key_file, 1);
+    setenv("OUT", out, 1);
+    ck_assert_int_eq(system(cmd), 0);
+    rv = logto_ca_file_check(out, err);
+    unlink(out);
+    return rv;
+}
+
+START_TEST(a_ca_file_as_openssl_reads_it_is_accepted)
+{
+    logto_err_t err;
+
+    /* a certificate with its key beside it, in either order */
+    ck_assert_int_eq(check_reshaped("cat \"$CERT\" \"$KEY\" > \"$OUT\"", &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(check_reshaped("cat \"$KEY\" \"$CERT\" > \"$OUT\"", &err),
+                     APR_SUCCESS);
+    /* "TRUSTED CERTIFICATE" blocks (Fedora's ca-bundle.trust.crt) */
+    ck_assert_int_eq(check_reshaped("openssl x509 -in \"$CERT\" -trustout "
+                                    "-addtrust serverAuth -out \"$OUT\"",
+                                    &err),
+                     APR_SUCCESS);
 }
 END_TEST
 
@@ -478,6 +513,7 @@ static Suite *fetch_suite(void)
     tcase_add_test(tc, a_ca_file_of_certificates_is_accepted);
     tcase_add_test(tc, a_ca_file_without_a_certificate_is_refused);
     tcase_add_test(tc, a_ca_file_with_a_broken_certificate_is_refused);
+    tcase_add_test(tc, a_ca_file_as_openssl_reads_it_is_accepted);
     suite_add_tcase(s, tc);
     return s;
 }
