@@ -27,6 +27,7 @@
 #include "mod_auth_logto.h"
 #include "mod_auth_logto_dpop.h"
 #include "mod_auth_logto_keys.h"
+#include "mod_auth_logto_tokens.h"
 #include "logto_cnf.h"
 #include "logto_dpop.h"
 
@@ -188,6 +189,22 @@ static apr_status_t check_nonce(request_rec *r, const logto_dir_conf_t *c,
     return APR_SUCCESS;
 }
 
+/* Whether the proof of replay key key is used for the first time, to be
+ * remembered until until. This server's own table first: shared by every
+ * child whatever AuthLogtoCache says, kept across graceful restarts, and
+ * full rather than forgetful. Then, for a fleet (memcache, redis), the
+ * shared cache, which the other servers see. */
+static apr_status_t first_use(request_rec *r, const char *key,
+                              apr_int64_t until, apr_int64_t now)
+{
+    apr_status_t rv = logto_tokens_replay_claim(key, until, now);
+
+    if (rv == APR_ENOTIMPL || (rv == APR_SUCCESS && logto_socache_is_fleet())) {
+        rv = logto_replay_first_use(r, key, until);
+    }
+    return rv;
+}
+
 /* The proof: its own checks, then the jti never seen before. */
 static apr_status_t check_proof(request_rec *r, const logto_dir_conf_t *c,
                                 const char *token, apr_size_t len,
@@ -220,10 +237,17 @@ static apr_status_t check_proof(request_rec *r, const logto_dir_conf_t *c,
     if (key && used && !strcmp(used, key)) {
         return APR_SUCCESS;
     }
-    rv = logto_replay_first_use(r, key, logto_dpop_replay_until(proof, &x));
+    rv = first_use(r, key, logto_dpop_replay_until(proof, &x), x.now);
     if (rv == APR_EEXIST) {
         return logto_err_set(err, LOGTO_ERR_DPOP_REPLAY,
                              "DPoP proof replayed (jti seen before)");
+    }
+    if (rv == APR_ENOSPC || rv == APR_EAGAIN) {
+        /* refused rather than accepted unremembered (503) */
+        return logto_err_set(err, LOGTO_ERR_INTERNAL,
+                             "DPoP proof cannot be remembered: the table of "
+                             "used proofs is full (AuthLogtoTokenCache "
+                             "ENTRIES)");
     }
     if (rv != APR_SUCCESS) {
         return logto_err_set(err, LOGTO_ERR_INTERNAL,

@@ -9,6 +9,11 @@
  * entries and counters included; entries stay bound to the configuration
  * that verified them by their key.
  *
+ * Beside it, a table of the same kind and size remembers the DPoP proofs
+ * used (logto_tokcache_claim), kept across graceful restarts the same
+ * way, and never letting a proof go before it expires: a replay is
+ * refused by this server whatever the shared cache forgot.
+ *
  * Each child also keeps a memo of the payloads it parsed (logto_memo.h),
  * so a hit in the table parses nothing: MEMO_PER_THREAD slots per worker
  * thread, at most MEMO_MAX, each holding one parsed payload (a 200-byte
@@ -28,7 +33,8 @@
 #include "mod_auth_logto_tokens.h"
 #include "logto_b64url.h"
 
-#define SHM_USERDATA "mod_auth_logto:token-table"
+#define SHM_USERDATA      "mod_auth_logto:token-table"
+#define SHM_USED_USERDATA "mod_auth_logto:used-proofs"
 /* Longest a fleet record lives (exp may be far beyond apr_time_t). */
 #define FLEET_MAX_LIFE 86400
 /* The memo's size: a prefork child (one thread) holds 128 payloads, an
@@ -38,6 +44,7 @@
 
 typedef struct tokens_state_t {
     logto_tokcache_t *table; /* NULL: no local table */
+    logto_tokcache_t *used;  /* DPoP proofs seen, until they expire */
     int fleet;               /* a network socache behind it */
     logto_tokstore_t store;
 } tokens_state_t;
@@ -165,17 +172,18 @@ void logto_tokens_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-/* The table of an earlier generation, if it has the size wanted; one of
- * another size is let go (children of that generation keep their own
- * mapping until they exit). */
-static logto_tokcache_t *
-existing_table(apr_pool_t *pconf, apr_pool_t *process_pool, apr_size_t size)
+/* The table of an earlier generation kept under name, if it has the size
+ * wanted; one of another size is let go (children of that generation
+ * keep their own mapping until they exit). */
+static logto_tokcache_t *existing_table(apr_pool_t *pconf,
+                                        apr_pool_t *process_pool,
+                                        const char *name, apr_size_t size)
 {
     void *data = NULL;
     logto_tokcache_t *tc = NULL;
     apr_shm_t *shm;
 
-    apr_pool_userdata_get(&data, SHM_USERDATA, process_pool);
+    apr_pool_userdata_get(&data, name, process_pool);
     if (!data) {
         return NULL;
     }
@@ -185,46 +193,69 @@ existing_table(apr_pool_t *pconf, apr_pool_t *process_pool, apr_size_t size)
             APR_SUCCESS) {
         return tc;
     }
-    apr_pool_userdata_set(NULL, SHM_USERDATA, apr_pool_cleanup_null,
-                          process_pool);
+    apr_pool_userdata_set(NULL, name, apr_pool_cleanup_null, process_pool);
     apr_shm_destroy(shm);
     return NULL;
 }
 
-static int make_table(apr_pool_t *pconf, server_rec *s, apr_size_t size)
+/* A table of size bytes in anonymous shared memory hanging off the
+ * process pool under name (what), the earlier generation's if it fits. */
+static int make_table(logto_tokcache_t **ptc, apr_pool_t *pconf, server_rec *s,
+                      const char *name, const char *what, apr_size_t size)
 {
     apr_pool_t *process_pool = s->process->pool;
     apr_shm_t *shm;
     apr_status_t rv;
 
-    tokens.table = existing_table(pconf, process_pool, size);
-    if (tokens.table || size == 0) {
+    *ptc = existing_table(pconf, process_pool, name, size);
+    if (*ptc || size == 0) {
         return OK;
     }
     rv = apr_shm_create(&shm, size, NULL, process_pool);
     if (rv == APR_SUCCESS) {
-        rv = logto_tokcache_attach(&tokens.table, pconf,
-                                   apr_shm_baseaddr_get(shm), size, 1);
+        rv = logto_tokcache_attach(ptc, pconf, apr_shm_baseaddr_get(shm), size,
+                                   1);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(
             APLOG_MARK, APLOG_CRIT, rv, s,
-            LOGTO_LOGNO(
-                01001) "cannot create %" APR_SIZE_T_FMT
-                       " bytes of shared memory for the token cache (lower "
-                       "AuthLogtoTokenCache's ENTRIES)",
-            size);
+            LOGTO_LOGNO(01001) "cannot create %" APR_SIZE_T_FMT
+                               " bytes of shared memory for the %s (lower "
+                               "AuthLogtoTokenCache's ENTRIES)",
+            size, what);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    apr_pool_userdata_set(shm, SHM_USERDATA, apr_pool_cleanup_null,
-                          process_pool);
+    apr_pool_userdata_set(shm, name, apr_pool_cleanup_null, process_pool);
     return OK;
+}
+
+/* ------------------------------------------------ used DPoP proofs */
+
+apr_status_t logto_tokens_replay_claim(const char *key, apr_int64_t until,
+                                       apr_int64_t now)
+{
+    unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
+    logto_tokcache_entry_t e;
+
+    if (!tokens.used) {
+        return APR_ENOTIMPL;
+    }
+    if (logto_tokcache_digest(digest, "dpop-proof-used", key, strlen(key)) !=
+        APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    memset(&e, 0, sizeof(e));
+    e.exp = until;
+    return logto_tokcache_claim(tokens.used, digest, &e, now);
 }
 
 int logto_tokens_post_config(apr_pool_t *pconf, server_rec *s)
 {
     int entries = logto_conf_token_entries(s);
     apr_size_t size = logto_tokcache_memsize((apr_uint32_t)entries);
+    /* as many used proofs as tokens, and never none */
+    apr_size_t used_size = logto_tokcache_memsize(
+        entries > 0 ? (apr_uint32_t)entries : LOGTO_TOKCACHE_DEFAULT_ENTRIES);
     int rv;
 
     /* The first pass only checks the configuration. */
@@ -233,7 +264,11 @@ int logto_tokens_post_config(apr_pool_t *pconf, server_rec *s)
     }
     apr_pool_cleanup_register(pconf, NULL, forget_tokens,
                               apr_pool_cleanup_null);
-    rv = make_table(pconf, s, size);
+    rv = make_table(&tokens.table, pconf, s, SHM_USERDATA, "token cache", size);
+    if (rv == OK) {
+        rv = make_table(&tokens.used, pconf, s, SHM_USED_USERDATA,
+                        "table of used DPoP proofs", used_size);
+    }
     if (rv != OK) {
         return rv;
     }

@@ -23,6 +23,13 @@ void logto_tokens_child_init(apr_pool_t *pchild, server_rec *s);
 /* The token store for logto_verify, or NULL when there is none. */
 const logto_tokstore_t *logto_tokens_store(void);
 
+/* A DPoP proof of replay key key (logto_dpop_replay_key) used now, to
+ * be remembered until until: APR_SUCCESS on its first use, APR_EEXIST on
+ * a replay, APR_ENOSPC or APR_EAGAIN when it cannot be remembered without
+ * forgetting another (refuse it), APR_ENOTIMPL without the table. */
+apr_status_t logto_tokens_replay_claim(const char *key, apr_int64_t until,
+                                       apr_int64_t now);
+
 /* The table's counters, *pused its slots in use; 0 when there is no
  * table. */
 int logto_tokens_stats(logto_tokcache_stats_t *st, apr_uint32_t *pused);

@@ -300,6 +300,112 @@ START_TEST(readers_and_writers_at_once)
 }
 END_TEST
 
+/* ------------------------------------------------------------ claims */
+
+static apr_status_t claim(logto_tokcache_t *tc, apr_uint32_t i, apr_int64_t exp,
+                          apr_int64_t now)
+{
+    logto_tokcache_entry_t e;
+    unsigned char d[32];
+
+    digest_of(d, i);
+    memset(&e, 0, sizeof(e));
+    e.exp = exp;
+    return logto_tokcache_claim(tc, d, &e, now);
+}
+
+START_TEST(a_claim_is_first_once_until_it_expires)
+{
+    logto_tokcache_t *tc = table(64);
+
+    ck_assert_int_eq(claim(tc, 1, NOW + 300, NOW), APR_SUCCESS);
+    ck_assert_int_eq(claim(tc, 1, NOW + 300, NOW), APR_EEXIST);
+    ck_assert_int_eq(claim(tc, 1, NOW + 300, NOW + 299), APR_EEXIST);
+    ck_assert_int_eq(claim(tc, 2, NOW + 300, NOW), APR_SUCCESS);
+    /* once expired, the digest is free again */
+    ck_assert_int_eq(claim(tc, 1, NOW + 900, NOW + 300), APR_SUCCESS);
+    ck_assert_int_eq(claim(tc, 1, NOW + 900, NOW + 301), APR_EEXIST);
+}
+END_TEST
+
+/* A full table refuses new claims rather than forget a live one: every
+ * claim made stays a replay however many others come after. */
+START_TEST(a_full_table_forgets_no_live_claim)
+{
+    logto_tokcache_t *tc = table(64);
+    apr_uint32_t i, taken = 0, full = 0;
+
+    for (i = 0; i < 1000; i++) {
+        apr_status_t rv = claim(tc, i, NOW + 300, NOW);
+        ck_assert(rv == APR_SUCCESS || rv == APR_ENOSPC);
+        taken += rv == APR_SUCCESS;
+        full += rv == APR_ENOSPC;
+    }
+    ck_assert_uint_le(taken, 64);
+    ck_assert_uint_eq(taken + full, 1000);
+    for (i = 0; i < 1000; i++) {
+        apr_status_t rv = claim(tc, i, NOW + 300, NOW + 10);
+        ck_assert(rv == APR_EEXIST || rv == APR_ENOSPC);
+    }
+    /* and the claims made are all there: as many replays as takes */
+    for (i = 0, full = 0; i < 1000; i++) {
+        full += claim(tc, i, NOW + 300, NOW + 20) == APR_EEXIST;
+    }
+    ck_assert_uint_eq(full, taken);
+    /* once they expire, their slots take new claims */
+    ck_assert_int_eq(claim(tc, 5000, NOW + 900, NOW + 300), APR_SUCCESS);
+}
+END_TEST
+
+#define CLAIM_KEYS 2000
+
+typedef struct claimer_t {
+    logto_tokcache_t *tc;
+    apr_uint32_t firsts; /* claims that were first uses */
+} claimer_t;
+
+static void *APR_THREAD_FUNC claimer(apr_thread_t *t, void *data)
+{
+    claimer_t *c = data;
+    apr_uint32_t i;
+
+    for (i = 0; i < CLAIM_KEYS; i++) {
+        c->firsts += claim(c->tc, i, NOW + 300, NOW) == APR_SUCCESS;
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Four threads claim the same digests at once: each is a first use for
+ * exactly one of them. */
+START_TEST(racing_claims_have_one_first_use)
+{
+    logto_tokcache_t *tc = table(4 * CLAIM_KEYS);
+    apr_thread_t *th[THREADS];
+    claimer_t c[THREADS];
+    apr_status_t trv;
+    apr_uint32_t i, firsts = 0;
+
+    for (i = 0; i < THREADS; i++) {
+        c[i].tc = tc;
+        c[i].firsts = 0;
+        ck_assert_int_eq(apr_thread_create(&th[i], NULL, claimer, &c[i], pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < THREADS; i++) {
+        apr_thread_join(&trv, th[i]);
+        firsts += c[i].firsts;
+    }
+    /* a bucket can fill (8 ways): those digests have no first use */
+    ck_assert_uint_le(firsts, CLAIM_KEYS);
+    ck_assert_uint_gt(firsts, CLAIM_KEYS * 9 / 10);
+    for (i = 0; i < CLAIM_KEYS; i++) {
+        apr_status_t rv = claim(tc, i, NOW + 300, NOW);
+        ck_assert(rv == APR_EEXIST || rv == APR_ENOSPC);
+    }
+}
+END_TEST
+
 static Suite *tokcache_suite(void)
 {
     Suite *s = suite_create("tokcache");
@@ -315,9 +421,12 @@ static Suite *tokcache_suite(void)
     tcase_add_test(tc, attach_checks_the_layout);
     tcase_add_test(tc, record_round_trip);
     tcase_add_test(tc, digest_binds_configuration_and_token);
+    tcase_add_test(tc, a_claim_is_first_once_until_it_expires);
+    tcase_add_test(tc, a_full_table_forgets_no_live_claim);
     suite_add_tcase(s, tc);
     tcase_set_timeout(tt, 120);
     tcase_add_test(tt, readers_and_writers_at_once);
+    tcase_add_test(tt, racing_claims_have_one_first_use);
     suite_add_tcase(s, tt);
     return s;
 }
