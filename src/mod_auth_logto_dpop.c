@@ -79,8 +79,20 @@ static const char *target_path(apr_pool_t *p, const char *target,
     return *s == '/' ? s : apr_pstrcat(p, "/", s, NULL);
 }
 
+/* Whether the server names itself (UseCanonicalName On or DNS), as it
+ * does in the URLs it builds, rather than take the client's Host. */
+static int canonical_name(request_rec *r)
+{
+    const core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+
+    return d->use_canonical_name == USE_CANONICAL_NAME_ON ||
+           d->use_canonical_name == USE_CANONICAL_NAME_DNS;
+}
+
 /* The URL the client used: its scheme, its Host (or the authority of an
- * absolute-form target), the raw path; behind a TLS-terminating proxy,
+ * absolute-form target), the raw path; with UseCanonicalName On, the
+ * server's own name and port, so a proof made for another host is no
+ * proof here whatever Host says; behind a TLS-terminating proxy,
  * AuthLogtoDPoPBaseURL instead of scheme, host and port. */
 static const char *request_url(request_rec *r, const logto_dir_conf_t *c)
 {
@@ -92,12 +104,17 @@ static const char *request_url(request_rec *r, const logto_dir_conf_t *c)
     if (c->dpop_base_url) {
         return apr_pstrcat(r->pool, c->dpop_base_url, path, NULL);
     }
-    if (!authority) {
+    if (canonical_name(r)) {
+        authority = NULL;
+    }
+    else if (!authority) {
         authority = apr_table_get(o->headers_in, "Host");
     }
     if (!authority || !*authority) {
-        authority = apr_psprintf(r->pool, "%s:%u", ap_get_server_name(r),
-                                 (unsigned)ap_get_server_port(r));
+        const char *name = ap_get_server_name(r);
+        authority =
+            apr_psprintf(r->pool, ap_strchr_c(name, ':') ? "[%s]:%u" : "%s:%u",
+                         name, (unsigned)ap_get_server_port(r));
     }
     return apr_pstrcat(r->pool, ap_http_scheme(r), "://", authority, path,
                        NULL);

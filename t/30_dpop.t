@@ -14,7 +14,7 @@ use LogtoDPoP;
 use LogtoTest;
 use JSON::PP ();
 
-plan tests => 116;
+plan tests => 121;
 
 my $key   = dpop_key();
 my $other = dpop_key();
@@ -144,6 +144,20 @@ refused(get_dpop('/lt/b/', $bound, good('/lt/other/')),
 refused(get_dpop('/lt/b/', $bound,
                  good('/lt/b/', htu => 'https://' . Apache::TestRequest::hostport() . '/lt/b/')),
         'invalid_dpop_proof', qr/htu/, 'proof for another scheme');
+# The client's Host decides the URL, unless the server names itself.
+is(get_dpop('/lt/b/', $bound,
+            good('/lt/b/', htu => 'http://evil.example/lt/b/'),
+            Host => 'evil.example')->code,
+   200, 'UseCanonicalName Off: htu on the Host the client sent: 200');
+refused(get_dpop('/lt/dpop-canonical/', $bound,
+                 good('/lt/dpop-canonical/',
+                      htu => 'http://evil.example/lt/dpop-canonical/'),
+                 Host => 'evil.example'),
+        'invalid_dpop_proof', qr/htu/,
+        'UseCanonicalName On: htu on another Host');
+is(get_dpop('/lt/dpop-canonical/', $bound, good('/lt/dpop-canonical/'),
+            Host => 'evil.example')->code,
+   200, 'UseCanonicalName On: htu on the server\'s name: 200');
 refused(get_dpop('/lt/dpop-base/x', $bound, good('/lt/dpop-base/x')),
         'invalid_dpop_proof', qr/htu/,
         'AuthLogtoDPoPBaseURL: htu on the internal URL');
