@@ -384,6 +384,7 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
         user_of(&user, rq->claims, c, &err) != APR_SUCCESS) {
         return refused(r, rq, info.jws, &err);
     }
+    rq->user = user;
     rq->cache_hit = info.cache_hit;
     return LOGTO_V_VALID;
 }
@@ -529,9 +530,11 @@ static void export_claims(request_rec *r, const logto_dir_conf_t *c,
                           logto_req_t *rq)
 {
     const logto_claims_t *cl = rq->claims;
-    const char *user = NULL;
+    const char *user = rq->user;
 
-    user_of(&user, cl, c, &rq->err);
+    if (!user) {
+        user_of(&user, cl, c, &rq->err);
+    }
     if (user && !claim_text_safe(user)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       LOGTO_LOGNO(01204) "claim %s not made REMOTE_USER: "

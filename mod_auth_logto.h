@@ -184,6 +184,7 @@ typedef struct logto_req_t {
     logto_err_t err;
     const char *description;    /* error_description, if any */
     logto_claims_t *claims;     /* when LOGTO_V_VALID */
+    const char *user;           /* its user claim, when LOGTO_V_VALID */
     const char *missing_scopes; /* of denied logto-scope lines */
     int assume_scopes;          /* logto-scope lines grant, noting what
                                    they miss: authorization asked again */
