@@ -35,6 +35,7 @@
 #define FETCH_LOCK_POLL_MS 20
 #define VERSION_LEN        32
 #define MAX_OF(a, b)       ((a) > (b) ? (a) : (b))
+#define MIN_OF(a, b)       ((a) < (b) ? (a) : (b))
 
 /* The shared record of one key set (see record_encode for its bytes). */
 typedef struct record_t {
@@ -467,13 +468,19 @@ static int keys_usable(const logto_keyring_t *kr, const local_t *l,
 }
 
 /* Seconds to wait after a failure that makes the streak n long: the fetch
- * timeout, doubled with each further failure up to the refresh interval,
- * less up to a quarter (never below the timeout) so that processes and
- * servers that failed together do not all retry together. */
-static apr_int64_t backoff_after(const logto_keyring_t *kr, apr_uint64_t n)
+ * timeout, doubled with each further failure up to the refresh interval
+ * (up to the least refetch interval when starved: no keys to serve, so
+ * every request is refused until an attempt succeeds), less up to a
+ * quarter (never below the timeout) so that processes and servers that
+ * failed together do not all retry together. */
+static apr_int64_t backoff_after(const logto_keyring_t *kr, apr_uint64_t n,
+                                 int starved)
 {
     apr_int64_t base = backoff_base(kr);
-    apr_int64_t cap = MAX_OF(kr->timing.refresh, base), b = base;
+    apr_int64_t limit = starved
+                            ? MIN_OF(kr->timing.refresh, kr->timing.min_refresh)
+                            : kr->timing.refresh;
+    apr_int64_t cap = MAX_OF(limit, base), b = base;
     unsigned char r = 0;
 
     while (n > 1 && b < cap) {
@@ -682,7 +689,11 @@ static void record_failure(const logto_keyring_t *kr, record_t *rec,
     }
     else {
         rec->retry_at =
-            rec->last_attempt_at + backoff_after(kr, rec->fail_streak);
+            rec->last_attempt_at +
+            backoff_after(kr, rec->fail_streak,
+                          rec->body == NULL ||
+                              rec->last_attempt_at - rec->fetched_at >
+                                  kr->timing.max_stale);
     }
 }
 

@@ -763,17 +763,18 @@ START_TEST(a_keyring_queued_behind_a_fetch_uses_its_result)
 }
 END_TEST
 
-START_TEST(the_backoff_doubles_up_to_the_refresh_interval)
+/* Against an issuer that keeps failing, with a fetch timeout of 2 s and
+ * timing: the waits between attempts are waits[0..5] (each less up to a
+ * quarter, never under 2), and 7 attempts are made in all. */
+static void check_backoff(logto_keyring_timing_t timing,
+                          const apr_int64_t *waits)
 {
-    /* Refresh 20 s, timeout 2 s: waits of 2, 4, 8, 16, then 20 (each less
-     * up to a quarter, never under 2). */
-    logto_keyring_timing_t timing = {20, 1, 3600};
     logto_fetch_opts_t opts;
     logto_keyring_t *kr = NULL;
     const logto_jwks_t *jwks = NULL;
     logto_keyring_stats_t st;
     logto_err_t err;
-    apr_int64_t now = T0, waits[] = {2, 4, 8, 16, 20, 20};
+    apr_int64_t now = T0;
     int i, n;
 
     start();
@@ -803,6 +804,27 @@ START_TEST(the_backoff_doubles_up_to_the_refresh_interval)
     }
     ck_assert_int_eq(fetches(), 7);
     mode("ok");
+}
+
+START_TEST(the_backoff_doubles_up_to_the_refresh_interval)
+{
+    /* Refresh 20 s, min refresh 30 s: waits of 2, 4, 8, 16, then 20. */
+    static const apr_int64_t waits[] = {2, 4, 8, 16, 20, 20};
+    logto_keyring_timing_t timing = {20, 30, 3600};
+
+    check_backoff(timing, waits);
+}
+END_TEST
+
+/* With no keys to serve, every request is refused until an attempt
+ * succeeds: the issuer is asked again at least every min refresh, not
+ * every refresh interval, so service comes back soon after it does. */
+START_TEST(a_starved_keyring_retries_every_min_refresh)
+{
+    static const apr_int64_t waits[] = {2, 4, 5, 5, 5, 5};
+    logto_keyring_timing_t timing = {300, 5, 3600};
+
+    check_backoff(timing, waits);
 }
 END_TEST
 
@@ -1058,6 +1080,7 @@ static Suite *keyring_suite(void)
     tcase_add_test(tc, a_failed_discovery_is_an_error);
     tcase_add_test(tc, the_status_lists_keys_and_fetches);
     tcase_add_test(tc, the_backoff_doubles_up_to_the_refresh_interval);
+    tcase_add_test(tc, a_starved_keyring_retries_every_min_refresh);
     tcase_add_test(tc, with_a_refresher_requests_never_fetch_for_a_refresh);
     tcase_add_test(tc, the_refresher_never_waits_for_the_lock);
     tcase_add_test(tc,
