@@ -110,7 +110,8 @@ static apr_status_t mem_set(void *baton, const char *key,
     return APR_SUCCESS;
 }
 
-static apr_status_t mem_lock(void *baton)
+/* One process: a single lock serves every key. */
+static apr_status_t mem_lock(void *baton, const char *key, apr_int64_t hold)
 {
     mem_cache_t *mc = baton;
     apr_status_t rv = apr_thread_mutex_lock(mc->fetch_lock);
@@ -121,7 +122,7 @@ static apr_status_t mem_lock(void *baton)
     return rv;
 }
 
-static apr_status_t mem_trylock(void *baton)
+static apr_status_t mem_trylock(void *baton, const char *key, apr_int64_t hold)
 {
     mem_cache_t *mc = baton;
     apr_status_t rv = apr_thread_mutex_trylock(mc->fetch_lock);
@@ -132,7 +133,7 @@ static apr_status_t mem_trylock(void *baton)
     return rv;
 }
 
-static apr_status_t mem_unlock(void *baton)
+static apr_status_t mem_unlock(void *baton, const char *key)
 {
     mem_cache_t *mc = baton;
 

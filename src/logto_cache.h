@@ -33,17 +33,20 @@ struct logto_cache_t {
     apr_status_t (*set)(void *baton, const char *key, const unsigned char *val,
                         apr_size_t len, apr_time_t expiry, apr_pool_t *p);
 
-    /* The fetch lock, held across a whole read-fetch-write sequence so
-     * that one process or thread at a time fetches (across all processes
-     * that share the store). NULL when nobody else shares the store. It
-     * is held while get and set are called, so it must be a different
-     * lock from any that get and set take. */
-    apr_status_t (*lock)(void *baton);
-    apr_status_t (*unlock)(void *baton);
+    /* The fetch lock of the record under key, held across a whole
+     * read-fetch-write sequence so that one process or thread at a time
+     * fetches that key set (across all processes that share the store);
+     * fetches of other keys go on beside it. hold: the most seconds the
+     * holder may keep it (a holder that dies lets go then). NULL when
+     * nobody else shares the store. It is held while get and set are
+     * called, so it must be a different lock from any that get and set
+     * take. */
+    apr_status_t (*lock)(void *baton, const char *key, apr_int64_t hold);
+    apr_status_t (*unlock)(void *baton, const char *key);
 
     /* The same lock, only if it is free: APR_SUCCESS when taken (then
      * unlock), anything else when someone holds it. NULL: lock is used. */
-    apr_status_t (*trylock)(void *baton);
+    apr_status_t (*trylock)(void *baton, const char *key, apr_int64_t hold);
 };
 
 /* An in-memory cache for one process, safe across its threads, living as

@@ -787,6 +787,8 @@ static int fetch_lock(logto_keyring_t *kr, const local_t *l, int wait,
                       int *locked)
 {
     logto_cache_t *c = kr->cache;
+    /* a fetch takes a timeout, two with discovery */
+    apr_int64_t span = backoff_base(kr) * (l->jwks_uri ? 1 : 2);
     apr_time_t until;
 
     *locked = 0;
@@ -794,13 +796,12 @@ static int fetch_lock(logto_keyring_t *kr, const local_t *l, int wait,
         return 1;
     }
     if (c->trylock == NULL) {
-        *locked = c->lock(c->baton) == APR_SUCCESS;
+        *locked = c->lock(c->baton, l->key, span + 1) == APR_SUCCESS;
         return 1;
     }
-    until = apr_time_now() +
-            apr_time_from_sec(backoff_base(kr) * (l->jwks_uri ? 1 : 2));
+    until = apr_time_now() + apr_time_from_sec(span);
     for (;;) {
-        apr_status_t rv = c->trylock(c->baton);
+        apr_status_t rv = c->trylock(c->baton, l->key, span + 1);
 
         if (rv == APR_SUCCESS) {
             *locked = 1;
@@ -811,7 +812,7 @@ static int fetch_lock(logto_keyring_t *kr, const local_t *l, int wait,
              * refresher leaves it, a request takes it the blocking way
              * only in the second case. */
             if (wait && !APR_STATUS_IS_EBUSY(rv)) {
-                *locked = c->lock(c->baton) == APR_SUCCESS;
+                *locked = c->lock(c->baton, l->key, span + 1) == APR_SUCCESS;
                 return 1;
             }
             return 0;
@@ -851,7 +852,7 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
                         stats);
     }
     if (locked && kr->cache->unlock != NULL) {
-        kr->cache->unlock(kr->cache->baton);
+        kr->cache->unlock(kr->cache->baton, l->key);
     }
 }
 

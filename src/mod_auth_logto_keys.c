@@ -37,6 +37,7 @@
 #include <apr_escape.h>
 #include <apr_strings.h>
 #include <apr_global_mutex.h>
+#include <apr_shm.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
@@ -88,7 +89,8 @@ typedef struct keys_state_t {
     ap_socache_instance_t *instance;
     int provider_needs_lock;
     apr_global_mutex_t *cache_mutex;
-    apr_global_mutex_t *fetch_mutex;
+    apr_global_mutex_t *fetch_mutex;  /* guards leases */
+    struct lease_t *leases;           /* FETCH_LEASES, shared memory */
     apr_global_mutex_t *replay_mutex; /* a DPoP jti's get and set as one */
     apr_thread_mutex_t *local_replay_mutex; /* the same, per process */
     server_rec *server;
@@ -300,19 +302,101 @@ static apr_status_t cache_set(void *baton, const char *key,
     return rv;
 }
 
-static apr_status_t fetch_lock(void *baton)
+/* ------------------------------------------------------- fetch leases */
+
+/* One fetch per key set at a time, across the children, and fetches of
+ * different key sets side by side: a hanging issuer holds back only its
+ * own key set. A lease names the key set (a hash of its record key) and
+ * lasts until the fetch ends, or its longest possible time when the
+ * holder dies. The global fetch mutex guards only the table, for the
+ * instant of a look, never across the network. */
+#define FETCH_LEASES 64
+
+typedef struct lease_t {
+    apr_uint64_t key; /* 0: free */
+    apr_time_t until;
+} lease_t;
+
+static apr_uint64_t lease_key(const char *key)
 {
-    return apr_global_mutex_lock(state.fetch_mutex);
+    apr_uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+    for (; *key; key++) {
+        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+    }
+    return h ? h : 1;
 }
 
-static apr_status_t fetch_unlock(void *baton)
+static apr_status_t fetch_trylock(void *baton, const char *key,
+                                  apr_int64_t hold)
 {
-    return apr_global_mutex_unlock(state.fetch_mutex);
+    apr_uint64_t k = lease_key(key);
+    apr_time_t now = apr_time_now();
+    lease_t *free_slot = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    if (!state.leases) {
+        return apr_global_mutex_trylock(state.fetch_mutex);
+    }
+    if (apr_global_mutex_lock(state.fetch_mutex) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < FETCH_LEASES; i++) {
+        lease_t *l = &state.leases[i];
+        int live = l->key != 0 && l->until > now;
+
+        if (live && l->key == k) {
+            rv = APR_EBUSY;
+            break;
+        }
+        if (!live && !free_slot) {
+            free_slot = l;
+        }
+    }
+    /* a table full of fetches in flight: this one goes on unrecorded */
+    if (rv == APR_SUCCESS && free_slot) {
+        free_slot->key = k;
+        free_slot->until = now + apr_time_from_sec(hold);
+    }
+    apr_global_mutex_unlock(state.fetch_mutex);
+    return rv;
 }
 
-static apr_status_t fetch_trylock(void *baton)
+static apr_status_t fetch_unlock(void *baton, const char *key)
 {
-    return apr_global_mutex_trylock(state.fetch_mutex);
+    apr_uint64_t k = lease_key(key);
+    int i;
+
+    if (!state.leases) {
+        return apr_global_mutex_unlock(state.fetch_mutex);
+    }
+    if (apr_global_mutex_lock(state.fetch_mutex) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < FETCH_LEASES; i++) {
+        if (state.leases[i].key == k) {
+            state.leases[i].key = 0;
+        }
+    }
+    apr_global_mutex_unlock(state.fetch_mutex);
+    return APR_SUCCESS;
+}
+
+/* Waiting for a lease: until it is free, or as long as it can last. */
+static apr_status_t fetch_lock(void *baton, const char *key, apr_int64_t hold)
+{
+    apr_time_t until = apr_time_now() + apr_time_from_sec(hold);
+    apr_status_t rv;
+
+    if (!state.leases) {
+        return apr_global_mutex_lock(state.fetch_mutex);
+    }
+    while ((rv = fetch_trylock(baton, key, hold)) == APR_EBUSY &&
+           apr_time_now() < until) {
+        apr_sleep(apr_time_from_msec(20));
+    }
+    return rv;
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -391,10 +475,20 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 
 static int init_mutexes(apr_pool_t *pconf, server_rec *s)
 {
+    apr_shm_t *shm;
     apr_status_t rv;
 
     rv = ap_global_mutex_create(&state.fetch_mutex, NULL, FETCH_MUTEX, NULL, s,
                                 pconf, 0);
+    /* the leases live as long as this generation, inherited by its
+     * children; without them, the mutex itself is the one fetch lock */
+    state.leases = NULL;
+    if (rv == APR_SUCCESS &&
+        apr_shm_create(&shm, FETCH_LEASES * sizeof(lease_t), NULL, pconf) ==
+            APR_SUCCESS) {
+        state.leases = apr_shm_baseaddr_get(shm);
+        memset(state.leases, 0, FETCH_LEASES * sizeof(lease_t));
+    }
     if (rv == APR_SUCCESS) {
         rv = ap_global_mutex_create(&state.replay_mutex, NULL, REPLAY_MUTEX,
                                     NULL, s, pconf, 0);

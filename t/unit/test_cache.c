@@ -104,10 +104,10 @@ START_TEST(the_lock_is_counted_and_can_be_taken_again)
 {
     logto_cache_t *c = make();
 
-    ck_assert_int_eq(c->lock(c->baton), APR_SUCCESS);
-    ck_assert_int_eq(c->unlock(c->baton), APR_SUCCESS);
-    ck_assert_int_eq(c->lock(c->baton), APR_SUCCESS);
-    ck_assert_int_eq(c->unlock(c->baton), APR_SUCCESS);
+    ck_assert_int_eq(c->lock(c->baton, "k", 5), APR_SUCCESS);
+    ck_assert_int_eq(c->unlock(c->baton, "k"), APR_SUCCESS);
+    ck_assert_int_eq(c->lock(c->baton, "k", 5), APR_SUCCESS);
+    ck_assert_int_eq(c->unlock(c->baton, "k"), APR_SUCCESS);
     ck_assert_uint_eq(logto_cache_mem_lock_count(c), 2);
 }
 END_TEST

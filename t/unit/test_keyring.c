@@ -646,15 +646,15 @@ static apr_status_t wrap_set(void *baton, const char *key,
     return inner_cache->set(inner_cache->baton, key, val, len, expiry, p);
 }
 
-static apr_status_t wrap_lock(void *baton)
+static apr_status_t wrap_lock(void *baton, const char *key, apr_int64_t hold)
 {
     apr_atomic_inc32(&lock_calls);
-    return inner_cache->lock(inner_cache->baton);
+    return inner_cache->lock(inner_cache->baton, key, hold);
 }
 
-static apr_status_t wrap_unlock(void *baton)
+static apr_status_t wrap_unlock(void *baton, const char *key)
 {
-    return inner_cache->unlock(inner_cache->baton);
+    return inner_cache->unlock(inner_cache->baton, key);
 }
 
 /* Poll until *v reaches want, for at most 10 s; whether it did. */
@@ -873,9 +873,9 @@ START_TEST(the_refresher_never_waits_for_the_lock)
     keys(&jwks, kr, NULL, T0, NULL, &err);
     ck_assert_int_eq(fetches(), 1);
     /* Someone else holds the fetch lock: the refresher leaves it to them. */
-    ck_assert_int_eq(cache->lock(cache->baton), APR_SUCCESS);
+    ck_assert_int_eq(cache->lock(cache->baton, "k", 5), APR_SUCCESS);
     logto_keyring_tick(kr, T0 + 400);
-    ck_assert_int_eq(cache->unlock(cache->baton), APR_SUCCESS);
+    ck_assert_int_eq(cache->unlock(cache->baton, "k"), APR_SUCCESS);
     ck_assert_int_eq(fetches(), 1);
     logto_keyring_tick(kr, T0 + 401);
     ck_assert_int_eq(fetches(), 2);
@@ -893,13 +893,13 @@ START_TEST(a_request_waits_for_a_busy_fetch_lock_at_most_the_timeout)
     logto_keyring_set_background(kr, 1);
     /* Someone fetches something else and holds the lock: a request with
      * no keys waits the fetch timeout (2 s), then answers without them. */
-    ck_assert_int_eq(cache->lock(cache->baton), APR_SUCCESS);
+    ck_assert_int_eq(cache->lock(cache->baton, "k", 5), APR_SUCCESS);
     began = apr_time_now();
     ck_assert_int_ne(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
     ck_assert_int_ge(apr_time_now() - began, apr_time_from_msec(1900));
     ck_assert_int_lt(apr_time_now() - began, apr_time_from_msec(3000));
     ck_assert_int_eq(st.fetches, 0);
-    ck_assert_int_eq(cache->unlock(cache->baton), APR_SUCCESS);
+    ck_assert_int_eq(cache->unlock(cache->baton, "k"), APR_SUCCESS);
     /* Free again: the next request fetches. */
     ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
     ck_assert_int_eq(st.fetches, 1);
