@@ -732,17 +732,17 @@ static logto_req_t *body_checked(request_rec *r, logto_req_t *rq)
 static int logto_check_access(request_rec *r)
 {
     const logto_dir_conf_t *c;
-    const logto_req_t *rq;
 
     if (!is_logto(r)) {
         return DECLINED;
     }
     c = dir_conf(r);
-    /* 1. what the client calls ours is ours: strip it (subrequests too;
-     * not when the decision is only asked again, after the fact: the
-     * headers may be an ErrorDocument's by then, published for it) */
-    rq = logto_request_get(r);
-    if (!rq || !rq->asking_again) {
+    /* 1. what the client calls ours is ours: header_parser stripped it
+     * for every main request (its final configuration is known by then);
+     * a subrequest, which has no header_parser, strips here with its
+     * own. Never when the decision is only asked again, after the fact
+     * (the headers may be an ErrorDocument's, published for it). */
+    if (r->main) {
         strip_claim_headers(r, c);
     }
     /* 2. a CORS preflight carries no token: let it through if told to;
@@ -836,9 +836,7 @@ static int authorized_again(request_rec *r, logto_req_t *rq, int assume)
     r->log = &quiet;
     rq->missing_scopes = NULL;
     rq->assume_scopes = assume;
-    rq->asking_again = 1;
     status = ap_run_access_checker_ex(r);
-    rq->asking_again = 0;
     rq->assume_scopes = 0;
     r->log = logged;
     return status == OK || status == DECLINED;
@@ -851,7 +849,7 @@ static int authorized_again(request_rec *r, logto_req_t *rq, int assume)
  * those the lines asked for the first time, and those of lines
  * mod_authz_core did not reach then (a <RequireAll> stops at its first
  * denial). */
-static void challenge_scopes(request_rec *r)
+static void logto_insert_error_filter(request_rec *r)
 {
     logto_req_t *rq = logto_request_get(r);
     const char *first;
@@ -873,11 +871,6 @@ static void challenge_scopes(request_rec *r)
     }
 }
 
-static void logto_insert_error_filter(request_rec *r)
-{
-    challenge_scopes(r);
-}
-
 /* Before the handler of every request that got through (fixups, first):
  * - The target of a local ErrorDocument for a 403 short of scopes: the
  *   403's challenge, which the refused request would have sent itself.
@@ -893,7 +886,7 @@ static int logto_fixups(request_rec *r)
     logto_req_t *rq, *prev;
 
     if (r->prev && !r->main) {
-        challenge_scopes(r->prev);
+        logto_insert_error_filter(r->prev);
     }
     if (!is_logto(r)) {
         return DECLINED;

@@ -188,8 +188,6 @@ typedef struct logto_req_t {
     const char *missing_scopes; /* of denied logto-scope lines */
     int assume_scopes;          /* logto-scope lines grant, noting what
                                    they miss: authorization asked again */
-    int asking_again;           /* the access decision asked again, for
-                                   the challenge: headers stay as they are */
     int preflight;              /* a CORS preflight let through */
     int published;              /* user, env and headers set */
     int cache_hit;              /* the token cache vouched for it */

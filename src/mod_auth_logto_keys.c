@@ -37,6 +37,7 @@
 #include <apr_escape.h>
 #include <apr_strings.h>
 #include <apr_global_mutex.h>
+#include <apr_hash.h>
 #include <apr_shm.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
@@ -306,47 +307,46 @@ static apr_status_t cache_set(void *baton, const char *key,
 
 /* One fetch per key set at a time, across the children, and fetches of
  * different key sets side by side: a hanging issuer holds back only its
- * own key set. A lease names the key set (a hash of its record key) and
- * lasts until the fetch ends, or its longest possible time when the
- * holder dies. The global fetch mutex guards only the table, for the
- * instant of a look, never across the network. */
+ * own key set. A lease names the key set (a hash of its record key; two
+ * sets sharing a hash only share the single flight) and lasts until the
+ * fetch ends, or its longest possible time when the holder dies. The
+ * global fetch mutex guards only the table, for the instant of a look,
+ * never across the network. */
 #define FETCH_LEASES 64
 
 typedef struct lease_t {
-    apr_uint64_t key; /* 0: free */
+    unsigned int key; /* the hash of the record key; 0: free */
     apr_time_t until;
 } lease_t;
 
-static apr_uint64_t lease_key(const char *key)
+static unsigned int lease_key(const char *key)
 {
-    apr_uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    apr_ssize_t len = APR_HASH_KEY_STRING;
+    unsigned int h = apr_hashfunc_default(key, &len);
 
-    for (; *key; key++) {
-        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
-    }
     return h ? h : 1;
 }
 
-static apr_status_t fetch_trylock(void *baton, const char *key,
-                                  apr_int64_t hold)
+/* Take key's lease for hold seconds, or clear it (hold 0), under the
+ * table's mutex: APR_EBUSY when someone else holds it. */
+static apr_status_t lease(const char *key, apr_int64_t hold)
 {
-    apr_uint64_t k = lease_key(key);
+    unsigned int k = lease_key(key);
     apr_time_t now = apr_time_now();
-    lease_t *free_slot = NULL;
+    lease_t *l, *free_slot = NULL;
     apr_status_t rv = APR_SUCCESS;
-    int i;
 
-    if (!state.leases) {
-        return apr_global_mutex_trylock(state.fetch_mutex);
-    }
     if (apr_global_mutex_lock(state.fetch_mutex) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    for (i = 0; i < FETCH_LEASES; i++) {
-        lease_t *l = &state.leases[i];
+    for (l = state.leases; l < state.leases + FETCH_LEASES; l++) {
         int live = l->key != 0 && l->until > now;
 
-        if (live && l->key == k) {
+        if (l->key == k && !hold) {
+            l->key = 0;
+            continue;
+        }
+        if (l->key == k && live) {
             rv = APR_EBUSY;
             break;
         }
@@ -355,7 +355,7 @@ static apr_status_t fetch_trylock(void *baton, const char *key,
         }
     }
     /* a table full of fetches in flight: this one goes on unrecorded */
-    if (rv == APR_SUCCESS && free_slot) {
+    if (hold && rv == APR_SUCCESS && free_slot) {
         free_slot->key = k;
         free_slot->until = now + apr_time_from_sec(hold);
     }
@@ -363,24 +363,15 @@ static apr_status_t fetch_trylock(void *baton, const char *key,
     return rv;
 }
 
+static apr_status_t fetch_trylock(void *baton, const char *key,
+                                  apr_int64_t hold)
+{
+    return lease(key, hold > 0 ? hold : 1);
+}
+
 static apr_status_t fetch_unlock(void *baton, const char *key)
 {
-    apr_uint64_t k = lease_key(key);
-    int i;
-
-    if (!state.leases) {
-        return apr_global_mutex_unlock(state.fetch_mutex);
-    }
-    if (apr_global_mutex_lock(state.fetch_mutex) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    for (i = 0; i < FETCH_LEASES; i++) {
-        if (state.leases[i].key == k) {
-            state.leases[i].key = 0;
-        }
-    }
-    apr_global_mutex_unlock(state.fetch_mutex);
-    return APR_SUCCESS;
+    return lease(key, 0);
 }
 
 /* Waiting for a lease: until it is free, or as long as it can last. */
@@ -389,9 +380,6 @@ static apr_status_t fetch_lock(void *baton, const char *key, apr_int64_t hold)
     apr_time_t until = apr_time_now() + apr_time_from_sec(hold);
     apr_status_t rv;
 
-    if (!state.leases) {
-        return apr_global_mutex_lock(state.fetch_mutex);
-    }
     while ((rv = fetch_trylock(baton, key, hold)) == APR_EBUSY &&
            apr_time_now() < until) {
         apr_sleep(apr_time_from_msec(20));
@@ -481,11 +469,11 @@ static int init_mutexes(apr_pool_t *pconf, server_rec *s)
     rv = ap_global_mutex_create(&state.fetch_mutex, NULL, FETCH_MUTEX, NULL, s,
                                 pconf, 0);
     /* the leases live as long as this generation, inherited by its
-     * children; without them, the mutex itself is the one fetch lock */
-    state.leases = NULL;
-    if (rv == APR_SUCCESS &&
-        apr_shm_create(&shm, FETCH_LEASES * sizeof(lease_t), NULL, pconf) ==
-            APR_SUCCESS) {
+     * children */
+    if (rv == APR_SUCCESS) {
+        rv = apr_shm_create(&shm, FETCH_LEASES * sizeof(lease_t), NULL, pconf);
+    }
+    if (rv == APR_SUCCESS) {
         state.leases = apr_shm_baseaddr_get(shm);
         memset(state.leases, 0, FETCH_LEASES * sizeof(lease_t));
     }
