@@ -361,7 +361,7 @@ int logto_dpop_same_settings(const logto_dir_conf_t *a,
 
 /* ------------------------------------------------------------ metadata */
 
-void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c)
+void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c, request_rec *r)
 {
     logto_algset_t set = logto_conf_algs(c);
     json_t *algs;
@@ -370,9 +370,12 @@ void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c)
     if (!doc) {
         return;
     }
-    /* bound tokens are always enforced, certificate ones included */
+    /* Bound tokens are always enforced; one bound to a certificate can
+     * be used only over mod_ssl's TLS (behind a TLS-terminating proxy
+     * the certificate never reaches httpd), so only there is it
+     * supported. */
     json_object_set_new(doc, "tls_client_certificate_bound_access_tokens",
-                        json_true());
+                        json_boolean(ssl_https && ssl_https(r->connection)));
     json_object_set_new(doc, "dpop_bound_access_tokens_required",
                         json_boolean(c->dpop == LOGTO_DPOP_REQUIRED));
     if (c->dpop == LOGTO_DPOP_OFF || !(algs = json_array())) {

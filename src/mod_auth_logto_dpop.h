@@ -38,7 +38,9 @@ int logto_dpop_challenge(request_rec *r, const logto_dir_conf_t *c,
                          const char *scope);
 
 /* Add the sender-constraint members of RFC 9728 to a protected-resource
- * metadata document (a JSON object; NULL is ignored) for c. */
-void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c);
+ * metadata document (a JSON object; NULL is ignored) for c, as served to
+ * r: certificate-bound tokens are supported only where r came over TLS. */
+void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c,
+                         request_rec *r);
 
 #endif /* MOD_AUTH_LOGTO_DPOP_H */

@@ -298,7 +298,7 @@ int logto_metadata_handler(request_rec *r)
     /* NULL only for configured text that is not UTF-8 */
     meta = logto_json_own(r->pool,
                           metadata_doc(r->pool, sc, md, resource, issuers));
-    logto_dpop_metadata(meta, c);
+    logto_dpop_metadata(meta, c, r);
     doc = logto_json_dump(r->pool, meta, JSON_COMPACT);
     if (!doc) {
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -239,8 +239,10 @@ refused(get_dpop('/lt/dpop-es384/', $bound, good('/lt/dpop-es384/')),
     cmp_ok($r->{dpop_htu_mismatch} // 0, '>=', 3, 'status counts htu refusals');
     my $md = eval { JSON::PP->new->decode(
         GET('/.well-known/oauth-protected-resource')->content) } || {};
-    ok($md->{tls_client_certificate_bound_access_tokens},
-       'metadata: tls_client_certificate_bound_access_tokens');
+    ok(defined $md->{tls_client_certificate_bound_access_tokens}
+           && !$md->{tls_client_certificate_bound_access_tokens},
+       'metadata over plain HTTP: tls_client_certificate_bound_access_tokens '
+           . 'false (a certificate-bound token cannot be used here)');
     ok(defined $md->{dpop_bound_access_tokens_required}
            && !$md->{dpop_bound_access_tokens_required},
        'metadata: dpop_bound_access_tokens_required false under On');
