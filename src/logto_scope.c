@@ -79,3 +79,18 @@ const char *logto_scope_union(apr_pool_t *p, const char *a, const char *b)
     }
     return all->nelts ? apr_array_pstrcat(p, all, ' ') : NULL;
 }
+
+int logto_scope_token_valid(const char *s)
+{
+    if (!s || !*s) {
+        return 0;
+    }
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if (ch < 0x21 || ch > 0x7e || ch == '"' || ch == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -7,6 +7,10 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+/* Whether s is a scope-token: one or more of %x21 / %x23-5B / %x5D-7E
+ * (printable ASCII but space, quote and backslash). */
+int logto_scope_token_valid(const char *s);
+
 /* Split a scope string on spaces into an array of const char * from p;
  * empty words are dropped. NULL or "" gives an empty array. */
 apr_array_header_t *logto_scope_split(apr_pool_t *p, const char *scope);

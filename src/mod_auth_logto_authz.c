@@ -4,6 +4,7 @@
  * configuration time; checks read the claims verified for the request and
  * do no I/O and no parsing.
  */
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -22,15 +23,30 @@ typedef struct logto_require_t {
     int negated;               /* "Require not" or inside <RequireNone> */
 } logto_require_t;
 
-static apr_array_header_t *split_words(apr_pool_t *p, const char *line)
+/* The words of a Require line, or NULL with *bad: an empty word ("")
+ * is refused, never taken for the end of the line (the words after it
+ * would be dropped, and a line that lists fewer scopes or ids grants
+ * more). */
+static apr_array_header_t *split_words(apr_pool_t *p, const char *line,
+                                       const char **bad)
 {
     apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
     const char *w;
 
-    while (*line && (w = ap_getword_conf(p, &line)) && *w) {
+    for (;;) {
+        while (apr_isspace(*line)) {
+            line++;
+        }
+        if (!*line) {
+            return words;
+        }
+        w = ap_getword_conf(p, &line);
+        if (!*w) {
+            *bad = "an empty argument (\"\") names nothing";
+            return NULL;
+        }
         APR_ARRAY_PUSH(words, const char *) = w;
     }
-    return words;
 }
 
 /* Whether a Require line only counts by failing: "Require not ..." or a
@@ -54,11 +70,15 @@ static int is_negated(const ap_directive_t *d)
 
 static const char *parse_line(cmd_parms *cmd, const char *line,
                               const void **parsed, int min_words,
-                              const char *usage)
+                              const char *name, const char *usage)
 {
     logto_require_t *req = apr_pcalloc(cmd->pool, sizeof(*req));
+    const char *bad = NULL;
 
-    req->words = split_words(cmd->pool, line);
+    req->words = split_words(cmd->pool, line, &bad);
+    if (!req->words) {
+        return apr_psprintf(cmd->pool, "Require %s: %s", name, bad);
+    }
     req->negated = is_negated(cmd->directive);
     if (req->words->nelts < min_words) {
         return apr_psprintf(cmd->pool, "Require %s", usage);
@@ -89,26 +109,42 @@ static void record_scopes(cmd_parms *cmd, const logto_require_t *req)
 static const char *parse_scope(cmd_parms *cmd, const char *line,
                                const void **parsed)
 {
-    const char *err = parse_line(cmd, line, parsed, 1,
+    const char *err = parse_line(cmd, line, parsed, 1, "logto-scope",
                                  "logto-scope needs at least one scope");
+    const logto_require_t *req;
+    int i;
 
-    if (!err) {
-        record_scopes(cmd, *parsed);
+    if (err) {
+        return err;
     }
-    return err;
+    req = *parsed;
+    for (i = 0; i < req->words->nelts; i++) {
+        const char *w = APR_ARRAY_IDX(req->words, i, const char *);
+
+        if (!logto_scope_token_valid(w)) {
+            return apr_psprintf(cmd->pool,
+                                "Require logto-scope: \"%s\" is no scope "
+                                "(RFC 6749 section 3.3: printable ASCII "
+                                "without space, quote or backslash)",
+                                ap_escape_logitem(cmd->temp_pool, w));
+        }
+    }
+    record_scopes(cmd, req);
+    return NULL;
 }
 
 static const char *parse_claim(cmd_parms *cmd, const char *line,
                                const void **parsed)
 {
-    return parse_line(cmd, line, parsed, 2,
+    return parse_line(cmd, line, parsed, 2, "logto-claim",
                       "logto-claim needs a claim name and a value");
 }
 
 static const char *parse_org(cmd_parms *cmd, const char *line,
                              const void **parsed)
 {
-    return parse_line(cmd, line, parsed, 0, "logto-organization [ID ...]");
+    return parse_line(cmd, line, parsed, 0, "logto-organization",
+                      "logto-organization [ID ...]");
 }
 
 /* The verified claims of r, or, returning 0, the answer without them:

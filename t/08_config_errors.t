@@ -116,6 +116,23 @@ my @bad = (
      qr/logto-claim/],
     ['Require logto-scope without a scope',
      ['AuthType Logto', 'Require logto-scope'], 2, qr/logto-scope/],
+    # An empty word never ends a line: the words after it would be lost
+    # (fewer scopes, no ids: the line would grant more).
+    ['Require logto-scope with an empty argument',
+     ['AuthType Logto', 'Require logto-scope "s:a" "" "s:admin"'], 2,
+     qr/Require logto-scope: an empty argument/],
+    ['Require logto-organization with an empty id',
+     ['AuthType Logto', 'Require logto-organization "" org-1'], 2,
+     qr/Require logto-organization: an empty argument/],
+    ['Require logto-claim with an empty value',
+     ['AuthType Logto', 'Require logto-claim x a "" b'], 2,
+     qr/Require logto-claim: an empty argument/],
+    ['Require logto-scope with a quote in a scope',
+     ['AuthType Logto', 'Require logto-scope s:a \'s:"x"\''], 2,
+     qr/Require logto-scope: .* is no scope/],
+    ['Require logto-scope with a non-ASCII scope',
+     ['AuthType Logto', "Require logto-scope s:\xc3\xbc"], 2,
+     qr/Require logto-scope: .* is no scope/],
     # Keys for an https issuer come over https, in either order.
     ['http AuthLogtoJwksUri for an https issuer',
      ['AuthLogtoIssuer https://tenant.logto.app/oidc',

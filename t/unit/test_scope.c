@@ -102,6 +102,21 @@ START_TEST(union_keeps_each_scope_once)
 }
 END_TEST
 
+START_TEST(token_is_printable_ascii_without_space_quote_backslash)
+{
+    ck_assert(logto_scope_token_valid("read:products"));
+    ck_assert(logto_scope_token_valid("!#[]~"));
+    ck_assert(!logto_scope_token_valid(""));
+    ck_assert(!logto_scope_token_valid(NULL));
+    ck_assert(!logto_scope_token_valid("a b"));
+    ck_assert(!logto_scope_token_valid("a\"b"));
+    ck_assert(!logto_scope_token_valid("a\\b"));
+    ck_assert(!logto_scope_token_valid("a\tb"));
+    ck_assert(!logto_scope_token_valid("a\x7f"));
+    ck_assert(!logto_scope_token_valid("s:\xc3\xbc"));
+}
+END_TEST
+
 static Suite *scope_suite(void)
 {
     Suite *s = suite_create("scope");
@@ -116,6 +131,7 @@ static Suite *scope_suite(void)
     tcase_add_test(tc, missing_lists_in_required_order);
     tcase_add_test(tc, missing_from_no_grant_is_all);
     tcase_add_test(tc, union_keeps_each_scope_once);
+    tcase_add_test(tc, token_is_printable_ascii_without_space_quote_backslash);
     suite_add_tcase(s, tc);
     return s;
 }
