@@ -315,18 +315,40 @@ static logto_verdict_t refuse(logto_req_t *rq, const logto_err_t *err)
     return LOGTO_V_INVALID;
 }
 
-/* r->user comes from the configured claim, which must be a string. */
-static apr_status_t user_of(const char **puser, const logto_claims_t *cl,
-                            const logto_dir_conf_t *c, logto_err_t *err)
+static int claim_text_safe(const char *v);
+
+/* r->user comes from the configured claim: a string, or an integer as
+ * its decimal text, never empty and never with a control character (a
+ * user that cannot be handed on is no user; every such token would
+ * otherwise be the same nobody). */
+static apr_status_t user_of(const char **puser, apr_pool_t *p,
+                            const logto_claims_t *cl, const logto_dir_conf_t *c,
+                            logto_err_t *err)
 {
     const char *name = logto_conf_user_claim(c);
     const json_t *v = logto_claims_get(cl, name);
+    const char *user;
 
-    if (!json_is_string(v) || !*json_string_value(v)) {
+    if (json_is_integer(v)) {
+        user = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                            (apr_int64_t)json_integer_value(v));
+    }
+    else if (json_is_string(v) || !v || json_is_null(v)) {
+        user = v && !json_is_null(v) ? json_string_value(v) : "";
+    }
+    else {
+        return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE, "%s claim not a string",
+                             name);
+    }
+    if (!*user) {
         return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE, "token has no %s claim",
                              name);
     }
-    *puser = json_string_value(v);
+    if (!claim_text_safe(user)) {
+        return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE,
+                             "%s claim holds control characters", name);
+    }
+    *puser = user;
     return APR_SUCCESS;
 }
 
@@ -381,7 +403,7 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
                       apr_time_sec(apr_time_now()), &err);
     /* fetches are counted where the keyrings report them */
     if (rv != APR_SUCCESS ||
-        user_of(&user, rq->claims, c, &err) != APR_SUCCESS) {
+        user_of(&user, r->pool, rq->claims, c, &err) != APR_SUCCESS) {
         return refused(r, rq, info.jws, &err);
     }
     rq->user = user;
@@ -532,15 +554,9 @@ static void export_claims(request_rec *r, const logto_dir_conf_t *c,
     const logto_claims_t *cl = rq->claims;
     const char *user = rq->user;
 
-    if (!user) {
-        user_of(&user, cl, c, &rq->err);
-    }
-    if (user && !claim_text_safe(user)) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      LOGTO_LOGNO(01204) "claim %s not made REMOTE_USER: "
-                                         "control characters",
-                      logto_conf_user_claim(c));
-        user = ""; /* authenticated all the same, as nobody in particular */
+    /* verify() found it; an answer remembered from before has none */
+    if (!user && user_of(&user, r->pool, cl, c, &rq->err) != APR_SUCCESS) {
+        user = "";
     }
     r->user = apr_pstrdup(r->pool, user);
     r->ap_auth_type = LOGTO_AUTH_TYPE;

@@ -87,6 +87,30 @@ is($res->header('X-Remote-User'), 'app-7', 'REMOTE_USER from client_id');
 is(outcome(get_bearer('/lt/user-claim/',
                       token(claims => { client_id => 7 }))),
    '401 invalid_token', 'remote user claim not a string: 401');
+# An integer is its decimal text; anything else, or text that could not
+# be handed on, is no user: refused, never an empty REMOTE_USER.
+$res = get_bearer('/lt/user-claim/custom/',
+                  token(claims => { custom => { uid => 42 } }));
+is($res->code, 200, 'remote user claim an integer: 200');
+is($res->header('X-Remote-User'), '42',
+   'remote user claim an integer: REMOTE_USER is its decimal text');
+for my $case (['1.5', 1.5, 'custom.uid claim not a string'],
+              ['true', JSON::PP::true, 'custom.uid claim not a string'],
+              ['an array', ['a'], 'custom.uid claim not a string'],
+              ['empty', '', 'token has no custom.uid claim'],
+              ['with a tab', "a\tb", 'custom.uid claim holds control characters'],
+              ['with U+0085', "a\x{85}b",
+               'custom.uid claim holds control characters']) {
+    my ($name, $uid, $want) = @$case;
+    $res = get_bearer('/lt/user-claim/custom/',
+                      token(claims => { custom => { uid => $uid } }));
+    is(outcome($res), '401 invalid_token', "remote user claim $name: 401");
+    is((challenge($res) || {})->{error_description}, $want,
+       "remote user claim $name: says why");
+}
+$res = get_bearer('/lt/user-claim/custom/', token());
+is((challenge($res) || {})->{error_description},
+   'token has no custom.uid claim', 'remote user claim missing: says so');
 
 # ------------------------------------------------- AuthLogtoClaimHeader
 $res = get_bearer('/lt/claim-header/',
