@@ -1300,6 +1300,31 @@ static const char *set_dpop_nonce(cmd_parms *cmd, void *cfg, int on)
     return NULL;
 }
 
+/* Smallest shmcb segment the module's records fit in: with its hints
+ * (8 KiB objects) a smaller one fails at startup, and under about 16 KiB
+ * mod_socache_shmcb divides by zero while sizing its subcaches. */
+#define SHMCB_MIN_SIZE 131072
+
+/* shmcb[:PATH](SIZE): SIZE large enough for the module's records. */
+static const char *shmcb_size_check(cmd_parms *cmd, const logto_srv_conf_t *sc)
+{
+    const char *open = sc->cache_args ? strrchr(sc->cache_args, '(') : NULL;
+    apr_int64_t size;
+
+    if (strcmp(sc->cache_provider_name, "shmcb") || !open) {
+        return NULL;
+    }
+    size = apr_atoi64(open + 1);
+    if (size < SHMCB_MIN_SIZE) {
+        return apr_psprintf(cmd->pool,
+                            "AuthLogtoCache %s: a shmcb size of at least %d "
+                            "bytes, please (the module's records are up "
+                            "to 8 KiB each)",
+                            sc->cache_spec, SHMCB_MIN_SIZE);
+    }
+    return NULL;
+}
+
 static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
 {
     logto_srv_conf_t *sc =
@@ -1334,9 +1359,14 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
                            AP_SOCACHE_PROVIDER_VERSION);
     if (!provider) {
         return apr_psprintf(cmd->pool,
-                            "AuthLogtoCache: unknown cache provider '%s' "
-                            "(is mod_socache_%s loaded?)",
-                            sc->cache_provider_name, sc->cache_provider_name);
+                            "AuthLogtoCache: unknown cache provider '%s': "
+                            "add `LoadModule socache_%s_module "
+                            "modules/mod_socache_%s.so` before this line",
+                            sc->cache_provider_name, sc->cache_provider_name,
+                            sc->cache_provider_name);
+    }
+    if ((bad = shmcb_size_check(cmd, sc)) != NULL) {
+        return bad;
     }
     /* The provider reads its arguments now, as mod_ssl has it do for
      * SSLSessionCache, so a bad size or server list is this line's error

@@ -360,6 +360,9 @@ is($rc, 0, 'AuthLogtoCache shmcb: accepted') or diag($out);
 ($rc, $out) = check_conf('AuthLogtoCache nosuchcache');
 isnt($rc, 0, 'AuthLogtoCache of an unknown provider: refused');
 like($out, qr/nosuchcache/, 'AuthLogtoCache: names the provider') or diag($out);
+like($out, qr/LoadModule socache_nosuchcache_module/,
+     'AuthLogtoCache of an unknown provider: the LoadModule line to add')
+    or diag($out);
 # Two key sources for one issuer in one section: the second replaces the
 # first, and startup says so.
 ($rc, $out) = check_conf('<Location /api>', 'AuthType Logto',
@@ -371,6 +374,16 @@ like($out, qr/nosuchcache/, 'AuthLogtoCache: names the provider') or diag($out);
 is($rc, 0, 'two key sources for one issuer: accepted') or diag($out);
 like($out, qr/AuthLogtoJwksUri on \S+:\d+ replaces the key source of .*jwks\.json/,
      'two key sources for one issuer: the replacement is said') or diag($out);
+# A shmcb segment too small for the module's records: refused by -t (it
+# used to pass, and the real start died in mod_socache_shmcb, silently).
+for my $size (16000, 131071) {
+    ($rc, $out) = check_conf("AuthLogtoCache shmcb:/tmp/logto-x($size)");
+    isnt($rc, 0, "AuthLogtoCache shmcb of $size bytes: refused");
+    like($out, qr/at least 131072 bytes/,
+         "AuthLogtoCache shmcb of $size bytes: says the least") or diag($out);
+}
+($rc, $out) = check_conf('AuthLogtoCache shmcb:/tmp/logto-x(131072)');
+is($rc, 0, 'AuthLogtoCache shmcb of 131072 bytes: accepted') or diag($out);
 for my $args ('shmcb:/tmp/logto-x(abc)', 'shmcb:(1000)') {
     my $file;
     ($rc, $out, $file) = check_conf("AuthLogtoCache $args");
