@@ -1030,6 +1030,8 @@ static void logto_register_hooks(apr_pool_t *p)
     ap_hook_insert_error_filter(logto_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(logto_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_quick_handler(logto_metadata_quick_handler, NULL, NULL,
+                          APR_HOOK_MIDDLE);
     ap_hook_handler(logto_metadata_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(logto_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     logto_register_authz(p);

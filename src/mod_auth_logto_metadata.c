@@ -312,3 +312,10 @@ int logto_metadata_handler(request_rec *r)
     ap_rputs("\n", r);
     return OK;
 }
+
+int logto_metadata_quick_handler(request_rec *r, int lookup)
+{
+    /* a subrequest's lookup serves nothing; the request, once its path
+     * is normalised, still meets the handler above */
+    return lookup ? DECLINED : logto_metadata_handler(r);
+}

@@ -218,6 +218,24 @@ ok(!exists $doc->{scopes_supported},
 is_deeply($doc->{bearer_methods_supported}, ['header'],
           'metadata: bearer_methods_supported is ["header"]');
 
+# /ltmp/ protects everything under it, its document's path included: the
+# document is served all the same, to clients that have no token yet.
+my $MDP = '/ltmp/.well-known/oauth-protected-resource';
+$res = GET($MDP);
+is($res->code, 200, 'metadata inside its protected location: 200 without a '
+   . 'token') or diag($res->as_string);
+$doc = eval { JSON::PP->new->decode($res->content) } || {};
+is($doc->{resource}, 'https://api.example.com/ltmp',
+   'metadata inside its protected location: resource');
+is(GET($MDP, Authorization => 'Bearer x.y.z')->code, 200,
+   'metadata inside its protected location: a bad token does not matter');
+$res = GET('/ltmp/other');
+is($res->code, 401, 'metadata inside its protected location: the rest 401');
+is((challenge($res) || {})->{resource_metadata}, "http://127.0.0.1:$PORT$MDP",
+   'metadata inside its protected location: named in the challenge');
+is(Apache::TestRequest::POST($MDP, content => 'x')->code, 405,
+   'metadata inside its protected location: POST 405');
+
 # /ltms/ requires scopes: they are offered, each once, negated ones not.
 $res = GET('/.well-known/oauth-protected-resource/ltms');
 $doc = eval { JSON::PP->new->decode($res->content) } || {};
