@@ -263,37 +263,82 @@ static void slot_fill(slot_t *s, const unsigned char *digest,
     __atomic_store_n(&s->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
 }
 
+/* A claim's second bucket: the digest's second word picks it. */
+static bucket_t *other_bucket_of(const logto_tokcache_t *tc,
+                                 const unsigned char *digest)
+{
+    apr_uint32_t h;
+
+    memcpy(&h, digest + sizeof(h), sizeof(h));
+    return &tc->buckets[h % tc->nbuckets];
+}
+
+/* In bucket b: whether a live entry holds digest; *pfree its first slot
+ * holding nothing live (-1: none), *pnfree how many such slots. */
+static int claim_scan(bucket_t *b, const unsigned char *digest, apr_int64_t now,
+                      int *pfree, int *pnfree)
+{
+    logto_tokcache_entry_t cur;
+    int w;
+
+    *pfree = -1;
+    *pnfree = 0;
+    for (w = 0; w < LOGTO_TOKCACHE_WAYS; w++) {
+        slot_t *s = &b->slots[w];
+
+        if (slot_read(&cur, s, digest) && now < cur.exp) {
+            return 1;
+        }
+        if (!slot_live(s, now)) {
+            *pfree = *pfree < 0 ? w : *pfree;
+            ++*pnfree;
+        }
+    }
+    return 0;
+}
+
+/* Two buckets per digest, the emptier taking a new claim: with one, the
+ * fullest of a table's buckets filled while the table was still half
+ * empty, and a claim that finds its buckets full is refused (503). Both
+ * are locked for the claim, in address order, so two claims of one
+ * digest never both find it absent. */
 apr_status_t logto_tokcache_claim(logto_tokcache_t *tc,
                                   const unsigned char *digest,
                                   const logto_tokcache_entry_t *e,
                                   apr_int64_t now)
 {
-    bucket_t *b = bucket_of(tc, digest);
-    logto_tokcache_entry_t cur;
+    bucket_t *b1 = bucket_of(tc, digest), *b2 = other_bucket_of(tc, digest);
+    bucket_t *lo = b1 < b2 ? b1 : b2, *hi = b1 < b2 ? b2 : b1;
     apr_status_t rv = APR_ENOSPC;
-    int w, free_w = -1;
+    int f1, f2 = -1, n1, n2 = 0;
 
-    if (!bucket_lock(b)) {
+    if (!bucket_lock(lo)) {
         BUMP(tc->hdr->stats.contended);
         return APR_EAGAIN;
     }
-    for (w = 0; w < LOGTO_TOKCACHE_WAYS; w++) {
-        slot_t *s = &b->slots[w];
-
-        if (slot_read(&cur, s, digest) && now < cur.exp) {
-            rv = APR_EEXIST;
-            break;
-        }
-        if (free_w < 0 && !slot_live(s, now)) {
-            free_w = w;
-        }
+    if (hi != lo && !bucket_lock(hi)) {
+        __atomic_store_n(&lo->lock, 0, __ATOMIC_RELEASE);
+        BUMP(tc->hdr->stats.contended);
+        return APR_EAGAIN;
     }
-    if (rv != APR_EEXIST && free_w >= 0) {
-        slot_fill(&b->slots[free_w], digest, e);
+    if (claim_scan(b1, digest, now, &f1, &n1) ||
+        (b2 != b1 && claim_scan(b2, digest, now, &f2, &n2))) {
+        rv = APR_EEXIST;
+    }
+    else if (n1 > 0 || n2 > 0) {
+        if (n2 > n1) {
+            slot_fill(&b2->slots[f2], digest, e);
+        }
+        else {
+            slot_fill(&b1->slots[f1], digest, e);
+        }
         BUMP(tc->hdr->stats.stores);
         rv = APR_SUCCESS;
     }
-    __atomic_store_n(&b->lock, 0, __ATOMIC_RELEASE);
+    if (hi != lo) {
+        __atomic_store_n(&hi->lock, 0, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&lo->lock, 0, __ATOMIC_RELEASE);
     return rv;
 }
 

@@ -81,12 +81,13 @@ void logto_tokcache_put(logto_tokcache_t *tc, const unsigned char *digest,
 
 /* The table as a set of things used once (DPoP proofs): remember digest
  * until e->exp, unless a live entry holds it already, and never in place
- * of another live entry. APR_SUCCESS: remembered now, first use;
- * APR_EEXIST: used before; APR_ENOSPC: every slot of its bucket is live
- * (the caller refuses rather than forget a use); APR_EAGAIN: the bucket
- * stayed busy. Claims of one digest are atomic across processes (a lock
- * word per bucket); they are not mixed with logto_tokcache_put on one
- * table. */
+ * of another live entry. A digest has two buckets (its first and second
+ * words pick them) and goes to the emptier, so a table fills evenly.
+ * APR_SUCCESS: remembered now, first use; APR_EEXIST: used before;
+ * APR_ENOSPC: every slot of both buckets is live (the caller refuses
+ * rather than forget a use); APR_EAGAIN: a bucket stayed busy. Claims of
+ * one digest are atomic across processes (a lock word per bucket); they
+ * are not mixed with logto_tokcache_get or put on one table. */
 apr_status_t logto_tokcache_claim(logto_tokcache_t *tc,
                                   const unsigned char *digest,
                                   const logto_tokcache_entry_t *e,
