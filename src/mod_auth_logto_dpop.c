@@ -50,6 +50,15 @@ void logto_dpop_register_hooks(apr_pool_t *p)
     ap_hook_optional_fn_retrieve(retrieve_ssl_fns, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
+/* The algorithms a proof may be signed with: every asymmetric one the
+ * module knows. A proof's alg is the client's key's, not the issuer's,
+ * so AuthLogtoAlgorithms (the tokens' algorithms) does not narrow it:
+ * Logto's ES384 tokens beside ES256 proofs, the common DPoP key. */
+static logto_algset_t proof_algs(void)
+{
+    return LOGTO_ALGSET_DEFAULT;
+}
+
 /* ------------------------------------------------------------- request */
 
 /* The request the client sent: internal redirects and subrequests keep
@@ -244,8 +253,8 @@ static apr_status_t check_proof(request_rec *r, const logto_dir_conf_t *c,
     x.now = apr_time_sec(apr_time_now());
     x.max_age = logto_conf_dpop_max_age(c);
     x.clock_skew = logto_conf_skew(c);
-    if (logto_dpop_verify(&proof, r->pool, text, strlen(text),
-                          logto_conf_algs(c), &x, err) != APR_SUCCESS ||
+    if (logto_dpop_verify(&proof, r->pool, text, strlen(text), proof_algs(), &x,
+                          err) != APR_SUCCESS ||
         check_nonce(r, c, proof, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -363,7 +372,7 @@ int logto_dpop_same_settings(const logto_dir_conf_t *a,
 
 void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c, request_rec *r)
 {
-    logto_algset_t set = logto_conf_algs(c);
+    logto_algset_t set = proof_algs();
     json_t *algs;
     int a;
 
@@ -393,9 +402,9 @@ void logto_dpop_metadata(json_t *doc, const logto_dir_conf_t *c, request_rec *r)
 /* ---------------------------------------------------------- challenges */
 
 /* algs="..." of the DPoP challenge: the algorithms proofs may use. */
-static const char *algs_param(apr_pool_t *p, const logto_dir_conf_t *c)
+static const char *algs_param(apr_pool_t *p)
 {
-    logto_algset_t set = logto_conf_algs(c);
+    logto_algset_t set = proof_algs();
     const char *list = NULL;
     int a;
 
@@ -445,7 +454,7 @@ int logto_dpop_challenge(request_rec *r, const logto_dir_conf_t *c,
     }
     apr_table_addn(r->err_headers_out, "WWW-Authenticate",
                    logto_challenge(r, c, "DPoP", derr, derr ? desc : NULL,
-                                   scope, algs_param(r->pool, c)));
+                                   scope, algs_param(r->pool)));
     if (derr && !strcmp(derr, "use_dpop_nonce") &&
         (nonce = current_nonce(r, c)) != NULL) {
         apr_table_setn(r->err_headers_out, "DPoP-Nonce", nonce);

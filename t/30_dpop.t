@@ -188,8 +188,15 @@ refused(get_dpop('/lt/b/', $bound, good('/lt/b/', sign_key => $other)),
         'invalid_dpop_proof', qr/signature/, 'signature by another key');
 refused(get_dpop('/lt/b/', $bound, good('/lt/b/', claims => { jti => undef })),
         'invalid_dpop_proof', qr/jti/, 'no jti');
-refused(get_dpop('/lt/dpop-es384/', $bound, good('/lt/dpop-es384/')),
-        'invalid_dpop_proof', qr/algorithm/, 'alg outside AuthLogtoAlgorithms');
+# A proof's alg is the client's key's: AuthLogtoAlgorithms names the
+# tokens' algorithms (Logto's ES384) and does not narrow the proofs'.
+is(get_dpop('/lt/dpop-es384/', $bound, good('/lt/dpop-es384/'))->code, 200,
+   'an ES256 proof where tokens must be ES384: 200');
+{
+    my $res = get_dpop('/lt/dpop-es384/', $bound);
+    like((challenges($res)->{DPoP} || {})->{algs} // '', qr/\bES256\b/,
+         'where tokens must be ES384: the challenge offers ES256 proofs');
+}
 
 # ------------------------------------------------ schemes and modes
 {
