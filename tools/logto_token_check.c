@@ -401,8 +401,9 @@ static int check_binding(const logto_claims_t *c, const check_args_t *a,
     x.now = apr_time_sec(apr_time_now());
     x.max_age = a->dpop_max_age;
     x.clock_skew = a->pol.clock_skew;
+    /* as the module does: --algorithms names the token's only */
     if (logto_dpop_verify(&proof, p, a->dpop, strlen(a->dpop),
-                          a->pol.algorithms, &x, &err) != APR_SUCCESS) {
+                          LOGTO_ALGSET_DEFAULT, &x, &err) != APR_SUCCESS) {
         printf("refused: %s (%s)\n", err.text, logto_reason_name(err.reason));
         return EXIT_REFUSED;
     }
