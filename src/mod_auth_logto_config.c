@@ -354,7 +354,7 @@ static const char *check_url(cmd_parms *cmd, const char *url)
 
 /* A whole number of seconds within [min, LOGTO_MAX_SECONDS]. */
 static const char *parse_seconds(cmd_parms *cmd, const char *arg, int min,
-                                 int *out)
+                                 int max, int *out)
 {
     char *end = NULL;
     apr_int64_t v;
@@ -362,11 +362,11 @@ static const char *parse_seconds(cmd_parms *cmd, const char *arg, int min,
     errno = 0;
     v = apr_strtoi64(arg, &end, 10);
     if (!*arg || errno || !end || *end || !apr_isdigit(*arg) || v < min ||
-        v > LOGTO_MAX_SECONDS) {
+        v > max) {
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not a number of seconds from %d "
                             "to %d",
-                            cmd->cmd->name, arg, min, LOGTO_MAX_SECONDS);
+                            cmd->cmd->name, arg, min, max);
     }
     *out = (int)v;
     return NULL;
@@ -405,7 +405,9 @@ static const char *header_key(apr_pool_t *p, const char *name)
 static int is_quotable(const char *s)
 {
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\' || apr_iscntrl(*s)) {
+        unsigned char ch = (unsigned char)*s;
+
+        if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f) {
             return 0;
         }
     }
@@ -812,30 +814,28 @@ static const char *set_seconds(cmd_parms *cmd, void *cfg, const char *arg)
 
     switch (bit) {
         case LOGTO_SET_SKEW:
-            bad = parse_seconds(cmd, arg, 0, &c->clock_skew);
+            /* leeway, not a way to turn exp off: an hour at most */
+            bad = parse_seconds(cmd, arg, 0, 3600, &c->clock_skew);
             break;
         case LOGTO_SET_REFRESH:
-            bad = parse_seconds(cmd, arg, 1, &c->jwks_refresh);
+            bad =
+                parse_seconds(cmd, arg, 1, LOGTO_MAX_SECONDS, &c->jwks_refresh);
             break;
         case LOGTO_SET_MIN_REFRESH:
             /* 0 would let any client force a fetch per request */
-            bad = parse_seconds(cmd, arg, 1, &c->jwks_min_refresh);
+            bad = parse_seconds(cmd, arg, 1, LOGTO_MAX_SECONDS,
+                                &c->jwks_min_refresh);
             break;
         case LOGTO_SET_MAX_STALE:
-            bad = parse_seconds(cmd, arg, 0, &c->jwks_max_stale);
+            bad = parse_seconds(cmd, arg, 0, LOGTO_MAX_SECONDS,
+                                &c->jwks_max_stale);
             break;
         case LOGTO_SET_DPOP_MAX_AGE:
             /* the replay window: a day of remembered jtis is plenty */
-            bad = parse_seconds(cmd, arg, 1, &c->dpop_max_age);
-            if (!bad && c->dpop_max_age > 86400) {
-                bad = "AuthLogtoDPoPMaxAge: at most 86400 seconds";
-            }
+            bad = parse_seconds(cmd, arg, 1, 86400, &c->dpop_max_age);
             break;
         case LOGTO_SET_TIMEOUT:
-            bad = parse_seconds(cmd, arg, 1, &c->fetch_timeout);
-            if (!bad && c->fetch_timeout > 300) {
-                bad = "AuthLogtoFetchTimeout: at most 300 seconds";
-            }
+            bad = parse_seconds(cmd, arg, 1, 300, &c->fetch_timeout);
             break;
         default:
             return "internal error: unknown seconds directive";
@@ -934,8 +934,8 @@ static const char *set_realm(cmd_parms *cmd, void *cfg, const char *arg)
     logto_dir_conf_t *c = cfg;
 
     if (!is_quotable(arg)) {
-        return "AuthLogtoRealm: quotes, backslashes and control characters "
-               "are not allowed";
+        return "AuthLogtoRealm: printable ASCII only, without quotes and "
+               "backslashes (it is sent as a quoted-string)";
     }
     c->realm = arg;
     c->set |= LOGTO_SET_REALM;
