@@ -144,11 +144,16 @@ is(outcome(post('/lr/app', $t, "access_token=$t")), '400 invalid_request',
 # No header: the body is not read, it is a request without a token.
 is(outcome(post($CGI, undef, "access_token=$t")), '401 -',
    'token in the body only: no token, 401 without an error');
-# A refused header token: 401, its body never read.
+# A refused header token: 401 with a clean body; with a token in the
+# body too the request is malformed whatever the header's token is worth
+# (RFC 6750 section 2; the Responses table: "token in header and
+# elsewhere"): 400, as with a good one.
 is(outcome(post($CGI, tamper_signature($t), 'x=1')), '401 invalid_token',
    'bad token, clean body: 401');
 is(outcome(post($CGI, tamper_signature($t), "access_token=$t")),
-   '401 invalid_token', 'bad token, token in the body: 401, body not read');
+   '400 invalid_request', 'bad token, token in the body: 400');
+is(outcome(post($CGI, 'x.y.z', "access_token=$t")),
+   '400 invalid_request', 'malformed token, token in the body: 400');
 # A body over LimitRequestBody is httpd's own answer.
 is(post('/lt/cgi-env/small/', $t, 'x=' . ('a' x 2000))->code, 413,
    'body over LimitRequestBody: 413');
