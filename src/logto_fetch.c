@@ -127,7 +127,11 @@ static void set_options(CURL *curl, const char *url,
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
     if (opts->ca_file != NULL) {
+        /* the file's CAs and no others: libcurl also trusts the CA
+         * directory it was built with (/etc/ssl/certs on Debian) unless
+         * told not to, so a public CA would still vouch for the issuer */
         curl_easy_setopt(curl, CURLOPT_CAINFO, opts->ca_file);
+        curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
     }
     /* Refuses a declared length up front; body_write catches the rest. */
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)body->max);

@@ -44,6 +44,7 @@ typedef struct check_args_t {
     const char *method;       /* --method, GET by default */
     const char *url;          /* --url */
     apr_int64_t dpop_max_age; /* --dpop-max-age, 300 by default */
+    const char *ca_file;      /* --ca-file: the only CAs for https */
 } check_args_t;
 
 static void usage(FILE *out)
@@ -52,6 +53,7 @@ static void usage(FILE *out)
           " (--jwks-file PATH | --jwks-uri URL))...\n"
           "           --audience URI [--audience URI]... [--scope S]...\n"
           "           [--clock-skew SECONDS] [--algorithms \"ES384 RS256\"]\n"
+          "           [--ca-file PATH]\n"
           "           [--dpop PROOF --url URL [--method GET]"
           " [--dpop-max-age SECONDS]] TOKEN\n"
           "\n"
@@ -69,6 +71,9 @@ static void usage(FILE *out)
           "is the server's to know). A DPoP-bound token without --dpop is"
           " refused,\n"
           "as the module refuses it as a Bearer token.\n"
+          "--ca-file: the CAs trusted for --jwks-uri over https, instead"
+          " of the system's\n"
+          "(AuthLogtoCAFile).\n"
           "Exit status: 0 accepted, 1 refused, 2 usage, key or network"
           " error.\n",
           out);
@@ -104,14 +109,16 @@ static apr_status_t read_bounded(char **pbuf, apr_size_t *plen, apr_pool_t *p,
 /* ---------------------------------------------------------- the key set */
 
 /* GET url with the module's own fetch: a 200 answer of at most
- * LOGTO_JWKS_MAX_SIZE bytes, certificates and host names verified,
- * FETCH_TIMEOUT seconds. */
-static int fetch(char **pbody, apr_size_t *plen, apr_pool_t *p, const char *url)
+ * LOGTO_JWKS_MAX_SIZE bytes, certificates (against ca_file, else the
+ * system's CAs) and host names verified, FETCH_TIMEOUT seconds. */
+static int fetch(char **pbody, apr_size_t *plen, apr_pool_t *p, const char *url,
+                 const char *ca_file)
 {
     logto_fetch_opts_t opts;
     logto_err_t err;
 
     logto_fetch_opts_init(&opts);
+    opts.ca_file = ca_file;
     opts.timeout = FETCH_TIMEOUT;
     opts.max_body = LOGTO_JWKS_MAX_SIZE;
     opts.max_redirects = 0;
@@ -143,7 +150,8 @@ static int read_jwks_file(char **pbody, apr_size_t *plen, apr_pool_t *p,
 }
 
 /* The key set of source (as recorded by take_option). */
-static int load_jwks(logto_jwks_t **pjwks, apr_pool_t *p, const char *source)
+static int load_jwks(logto_jwks_t **pjwks, apr_pool_t *p, const char *source,
+                     const char *ca_file)
 {
     char *body = NULL;
     apr_size_t len = 0;
@@ -152,7 +160,7 @@ static int load_jwks(logto_jwks_t **pjwks, apr_pool_t *p, const char *source)
 
     rc = !strncmp(source, "file:", 5)
              ? read_jwks_file(&body, &len, p, source + 5)
-             : fetch(&body, &len, p, source + 4);
+             : fetch(&body, &len, p, source + 4, ca_file);
     if (rc != EXIT_ACCEPTED) {
         return rc;
     }
@@ -172,7 +180,8 @@ static int load_sources(logto_keysource_t **pks, apr_pool_t *p,
     logto_jwks_t *jwks;
 
     for (i = 0; i < n; i++) {
-        rc = load_jwks(&jwks, p, APR_ARRAY_IDX(a->sources, i, const char *));
+        rc = load_jwks(&jwks, p, APR_ARRAY_IDX(a->sources, i, const char *),
+                       a->ca_file);
         if (rc != EXIT_ACCEPTED) {
             return rc;
         }
@@ -196,6 +205,7 @@ enum {
     OPT_METHOD,
     OPT_URL,
     OPT_DPOP_MAX_AGE,
+    OPT_CA_FILE,
     OPT_HELP
 };
 
@@ -211,6 +221,7 @@ static const struct option long_opts[] = {
     {"method", required_argument, NULL, OPT_METHOD},
     {"url", required_argument, NULL, OPT_URL},
     {"dpop-max-age", required_argument, NULL, OPT_DPOP_MAX_AGE},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
 
@@ -263,6 +274,13 @@ static int take_option(check_args_t *a, apr_pool_t *p, int opt, const char *val)
             return EXIT_ACCEPTED;
         case OPT_URL:
             a->url = val;
+            return EXIT_ACCEPTED;
+        case OPT_CA_FILE:
+            logto_err_clear(&err);
+            if (logto_ca_file_check(val, &err) != APR_SUCCESS) {
+                return trouble("--ca-file", err.text);
+            }
+            a->ca_file = val;
             return EXIT_ACCEPTED;
         case OPT_ALGS:
             logto_err_clear(&err);
