@@ -152,17 +152,25 @@ static void unlock_cache(void)
 
 /* The id a record is stored under: the key itself, or, for a long one (a
  * long JWKS URI), a digest of it, as memcache and redis take ids of up
- * to 120 bytes only. The seal still binds the whole key. */
+ * to 120 bytes only. The seal still binds the whole key. In front, one
+ * character from a hash of the key: shmcb picks a record's subcache by
+ * the id's first byte, so without it every key set ("jwks:...") went to
+ * one subcache and pushed the others out (their status read "fetched:
+ * never", and children fetched again). The 32 characters @ A-Z [ \ ] ^ _
+ * differ in their five low bits, which are what shmcb looks at. */
 static const char *store_id(const char *key, apr_pool_t *p)
 {
+    apr_ssize_t klen = (apr_ssize_t)strlen(key);
+    unsigned int spread = apr_hashfunc_default(key, &klen) % 32;
     unsigned char md[32];
     unsigned int n = sizeof(md);
+    const char *id = key;
 
-    if (strlen(key) <= STORE_ID_MAX ||
-        !EVP_Digest(key, strlen(key), md, &n, logto_md_sha256(), NULL)) {
-        return key;
+    if (strlen(key) > STORE_ID_MAX &&
+        EVP_Digest(key, strlen(key), md, &n, logto_md_sha256(), NULL)) {
+        id = apr_pstrcat(p, "h:", apr_pescape_hex(p, md, sizeof(md), 0), NULL);
     }
-    return apr_pstrcat(p, "h:", apr_pescape_hex(p, md, sizeof(md), 0), NULL);
+    return apr_psprintf(p, "%c%s", (char)('@' + spread), id);
 }
 
 static apr_status_t retrieve(const char *key, unsigned char *buf,
