@@ -361,8 +361,8 @@ static void log_refusal(request_rec *r, const logto_req_t *rq,
         jws && jws->payload ? logto_json_str(jws->payload, "jti") : NULL;
 
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  LOGTO_LOGNO(00101) "token refused: %s (reason=%s, kid=%s, "
-                                     "jti=%s)",
+                  LOGTO_LOGNO(00101) "token refused: %s (reason=%s, "
+                                     "kid=%.64s, jti=%.64s)",
                   rq->err.text, logto_reason_name(rq->err.reason),
                   jws && jws->kid ? jws->kid : "-", jti ? jti : "-");
 }

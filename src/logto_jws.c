@@ -125,7 +125,9 @@ static apr_status_t check_header(logto_jws_t *jws, const char *want_typ,
 
     jws->alg_name = logto_json_str(h, "alg");
     if (jws->alg_name == NULL) {
-        return logto_err_set(err, LOGTO_ERR_ALG, "alg missing");
+        return logto_err_set(err, LOGTO_ERR_ALG,
+                             json_object_get(h, "alg") ? "alg is not a string"
+                                                       : "alg missing");
     }
     jws->alg = logto_alg_from_name(jws->alg_name);
     if (kid != NULL && !json_is_string(kid)) {

@@ -55,7 +55,10 @@ static apr_status_t check_issuer(const json_t *payload,
     int i;
 
     if (!iss) {
-        return logto_err_set(err, LOGTO_ERR_ISSUER, "issuer missing");
+        return logto_err_set(err, LOGTO_ERR_ISSUER,
+                             json_object_get(payload, "iss")
+                                 ? "iss is not a string"
+                                 : "issuer missing");
     }
     for (i = 0; pol->issuers && i < pol->issuers->nelts; i++) {
         if (strcmp(iss, APR_ARRAY_IDX(pol->issuers, i, const char *)) == 0) {

@@ -501,8 +501,15 @@ END_TEST
 
 START_TEST(alg_must_be_a_string)
 {
-    parse_refused(craft("{\"typ\":\"at+jwt\"}", "{}", "sig"), LOGTO_ERR_ALG);
-    parse_refused(craft("{\"alg\":[\"ES384\"]}", "{}", "sig"), LOGTO_ERR_ALG);
+    ck_assert_str_eq(parse_refused(craft("{\"typ\":\"at+jwt\"}", "{}", "sig"),
+                                   LOGTO_ERR_ALG),
+                     "alg missing");
+    ck_assert_str_eq(parse_refused(craft("{\"alg\":[\"ES384\"]}", "{}", "sig"),
+                                   LOGTO_ERR_ALG),
+                     "alg is not a string");
+    ck_assert_str_eq(
+        parse_refused(craft("{\"alg\":384}", "{}", "sig"), LOGTO_ERR_ALG),
+        "alg is not a string");
 }
 END_TEST
 

@@ -225,6 +225,23 @@ START_TEST(refuses_missing_issuer)
 }
 END_TEST
 
+START_TEST(refuses_non_string_issuer_saying_so)
+{
+    logto_claims_t *c = NULL;
+    logto_err_t err;
+
+    assert_refused(payload_over("\"iss\":5"), policy(API, NULL),
+                   LOGTO_ERR_ISSUER);
+    ck_assert_int_ne(
+        check(&c, payload_over("\"iss\":5"), policy(API, NULL), &err),
+        APR_SUCCESS);
+    ck_assert_str_eq(err.text, "iss is not a string");
+    ck_assert_int_ne(check(&c, payload_without("iss"), policy(API, NULL), &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.text, "issuer missing");
+}
+END_TEST
+
 START_TEST(refuses_other_issuer)
 {
     assert_refused(payload_over("\"iss\":\"https://evil.logto.app/oidc\""),
@@ -589,6 +606,7 @@ static Suite *jwt_suite(void)
     tcase_add_test(tc, any_configured_issuer_accepted);
     tcase_add_test(tc, real_exp_accepted);
     tcase_add_test(tc, refuses_missing_issuer);
+    tcase_add_test(tc, refuses_non_string_issuer_saying_so);
     tcase_add_test(tc, refuses_other_issuer);
     tcase_add_test(tc, refuses_non_string_issuer);
     tcase_add_test(tc, refuses_other_audience);
