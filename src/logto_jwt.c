@@ -4,6 +4,7 @@
  * Texts set here become the HTTP error_description: short, lower-case and
  * never a copy of anything the token carries.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,30 +264,90 @@ json_t *logto_claims_get(const logto_claims_t *claims, const char *path)
 
 /* Whether the configured text want names the real number d: it reads
  * wholly as a number of the same value ("1.5" for 1.5, "2" for 2.0). */
-static int real_matches(double d, const char *want)
+/* Whether want is a JSON number; *pinteger whether it has neither a
+ * fraction nor an exponent. */
+static int is_json_number(const char *want, int *pinteger)
 {
-    char *end;
-    double w;
+    const char *s = want + (*want == '-');
 
-    if (*want == '\0') {
+    if (*s == '0') {
+        s++;
+    }
+    else if (*s >= '1' && *s <= '9') {
+        while (*s >= '0' && *s <= '9') {
+            s++;
+        }
+    }
+    else {
         return 0;
     }
-    w = strtod(want, &end);
-    return *end == '\0' && w == d;
+    *pinteger = *s == '\0';
+    if (*s == '.') {
+        if (!(*++s >= '0' && *s <= '9')) {
+            return 0;
+        }
+        while (*s >= '0' && *s <= '9') {
+            s++;
+        }
+    }
+    if (*s == 'e' || *s == 'E') {
+        s += s[1] == '+' || s[1] == '-' ? 2 : 1;
+        if (!(*s >= '0' && *s <= '9')) {
+            return 0;
+        }
+        while (*s >= '0' && *s <= '9') {
+            s++;
+        }
+    }
+    return *s == '\0';
+}
+
+/* Whether the number i of a claim equals the configured text want, a
+ * JSON number written however (1, 1.0 and 1e0 are one number): integers
+ * exactly, others as doubles. */
+static int integer_matches(json_int_t i, const char *want)
+{
+    int integer;
+    char *end;
+    apr_int64_t w;
+    double d;
+
+    if (!is_json_number(want, &integer)) {
+        return 0;
+    }
+    if (integer) {
+        errno = 0;
+        w = apr_strtoi64(want, &end, 10);
+        return errno == 0 && *end == '\0' && w == (apr_int64_t)i;
+    }
+    d = strtod(want, &end);
+    return d == floor(d) && fabs(d) < 9007199254740992.0 &&
+           (apr_int64_t)d == (apr_int64_t)i;
+}
+
+static int real_matches(double r, const char *want)
+{
+    int integer;
+    char *end;
+
+    if (!is_json_number(want, &integer)) {
+        return 0;
+    }
+    /* an integer literal names one integer: the double must be it */
+    if (integer && r == floor(r) && fabs(r) < 9.2e18) {
+        return integer_matches((json_int_t)r, want);
+    }
+    return !integer && strtod(want, &end) == r;
 }
 
 /* Whether one scalar value equals the configured text want. */
 static int scalar_matches(const json_t *v, const char *want)
 {
-    char buf[32];
-
     switch (json_typeof(v)) {
         case JSON_STRING:
             return strcmp(json_string_value(v), want) == 0;
         case JSON_INTEGER:
-            snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
-                     json_integer_value(v));
-            return strcmp(buf, want) == 0;
+            return integer_matches(json_integer_value(v), want);
         case JSON_REAL:
             return real_matches(json_real_value(v), want);
         case JSON_TRUE:

@@ -552,6 +552,43 @@ START_TEST(match_compares_strings_exactly)
 }
 END_TEST
 
+/* A number is one number however the claim or the configuration writes
+ * it (1, 1.0, 1e0); text that is no JSON number never matches one. */
+START_TEST(match_compares_numbers_as_numbers)
+{
+    logto_claims_t *c = assert_accepted(
+        payload_over("\"custom\":{\"i\":1,\"r\":1.0,\"h\":16.0,\"f\":1.5,"
+                     "\"big\":9007199254740992.0,\"n\":-20}"),
+        policy(API, NULL));
+    const char *one[] = {"1", "1.0", "1e0", "10e-1", "0.1E1"};
+    const char *not_one[] = {" 1", "1 ",  "+1",  "01",  "1.", ".1e1", "0x1",
+                             "1e", "inf", "nan", "1.5", "2",  ""};
+    const char *sixteen[] = {"0x10", "16 ", "1.6e"};
+    const char *big[] = {"9007199254740993"};
+    const char *neg[] = {"-20", "-2e1", "-20.0"};
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        ck_assert_msg(logto_claims_match(c, "custom.i", &one[i], 1), "i %s",
+                      one[i]);
+        ck_assert_msg(logto_claims_match(c, "custom.r", &one[i], 1), "r %s",
+                      one[i]);
+    }
+    for (i = 0; i < 13; i++) {
+        ck_assert_msg(!logto_claims_match(c, "custom.i", &not_one[i], 1),
+                      "i %s", not_one[i]);
+        ck_assert_msg(!logto_claims_match(c, "custom.r", &not_one[i], 1),
+                      "r %s", not_one[i]);
+    }
+    ck_assert(!logto_claims_match(c, "custom.h", sixteen, 3));
+    ck_assert(!logto_claims_match(c, "custom.big", big, 1));
+    ck_assert(logto_claims_match(c, "custom.n", neg, 1));
+    ck_assert(logto_claims_match(c, "custom.n", neg + 1, 1));
+    ck_assert(logto_claims_match(c, "custom.n", neg + 2, 1));
+    ck_assert(!logto_claims_match(c, "custom.f", one, 5));
+}
+END_TEST
+
 START_TEST(match_compares_numbers_and_booleans_by_text)
 {
     logto_claims_t *c = rich_claims();
@@ -637,6 +674,7 @@ static Suite *jwt_suite(void)
     tcase_add_test(tc, get_follows_dotted_paths);
     tcase_add_test(tc, match_compares_strings_exactly);
     tcase_add_test(tc, match_compares_numbers_and_booleans_by_text);
+    tcase_add_test(tc, match_compares_numbers_as_numbers);
     tcase_add_test(tc, match_looks_into_arrays);
     tcase_add_test(tc, match_never_matches_objects_or_missing);
     suite_add_tcase(s, tc);
