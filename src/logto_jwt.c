@@ -217,13 +217,19 @@ static apr_status_t get_strings(logto_claims_t *c, apr_pool_t *p,
     c->scopes = logto_scope_split(p, c->scope);
     /* An organization token names its organization in the claim, or only
      * in its audience (urn:logto:organization:<id>): in one this
-     * configuration accepted, never in another entry of the list. */
-    for (i = 0; !org && i < c->aud->nelts; i++) {
+     * configuration accepted, never in another entry of the list. Where
+     * it names it in both, they agree: the audience is what the token
+     * was issued for. */
+    for (i = 0; i < c->aud->nelts; i++) {
         const char *aud = APR_ARRAY_IDX(c->aud, i, const char *);
+        const char *id = aud_accepted(pol, aud) ? org_id_of_aud(aud) : NULL;
 
-        if (aud_accepted(pol, aud)) {
-            org = org_id_of_aud(aud);
+        if (id && org && strcmp(id, org) != 0) {
+            return logto_err_set(err, LOGTO_ERR_AUDIENCE,
+                                 "organization_id is not the organization "
+                                 "of aud");
         }
+        org = org ? org : id;
     }
     c->organization_id = org;
     return APR_SUCCESS;

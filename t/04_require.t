@@ -88,6 +88,15 @@ case('org: organization audience in an array', '/lt/org-any/',
 case('org: plain token', '/lt/org-any/', {}, 403);
 case('org: empty organization_id names none', '/lt/org-any/',
      { organization_id => '' }, 403);
+# The claim and the organization audience must agree: which organization
+# would the request be for otherwise?
+case('org: organization_id agrees with the audience', '/lt/org-any/',
+     { aud => 'urn:logto:organization:org-1', organization_id => 'org-1' },
+     200);
+case('org: organization_id of another organization than the audience',
+     '/lt/org-any/',
+     { aud => 'urn:logto:organization:org-1', organization_id => 'org-9' },
+     401);
 case('org-1 org-2: organization_id org-2', '/lt/org-list/',
      { organization_id => 'org-2' }, 200);
 case('org-1 org-2: organization audience of org-1', '/lt/org-list/',

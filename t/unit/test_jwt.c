@@ -478,14 +478,29 @@ START_TEST(org_audience_is_exact_without_wildcard)
 }
 END_TEST
 
-START_TEST(organization_id_claim_wins)
+/* The claim and an accepted organization audience name one organization,
+ * or the token is refused: which would the request be for? */
+START_TEST(organization_id_claim_agrees_with_the_aud)
 {
     logto_claims_t *c = assert_accepted(
-        payload_over("\"organization_id\":\"org-claim\","
-                     "\"aud\":[\"urn:logto:organization:org-aud\"]"),
+        payload_over("\"organization_id\":\"org-1\","
+                     "\"aud\":[\"urn:logto:organization:org-1\"]"),
         policy(LOGTO_ORG_AUD_WILDCARD, NULL));
 
-    ck_assert_str_eq(c->organization_id, "org-claim");
+    ck_assert_str_eq(c->organization_id, "org-1");
+    assert_refused(payload_over("\"organization_id\":\"org-claim\","
+                                "\"aud\":[\"urn:logto:organization:org-aud\"]"),
+                   policy(LOGTO_ORG_AUD_WILDCARD, NULL), LOGTO_ERR_AUDIENCE);
+    assert_refused(payload_over("\"organization_id\":\"org-9\","
+                                "\"aud\":\"urn:logto:organization:org-1\""),
+                   policy("urn:logto:organization:org-1", NULL),
+                   LOGTO_ERR_AUDIENCE);
+    /* an organization audience not accepted here says nothing */
+    c = assert_accepted(payload_over("\"organization_id\":\"org-9\","
+                                     "\"aud\":[\"" API
+                                     "\",\"urn:logto:organization:o7\"]"),
+                        policy(API, NULL));
+    ck_assert_str_eq(c->organization_id, "org-9");
 }
 END_TEST
 
@@ -668,7 +683,7 @@ static Suite *jwt_suite(void)
     tcase_add_test(tc, org_wildcard_accepts_organization_audience);
     tcase_add_test(tc, org_wildcard_needs_an_id);
     tcase_add_test(tc, org_audience_is_exact_without_wildcard);
-    tcase_add_test(tc, organization_id_claim_wins);
+    tcase_add_test(tc, organization_id_claim_agrees_with_the_aud);
     tcase_add_test(tc, organization_id_derived_from_the_accepted_aud);
     tcase_add_test(tc, organization_id_never_from_an_aud_not_accepted);
     tcase_add_test(tc, get_follows_dotted_paths);
