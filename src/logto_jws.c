@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -26,6 +27,22 @@ typedef struct {
     apr_size_t len[3];
 } jws_parts_t;
 
+/* Whether token is a b64token: ALPHA / DIGIT / "-" "." "_" "~" "+" "/",
+ * then "=" only at the end. */
+static int is_b64token(const char *token, apr_size_t len)
+{
+    apr_size_t i = 0;
+
+    while (i < len && token[i] &&
+           (apr_isalnum(token[i]) || strchr("-._~+/", token[i]))) {
+        i++;
+    }
+    while (i > 0 && i < len && token[i] == '=') {
+        i++;
+    }
+    return i == len && len > 0;
+}
+
 /* Split token on its dots: exactly three parts, none of them empty. */
 static apr_status_t split_parts(jws_parts_t *parts, const char *token,
                                 apr_size_t len, logto_err_t *err)
@@ -39,6 +56,13 @@ static apr_status_t split_parts(jws_parts_t *parts, const char *token,
     }
     for (i = 0; i < len; i++) {
         dots += token[i] == '.';
+    }
+    /* An opaque token is one of RFC 6750's b64token (Logto's are
+     * base64url); anything else is no token of any issuer's. */
+    if (dots == 0 && !is_b64token(token, len)) {
+        return logto_err_set(err, LOGTO_ERR_MALFORMED,
+                             "token malformed: a character outside "
+                             "RFC 6750's b64token");
     }
     if (dots == 0) {
         return logto_err_set(err, LOGTO_ERR_OPAQUE,

@@ -414,6 +414,26 @@ START_TEST(opaque_token_is_named_as_such)
 }
 END_TEST
 
+/* What is no b64token is no opaque token of any issuer's: malformed. */
+START_TEST(garbage_is_malformed_not_opaque)
+{
+    const char *bad[] = {"abc\"def", "abc\\def", "<script>x</script>",
+                         "a=b",      "=abc",     "a b",
+                         "tok;en"};
+    const char *good[] = {"abc+/~-_", "abc==", "a.b"};
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *text = parse_refused(bad[i], LOGTO_ERR_MALFORMED);
+
+        ck_assert_msg(strstr(text, "b64token") != NULL, "%s: %s", bad[i], text);
+    }
+    parse_refused(good[0], LOGTO_ERR_OPAQUE);
+    parse_refused(good[1], LOGTO_ERR_OPAQUE);
+    parse_refused(good[2], LOGTO_ERR_MALFORMED);
+}
+END_TEST
+
 START_TEST(two_or_four_parts_are_refused)
 {
     const char *t = mint_get("token_es384");
@@ -890,6 +910,7 @@ static Suite *suite(void)
 
     tcase_add_test(shape, oversized_token_is_refused_first);
     tcase_add_test(shape, opaque_token_is_named_as_such);
+    tcase_add_test(shape, garbage_is_malformed_not_opaque);
     tcase_add_test(shape, two_or_four_parts_are_refused);
     tcase_add_test(shape, empty_parts_are_refused);
     tcase_add_test(shape, non_strict_base64url_is_refused);
