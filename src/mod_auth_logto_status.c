@@ -410,12 +410,22 @@ static void metrics_counters(request_rec *r, const logto_counts_t *sc)
     }
     prom_family(r, "refusals_total", "counter",
                 "Tokens refused, and requests refused for want of keys, "
-                "by reason.");
+                "by reason; no_token and bad_request as in ?json.");
     for (i = LOGTO_OK + 1; i < LOGTO_ERR__COUNT; i++) {
         ap_rprintf(
             r, "logto_refusals_total{reason=\"%s\"} %" APR_UINT64_T_FMT "\n",
             logto_reason_name((logto_reason_t)i), sc->refusals[i]);
     }
+    /* the same reasons as ?json's refusals: a sum over the family counts
+     * the 401s without a token and the 400s too */
+    ap_rprintf(r,
+               "logto_refusals_total{reason=\"bad_request\"} "
+               "%" APR_UINT64_T_FMT "\n",
+               sc->count[LOGTO_C_BAD_REQUEST]);
+    ap_rprintf(r,
+               "logto_refusals_total{reason=\"no_token\"} "
+               "%" APR_UINT64_T_FMT "\n",
+               sc->count[LOGTO_C_NO_TOKEN]);
     prom_family(r, "counters_since_seconds", "gauge",
                 "When the counters started, in seconds since the epoch.");
     ap_rprintf(r, "logto_counters_since_seconds %" APR_INT64_T_FMT "\n",
