@@ -955,36 +955,10 @@ static const char *expr_logto_claim(ap_expr_eval_ctx_t *ctx, const void *data,
     return v ? v : "";
 }
 
-/* mod_authz_core's note on the `Require expr` line it is parsing (its
- * struct require_expr_info, the same through httpd 2.4): the expression
- * is set only once parsed, so a note with none is the line being parsed
- * now, not one left over in the temp pool from an earlier line. */
-#define AUTHZ_EXPR_NOTE "Require_expr_info"
-typedef struct authz_expr_note_t {
-    ap_expr_info_t *expr;
-    int want_user;
-} authz_expr_note_t;
-
-/* A `Require expr` naming logto_claim() wants a user, as one naming
- * REMOTE_USER does: a request without a token is then asked for one
- * (401 with the challenge) instead of refused (403). */
-static void expr_wants_user(ap_expr_lookup_parms *parms)
-{
-    authz_expr_note_t *note = NULL;
-
-    if (parms->ptemp) {
-        apr_pool_userdata_get((void **)&note, AUTHZ_EXPR_NOTE, parms->ptemp);
-    }
-    if (note && !note->expr) {
-        note->want_user = 1;
-    }
-}
-
 static int logto_expr_lookup(ap_expr_lookup_parms *parms)
 {
     if (parms->type == AP_EXPR_FUNC_STRING &&
         !strcasecmp(parms->name, "logto_claim")) {
-        expr_wants_user(parms);
         *parms->func = expr_logto_claim;
         *parms->data = NULL;
         return OK;

@@ -139,22 +139,6 @@ is(outcome(get_auth('/lt/pass-all/', 'Bearer')),
    '400 invalid_request', 'pass: Bearer without a token still 400');
 is(outcome(get_bearer('/lt/pass-all/', token())), '200 -',
    'pass: valid token 200');
-# Require expr naming logto_claim() wants a user, as one naming
-# REMOTE_USER does: no token is asked for one; a token that verified and
-# does not fit is refused, never asked again.
-$res = GET('/lt/pass-expr/');
-is(outcome($res), '401 -', 'pass, Require expr logto_claim(): no token 401');
-is((challenge($res) || {})->{realm}, 'lt',
-   'pass, Require expr logto_claim(): the challenge');
-is(outcome(get_bearer('/lt/pass-expr/',
-                      token(claims => { custom => { tier => 'silver' } }))),
-   '403 -', 'pass, Require expr logto_claim(): the claim not met 403');
-is(outcome(get_bearer('/lt/pass-expr/',
-                      token(claims => { custom => { tier => 'gold' } }))),
-   '200 -', 'pass, Require expr logto_claim(): the claim met 200');
-# ... and only such an expression: one that names no user stays a 403
-is(GET('/lt/pass-expr-ip/')->code, 403,
-   'pass, Require expr without logto_claim(): no token 403');
 $res = GET('/lt/pass-scope/');
 is(outcome($res), '401 -', 'pass, Require logto-scope: no token 401');
 is((challenge($res) || {})->{realm}, 'lt', 'pass: challenge realm');
