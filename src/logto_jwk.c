@@ -507,6 +507,22 @@ apr_status_t logto_jwks_parse(logto_jwks_t **pjwks, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+const char *logto_jwks_skipped_text(const logto_jwks_t *jwks, apr_pool_t *p)
+{
+    const apr_array_header_t *sk = jwks->skipped;
+    const char *text = "";
+    int i, shown = sk->nelts < 5 ? sk->nelts : 5;
+
+    for (i = 0; i < shown; i++) {
+        text = apr_pstrcat(p, text, i ? "; " : "",
+                           APR_ARRAY_IDX(sk, i, const char *), NULL);
+    }
+    if (sk->nelts > shown) {
+        text = apr_psprintf(p, "%s; and %d more", text, sk->nelts - shown);
+    }
+    return text;
+}
+
 const logto_jwk_t *logto_jwks_find(const logto_jwks_t *jwks, const char *kid)
 {
     int i;

@@ -70,6 +70,10 @@ apr_status_t logto_jwks_parse(logto_jwks_t **pjwks, apr_pool_t *p,
                               const char *json, apr_size_t len,
                               logto_err_t *err);
 
+/* The skipped members of jwks for a log line, from p: the first five
+ * reasons and a count of the rest; "" when none was skipped. */
+const char *logto_jwks_skipped_text(const logto_jwks_t *jwks, apr_pool_t *p);
+
 /* The key of jwks named kid (exact match), or NULL. */
 const logto_jwk_t *logto_jwks_find(const logto_jwks_t *jwks, const char *kid);
 

@@ -723,6 +723,11 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
      * slow issuer again at once. */
     rec->last_attempt_at = now + apr_time_sec(apr_time_now() - entered);
     rec->uri = uri;
+    if (rec->last_ok && g->jwks && g->jwks->skipped->nelts &&
+        memcmp(rec->version, g->version, VERSION_LEN) != 0) {
+        notify(kr, LOGTO_KEYRING_KEYS_SKIPPED, l, APR_SUCCESS,
+               logto_jwks_skipped_text(g->jwks, tmp));
+    }
     if (rec->last_ok) {
         rec->body = g->body;
         rec->body_len = g->body_len;

@@ -89,13 +89,16 @@ typedef struct logto_keyring_entry_t {
 
 /* What the keyring tells its owner, who logs: the core never does. */
 typedef enum {
-    LOGTO_KEYRING_FETCHED,           /* a fetch succeeded */
-    LOGTO_KEYRING_FETCH_FAILED,      /* text: why */
-    LOGTO_KEYRING_STORE_FAILED,      /* the shared cache refused the record
-                                        (once per key set); rv, text: size */
-    LOGTO_KEYRING_STATE_USED,        /* keys from the state directory */
-    LOGTO_KEYRING_STATE_IGNORED,     /* a state file not used; text: why */
-    LOGTO_KEYRING_STATE_WRITE_FAILED /* text: why */
+    LOGTO_KEYRING_FETCHED,            /* a fetch succeeded */
+    LOGTO_KEYRING_FETCH_FAILED,       /* text: why */
+    LOGTO_KEYRING_STORE_FAILED,       /* the shared cache refused the record
+                                         (once per key set); rv, text: size */
+    LOGTO_KEYRING_STATE_USED,         /* keys from the state directory */
+    LOGTO_KEYRING_STATE_IGNORED,      /* a state file not used; text: why */
+    LOGTO_KEYRING_STATE_WRITE_FAILED, /* text: why */
+    LOGTO_KEYRING_KEYS_SKIPPED        /* a fetched set, new or changed,
+                                         has members that cannot verify;
+                                         text: which and why */
 } logto_keyring_event_t;
 
 typedef void logto_keyring_notify_fn(void *baton, logto_keyring_event_t ev,

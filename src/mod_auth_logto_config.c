@@ -9,6 +9,7 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <http_main.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <ap_provider.h>
@@ -724,6 +725,28 @@ static void register_jwks_file(cmd_parms *cmd, const char *path,
     f->loaded_at = apr_time_sec(apr_time_now());
 }
 
+/* The key set the server configuration read from path, or NULL. */
+static logto_jwks_t *declared_jwks(const char *path)
+{
+    const server_rec *s;
+    int i;
+
+    for (s = ap_server_conf; s; s = s->next) {
+        const logto_srv_conf_t *sc =
+            ap_get_module_config(s->module_config, &auth_logto_module);
+
+        for (i = 0; sc && sc->jwks_files && i < sc->jwks_files->nelts; i++) {
+            const logto_jwks_file_t *f =
+                &APR_ARRAY_IDX(sc->jwks_files, i, logto_jwks_file_t);
+
+            if (!strcmp(f->path, path)) {
+                return (logto_jwks_t *)f->jwks;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* Read and parse the key set now: a broken file is a startup error, and
  * requests never read it. */
 static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg,
@@ -746,6 +769,12 @@ static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg,
     /* before the file is opened: .htaccess reads only declared files */
     if ((bad = declare_source(cmd, "file", path)) != NULL) {
         return bad;
+    }
+    /* ... and takes them as the server configuration read them, at
+     * startup: not read and parsed again per request */
+    if (in_htaccess(cmd) && (jwks = declared_jwks(path)) != NULL) {
+        c->set |= LOGTO_SET_JWKS_FILE;
+        return add_keyspec(cmd, c, issuer, NULL, path, jwks);
     }
     rv =
         apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, cmd->temp_pool);
@@ -777,6 +806,14 @@ static const char *set_jwks_file(cmd_parms *cmd, void *cfg, const char *arg,
     if (logto_jwks_parse(&jwks, cmd->pool, buf, len, &err) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "AuthLogtoJwksFile: '%s': %s", path,
                             err.text);
+    }
+    if (jwks->skipped->nelts) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     LOGTO_LOGNO(01704) "AuthLogtoJwksFile on %s:%d: '%s': "
+                                        "members skipped, tokens naming "
+                                        "them are refused: %s",
+                     cmd->directive->filename, cmd->directive->line_num, path,
+                     logto_jwks_skipped_text(jwks, cmd->temp_pool));
     }
     c->set |= LOGTO_SET_JWKS_FILE;
     register_jwks_file(cmd, path, jwks);

@@ -892,6 +892,13 @@ static void keyring_event(void *baton, logto_keyring_event_t ev,
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                          LOGTO_LOGNO(01106) "keys of %s fetched", source);
             break;
+        case LOGTO_KEYRING_KEYS_SKIPPED:
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         LOGTO_LOGNO(01113) "keys of %s: members skipped, "
+                                            "tokens naming them are refused "
+                                            "(unknown key id): %s",
+                         source, text);
+            break;
         case LOGTO_KEYRING_FETCH_FAILED:
             logto_count_fetch(0);
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,

@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 84;
+plan tests => 105;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;

@@ -3,6 +3,7 @@
 # Runs httpd itself on configuration files of its own; the test server is
 # not used.
 use strict;
+use JSON::PP ();
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -341,7 +342,7 @@ my @bad_sections = (
 );
 
 plan tests => 3 * @bad + 2 * @good + 2 * @good_sections
-    + 3 * @bad_sections + 4 + 7 + 5 + 4 + 2;
+    + 3 * @bad_sections + 4 + 7 + 5 + 4 + 2 + 6 + 2;
 
 for my $b (@bad) {
     my ($name, $lines, $index, $says) = @$b;
@@ -382,6 +383,32 @@ like($out, qr/LoadModule socache_nosuchcache_module/,
 is($rc, 0, 'two key sources for one issuer: accepted') or diag($out);
 like($out, qr/AuthLogtoJwksUri on \S+:\d+ replaces the key source of .*jwks\.json/,
      'two key sources for one issuer: the replacement is said') or diag($out);
+# A key file with members that can never verify: accepted, and startup
+# says which were skipped and why, with the file and line.
+{
+    my $doc = JSON::PP->new->decode(do {
+        local $/;
+        open my $fh, '<', $jwks or die;
+        <$fh>;
+    });
+    push @{ $doc->{keys} }, { kty => 'oct', k => 'c2VjcmV0', kid => 'sym' },
+        { kty => 'RSA', kid => 'no-n', e => 'AQAB' };
+    my $mixed = catfile($dir, 'mixed-jwks.json');
+    open my $fh, '>', $mixed or die;
+    print $fh JSON::PP->new->encode($doc);
+    close $fh;
+    chmod 0644, $mixed;
+    my $file;
+    ($rc, $out, $file) = check_conf('<Location /api>', 'AuthType Logto',
+        'AuthLogtoIssuer https://tenant.logto.app/oidc',
+        'AuthLogtoAudience https://api.example.com/products',
+        "AuthLogtoJwksFile $mixed", 'Require valid-user', '</Location>');
+    is($rc, 0, 'a key file with unusable members: accepted') or diag($out);
+    my $line = @HEAD + 5;
+    like($out, qr/AuthLogtoJwksFile on \Q$file\E:$line: .*members skipped.*kid=sym.*kid=no-n/,
+         'a key file with unusable members: the skipped ones are said, with '
+         . 'the file and line') or diag($out);
+}
 # A shmcb segment too small for the module's records: refused by -t (it
 # used to pass, and the real start died in mod_socache_shmcb, silently).
 for my $size (16000, 131071) {

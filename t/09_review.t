@@ -14,7 +14,7 @@ use Apache::TestRequest qw(GET);
 use LogtoConfig;
 use LogtoTest;
 
-plan tests => 83;
+plan tests => 84;
 
 my $res;
 my %env;

@@ -14,7 +14,7 @@ use Digest::MD5 qw(md5_hex);
 use IO::Socket::INET ();
 use LogtoTest;
 
-plan tests => 38;
+plan tests => 39;
 
 my $FORM = 'application/x-www-form-urlencoded';
 my $CGI  = '/lt/cgi-env/';

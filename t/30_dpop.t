@@ -14,7 +14,7 @@ use LogtoDPoP;
 use LogtoTest;
 use JSON::PP ();
 
-plan tests => 121;
+plan tests => 120;
 
 my $key   = dpop_key();
 my $other = dpop_key();
