@@ -1453,6 +1453,26 @@ static const char *read_secret(const unsigned char **pbytes, apr_size_t *plen,
     return NULL;
 }
 
+/* The secret is what keeps a shared cache's records honest: one every
+ * user of the host can read lets any of them forge records. Said at
+ * startup, with the file and line; not refused (the file's owner and
+ * mode are the administrator's to choose). */
+static void secret_mode_check(cmd_parms *cmd, const char *path)
+{
+    apr_finfo_t fi;
+
+    if (apr_stat(&fi, path, APR_FINFO_PROT, cmd->temp_pool) == APR_SUCCESS &&
+        (fi.protection & (APR_FPROT_WREAD | APR_FPROT_WWRITE))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     LOGTO_LOGNO(01705) "AuthLogtoCacheSecret on %s:%d: '%s' "
+                                        "is readable or writable by every "
+                                        "user of this host, who could then "
+                                        "forge shared-cache records: chmod "
+                                        "600 (or 640 with httpd's group)",
+                     cmd->directive->filename, cmd->directive->line_num, path);
+    }
+}
+
 static const char *set_cache_secret(cmd_parms *cmd, void *cfg, const char *arg)
 {
     logto_srv_conf_t *sc =
@@ -1469,8 +1489,12 @@ static const char *set_cache_secret(cmd_parms *cmd, void *cfg, const char *arg)
                            arg, NULL);
     }
     sc->cache_secret_file = path;
-    return read_secret(&sc->cache_secret, &sc->cache_secret_len, cmd->pool,
-                       path);
+    bad =
+        read_secret(&sc->cache_secret, &sc->cache_secret_len, cmd->pool, path);
+    if (!bad) {
+        secret_mode_check(cmd, path);
+    }
+    return bad;
 }
 
 static const char *set_state_dir(cmd_parms *cmd, void *cfg, const char *arg)

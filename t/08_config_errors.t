@@ -342,7 +342,7 @@ my @bad_sections = (
 );
 
 plan tests => 3 * @bad + 2 * @good + 2 * @good_sections
-    + 3 * @bad_sections + 4 + 7 + 5 + 4 + 2 + 6 + 2;
+    + 3 * @bad_sections + 4 + 7 + 5 + 4 + 2 + 6 + 2 + 3;
 
 for my $b (@bad) {
     my ($name, $lines, $index, $says) = @$b;
@@ -383,6 +383,26 @@ like($out, qr/LoadModule socache_nosuchcache_module/,
 is($rc, 0, 'two key sources for one issuer: accepted') or diag($out);
 like($out, qr/AuthLogtoJwksUri on \S+:\d+ replaces the key source of .*jwks\.json/,
      'two key sources for one issuer: the replacement is said') or diag($out);
+# A cache secret every user can read: accepted, and startup says so
+# with the file and line; one only its owner reads: nothing said.
+{
+    my $secret = catfile($dir, 'cache.secret');
+    open my $fh, '>', $secret or die;
+    print $fh join('', map { chr(int(rand(256))) } 1 .. 32);
+    close $fh;
+    chmod 0644, $secret;
+    my $file;
+    ($rc, $out, $file) = check_conf("AuthLogtoCacheSecret $secret");
+    is($rc, 0, 'a world-readable AuthLogtoCacheSecret: accepted') or diag($out);
+    my $line = @HEAD + 1;
+    like($out, qr/AuthLogtoCacheSecret on \Q$file\E:$line: .*readable or writable by every user/,
+         'a world-readable AuthLogtoCacheSecret: said, with the file and line')
+        or diag($out);
+    chmod 0600, $secret;
+    ($rc, $out) = check_conf("AuthLogtoCacheSecret $secret");
+    unlike($out, qr/LOGTO01705/, 'an AuthLogtoCacheSecret of mode 600: '
+           . 'nothing said') or diag($out);
+}
 # A key file with members that can never verify: accepted, and startup
 # says which were skipped and why, with the file and line.
 {
