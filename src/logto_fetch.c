@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include <apr_strings.h>
+#include <apr_uri.h>
 #include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -242,12 +243,45 @@ static const char *discovery_url(apr_pool_t *p, const char *issuer)
 
 /* Whether uri is an acceptable key set location for issuer: https, or
  * http only when the issuer itself is (a test issuer on 127.0.0.1). */
-static int jwks_uri_acceptable(const char *uri, const char *issuer)
+/* s for a message: printable ASCII as is, anything else '?'. */
+static const char *printable(apr_pool_t *p, const char *s)
 {
-    if (strncasecmp(uri, "https://", 8) == 0) {
-        return uri[8] != '\0';
+    char *t, *c;
+
+    if (s == NULL) {
+        return "none";
     }
-    return strncasecmp(uri, "http://", 7) == 0 && uri[7] != '\0' &&
+    t = apr_pstrdup(p, s);
+    for (c = t; *c; c++) {
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
+            *c = '?';
+        }
+    }
+    return t;
+}
+
+/* A jwks_uri from discovery passes the checks AuthLogtoJwksUri does: an
+ * absolute http(s) URL with a host, no credentials and no fragment, no
+ * space or control character; http only for an http issuer. */
+static int jwks_uri_acceptable(apr_pool_t *p, const char *uri,
+                               const char *issuer)
+{
+    apr_uri_t u;
+    const char *c;
+
+    for (c = uri; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f) {
+            return 0;
+        }
+    }
+    if (apr_uri_parse(p, uri, &u) != APR_SUCCESS || !u.scheme || !u.hostname ||
+        !*u.hostname || u.user || u.password || u.fragment) {
+        return 0;
+    }
+    if (strcasecmp(u.scheme, "https") == 0) {
+        return 1;
+    }
+    return strcasecmp(u.scheme, "http") == 0 &&
            strncasecmp(issuer, "http://", 7) == 0;
 }
 
@@ -260,20 +294,21 @@ apr_status_t logto_discovery_parse(const char **puri, apr_pool_t *p,
 
     if (logto_json_parse_object(&doc, p, body, len, LOGTO_JSON_MAX_DEPTH,
                                 LOGTO_ERR_FETCH, err) != APR_SUCCESS) {
-        return logto_err_set(err, LOGTO_ERR_FETCH,
-                             "discovery: not a JSON object: %s",
+        return logto_err_set(err, LOGTO_ERR_FETCH, "discovery: %s",
                              apr_pstrdup(p, err->text));
     }
     doc_issuer = logto_json_str(doc, "issuer");
     if (doc_issuer == NULL || strcmp(doc_issuer, issuer) != 0) {
         return logto_err_set(err, LOGTO_ERR_FETCH,
-                             "discovery: issuer of the document is not "
-                             "the configured issuer");
+                             "discovery: the document's issuer (%.100s) is "
+                             "not the configured one",
+                             printable(p, doc_issuer));
     }
     uri = logto_json_str(doc, "jwks_uri");
-    if (uri == NULL || !jwks_uri_acceptable(uri, issuer)) {
+    if (uri == NULL || !jwks_uri_acceptable(p, uri, issuer)) {
         return logto_err_set(err, LOGTO_ERR_FETCH,
-                             "discovery: jwks_uri missing or not https");
+                             "discovery: jwks_uri missing, not https, or with "
+                             "credentials or a fragment");
     }
     *puri = apr_pstrdup(p, uri);
     return APR_SUCCESS;

@@ -250,6 +250,70 @@ START_TEST(discovery_finds_the_jwks_uri)
 }
 END_TEST
 
+/* What discovery may name as the jwks_uri: what AuthLogtoJwksUri may. */
+START_TEST(discovery_parse_checks_the_jwks_uri)
+{
+    const char *iss = "https://a.example/oidc",
+               *plain = "http://a.example/oidc";
+    const char *ok[] = {"https://a.example/oidc/jwks",
+                        "https://keys.example:8443/jwks?x=1"};
+    const char *bad[] = {"http://a.example/oidc/jwks",
+                         "https://user:pw@a.example/jwks",
+                         "https://user@a.example/jwks",
+                         "https://a.example/jwks#frag",
+                         "https://a.example/j wks",
+                         "/oidc/jwks",
+                         "file:///etc/passwd",
+                         "https://",
+                         ""};
+    const char *uri;
+    logto_err_t err;
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        const char *doc = apr_psprintf(
+            pool, "{\"issuer\":\"%s\",\"jwks_uri\":\"%s\"}", iss, ok[i]);
+
+        ck_assert_msg(logto_discovery_parse(&uri, pool, iss, doc, strlen(doc),
+                                            &err) == APR_SUCCESS,
+                      "%s: %s", ok[i], err.text);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *doc = apr_psprintf(
+            pool, "{\"issuer\":\"%s\",\"jwks_uri\":\"%s\"}", iss, bad[i]);
+
+        ck_assert_msg(logto_discovery_parse(&uri, pool, iss, doc, strlen(doc),
+                                            &err) != APR_SUCCESS,
+                      "%s accepted", bad[i]);
+        ck_assert_ptr_nonnull(strstr(err.text, "jwks_uri"));
+    }
+    /* http keys for an http issuer */
+    {
+        const char *doc = "{\"issuer\":\"http://a.example/oidc\","
+                          "\"jwks_uri\":\"http://a.example/oidc/jwks\"}";
+
+        ck_assert_int_eq(
+            logto_discovery_parse(&uri, pool, plain, doc, strlen(doc), &err),
+            APR_SUCCESS);
+    }
+    /* the messages: the document's issuer named, printable; one "not" */
+    {
+        const char *doc = "{\"issuer\":\"https://a.example/oidc/\\u0001\","
+                          "\"jwks_uri\":\"https://a.example/jwks\"}";
+
+        ck_assert_int_ne(
+            logto_discovery_parse(&uri, pool, iss, doc, strlen(doc), &err),
+            APR_SUCCESS);
+        ck_assert_msg(strstr(err.text, "(https://a.example/oidc/?)") != NULL,
+                      "%s", err.text);
+        ck_assert_int_ne(logto_discovery_parse(&uri, pool, iss, "[1]", 3, &err),
+                         APR_SUCCESS);
+        ck_assert_msg(strstr(err.text, "not a JSON object: not") == NULL, "%s",
+                      err.text);
+    }
+}
+END_TEST
+
 START_TEST(discovery_refuses_another_issuer)
 {
     const char *uri = NULL;
@@ -500,6 +564,7 @@ static Suite *fetch_suite(void)
     tcase_add_test(tc, a_redirect_to_another_protocol_is_not_followed);
     tcase_add_test(tc, discovery_finds_the_jwks_uri);
     tcase_add_test(tc, discovery_refuses_another_issuer);
+    tcase_add_test(tc, discovery_parse_checks_the_jwks_uri);
     tcase_add_test(tc, discovery_needs_the_exact_issuer);
     tcase_add_test(tc, discovery_reports_a_failed_fetch);
     suite_add_tcase(s, tc);
