@@ -930,6 +930,7 @@ static const char *set_claim_header(cmd_parms *cmd, void *cfg,
 {
     logto_dir_conf_t *c = cfg;
     logto_claim_header_t *ch;
+    int i;
 
     if (!*claim) {
         return "AuthLogtoClaimHeader: empty claim name";
@@ -953,6 +954,17 @@ static const char *set_claim_header(cmd_parms *cmd, void *cfg,
     if (!(c->set & LOGTO_SET_CLAIM_HEADERS) || !c->claim_headers) {
         c->claim_headers =
             apr_array_make(cmd->pool, 4, sizeof(logto_claim_header_t));
+    }
+    /* one header, one claim: of two, one would be lost without a word */
+    for (i = 0; i < c->claim_headers->nelts; i++) {
+        ch = &APR_ARRAY_IDX(c->claim_headers, i, logto_claim_header_t);
+        if (!strcmp(ch->header_key, header_key(cmd->temp_pool, header))) {
+            return apr_psprintf(cmd->pool,
+                                "AuthLogtoClaimHeader: '%s' already carries "
+                                "the claim '%s' in this section (as '%s': "
+                                "CGI sees the two as one)",
+                                header, ch->claim, ch->header);
+        }
     }
     ch = apr_array_push(c->claim_headers);
     ch->claim = claim;
