@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 105;
+plan tests => 110;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;
@@ -139,6 +139,21 @@ is(outcome(get_auth('/lt/pass-all/', 'Bearer')),
    '400 invalid_request', 'pass: Bearer without a token still 400');
 is(outcome(get_bearer('/lt/pass-all/', token())), '200 -',
    'pass: valid token 200');
+# Require expr with logto_claim(): no token is a 403 (the expression is
+# false, and names no user); Require logto-claim asks for a token.
+is(outcome(GET('/lt/pass-expr/')), '403 -',
+   'pass, Require expr logto_claim(): no token 403');
+is(outcome(get_bearer('/lt/pass-expr/',
+                      token(claims => { custom => { tier => 'gold' } }))),
+   '200 -', 'pass, Require expr logto_claim(): the claim met 200');
+is(outcome(GET('/lt/pass-claim/')), '401 -',
+   'pass, Require logto-claim: no token 401');
+is(outcome(get_bearer('/lt/pass-claim/',
+                      token(claims => { custom => { tier => 'silver' } }))),
+   '403 -', 'pass, Require logto-claim: the claim not met 403');
+is(outcome(get_bearer('/lt/pass-claim/',
+                      token(claims => { custom => { tier => 'gold' } }))),
+   '200 -', 'pass, Require logto-claim: the claim met 200');
 $res = GET('/lt/pass-scope/');
 is(outcome($res), '401 -', 'pass, Require logto-scope: no token 401');
 is((challenge($res) || {})->{realm}, 'lt', 'pass: challenge realm');
