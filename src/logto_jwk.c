@@ -394,6 +394,8 @@ apr_status_t logto_jwk_from_json(logto_jwk_t **pjwk, apr_pool_t *p,
         build_key(k, p, jwk, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
+    /* a copy: the key outlives the document it came in */
+    k->kid = k->kid ? apr_pstrdup(p, k->kid) : NULL;
     k->bits = EVP_PKEY_get_bits(k->pkey);
     if (k->alg != LOGTO_ALG_NONE_KNOWN && !logto_jwk_fits_alg(k, k->alg)) {
         return logto_err_set(err, LOGTO_ERR_KEY,
@@ -441,6 +443,19 @@ static int wants_p384_tables(const logto_jwks_t *jwks, const logto_jwk_t *k)
     return n < LOGTO_P384_MAX_KEYS;
 }
 
+/* Reasons kept per set: enough to see what is wrong with a set, and a
+ * set of a thousand junk members is not a thousand strings kept. */
+#define SKIPPED_KEPT 20
+
+/* Count a skipped member, keeping the first reasons. */
+static void note_skipped(logto_jwks_t *jwks, const char *why, int count)
+{
+    if (jwks->skipped->nelts < SKIPPED_KEPT) {
+        APR_ARRAY_PUSH(jwks->skipped, const char *) = why;
+    }
+    jwks->nskipped += count;
+}
+
 /* Add the i-th member of a set, or the reason it was skipped. */
 static void add_key(logto_jwks_t *jwks, apr_pool_t *p, const json_t *jwk,
                     size_t i)
@@ -453,13 +468,11 @@ static void add_key(logto_jwks_t *jwks, apr_pool_t *p, const json_t *jwk,
 
     logto_err_clear(&err);
     if (logto_jwk_from_json(&k, p, jwk, &err) != APR_SUCCESS) {
-        APR_ARRAY_PUSH(jwks->skipped, const char *) =
-            apr_psprintf(p, "%s: %s", name, err.text);
+        note_skipped(jwks, apr_psprintf(p, "%s: %s", name, err.text), 1);
     }
     else if (k->kid != NULL && logto_jwks_find(jwks, k->kid) != NULL) {
         /* The first key of a name wins: a kid must name one key. */
-        APR_ARRAY_PUSH(jwks->skipped, const char *) =
-            apr_psprintf(p, "%s: duplicate kid", name);
+        note_skipped(jwks, apr_psprintf(p, "%s: duplicate kid", name), 1);
     }
     else {
         if (wants_p384_tables(jwks, k)) {
@@ -470,32 +483,56 @@ static void add_key(logto_jwks_t *jwks, apr_pool_t *p, const json_t *jwk,
     }
 }
 
+/* The set of doc's keys array, into jwks from p: at most
+ * LOGTO_JWKS_MAX_MEMBERS members are looked at. */
+static void add_keys(logto_jwks_t *jwks, apr_pool_t *p, const json_t *keys)
+{
+    size_t i, n = json_array_size(keys);
+
+    for (i = 0; i < n && i < LOGTO_JWKS_MAX_MEMBERS; i++) {
+        add_key(jwks, p, json_array_get(keys, i), i);
+    }
+    if (n > LOGTO_JWKS_MAX_MEMBERS) {
+        note_skipped(jwks,
+                     apr_psprintf(p, "%lu members beyond the first %d ignored",
+                                  (unsigned long)(n - LOGTO_JWKS_MAX_MEMBERS),
+                                  LOGTO_JWKS_MAX_MEMBERS),
+                     (int)(n - LOGTO_JWKS_MAX_MEMBERS));
+    }
+}
+
 apr_status_t logto_jwks_parse(logto_jwks_t **pjwks, apr_pool_t *p,
                               const char *json, apr_size_t len,
                               logto_err_t *err)
 {
     logto_jwks_t *jwks;
+    apr_pool_t *doc_pool;
     json_t *doc, *keys;
-    size_t i;
 
     *pjwks = NULL;
     if (len > LOGTO_JWKS_MAX_SIZE) {
         return logto_err_set(err, LOGTO_ERR_JWKS, "key set too large");
     }
-    if (logto_json_parse_object(&doc, p, json, len, LOGTO_JSON_MAX_DEPTH,
+    /* The document in a pool of its own, gone once the keys are decoded:
+     * a megabyte of JSON can take a hundred times that parsed. */
+    if (apr_pool_create(&doc_pool, p) != APR_SUCCESS) {
+        return logto_err_set(err, LOGTO_ERR_INTERNAL, "out of memory");
+    }
+    if (logto_json_parse_object(&doc, doc_pool, json, len, LOGTO_JSON_MAX_DEPTH,
                                 LOGTO_ERR_JWKS, err) != APR_SUCCESS) {
+        apr_pool_destroy(doc_pool);
         return APR_EGENERAL;
     }
     keys = json_object_get(doc, "keys");
     if (!json_is_array(keys)) {
+        apr_pool_destroy(doc_pool);
         return logto_err_set(err, LOGTO_ERR_JWKS, "no keys array");
     }
     jwks = apr_pcalloc(p, sizeof(*jwks));
     jwks->keys = apr_array_make(p, 4, sizeof(logto_jwk_t *));
     jwks->skipped = apr_array_make(p, 1, sizeof(const char *));
-    for (i = 0; i < json_array_size(keys); i++) {
-        add_key(jwks, p, json_array_get(keys, i), i);
-    }
+    add_keys(jwks, p, keys);
+    apr_pool_destroy(doc_pool);
     if (jwks->keys->nelts == 0) {
         return logto_err_set(err, LOGTO_ERR_JWKS, "no usable key%s%s",
                              jwks->skipped->nelts ? ": " : "",
@@ -517,8 +554,8 @@ const char *logto_jwks_skipped_text(const logto_jwks_t *jwks, apr_pool_t *p)
         text = apr_pstrcat(p, text, i ? "; " : "",
                            APR_ARRAY_IDX(sk, i, const char *), NULL);
     }
-    if (sk->nelts > shown) {
-        text = apr_psprintf(p, "%s; and %d more", text, sk->nelts - shown);
+    if (jwks->nskipped > shown) {
+        text = apr_psprintf(p, "%s; and %d more", text, jwks->nskipped - shown);
     }
     return text;
 }

@@ -16,6 +16,9 @@
 
 /* Largest key set document accepted, in bytes. */
 #define LOGTO_JWKS_MAX_SIZE (1024 * 1024)
+/* Members of a set looked at: an issuer publishes a handful (Logto one
+ * to three); decoding thousands would cost every child seconds. */
+#define LOGTO_JWKS_MAX_MEMBERS 256
 /* P-384 keys of one set that get verification tables (each
  * logto_p384_key_size() bytes, 48 KiB); the others verify through OpenSSL
  * alone. */
@@ -50,7 +53,8 @@ typedef struct logto_jwks_t {
     apr_array_header_t *keys;    /* of logto_jwk_t *, usable keys only */
     apr_array_header_t *skipped; /* of const char *, why each other key
                                     was skipped ("kid=x: RSA key of 1024
-                                    bits") */
+                                    bits"): the first 20 reasons */
+    int nskipped;                /* members skipped, all of them */
 } logto_jwks_t;
 
 /* Turn one JWK object into a key from p. Refuses, with LOGTO_ERR_KEY:

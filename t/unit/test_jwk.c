@@ -309,6 +309,43 @@ START_TEST(unusable_keys_are_skipped_with_reasons)
 }
 END_TEST
 
+/* A set of a good key and 299 junk members: one key, the first 20
+ * reasons kept, every skip counted, and members past the first 256 not
+ * looked at. */
+START_TEST(junk_members_are_counted_not_kept)
+{
+    const char *doc =
+        apr_pstrcat(pool, "{\"keys\":[", mint_get("jwk_es384"), NULL);
+    const char *late;
+    logto_jwks_t *jwks;
+    logto_err_t err;
+    int i;
+
+    for (i = 0; i < 299; i++) {
+        doc = apr_pstrcat(pool, doc, ",{}", NULL);
+    }
+    doc = apr_pstrcat(pool, doc, "]}", NULL);
+    ck_assert_int_eq(logto_jwks_parse(&jwks, pool, doc, strlen(doc), &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(jwks->keys->nelts, 1);
+    ck_assert_str_eq(logto_jwks_find(jwks, "k-es384")->kid, "k-es384");
+    ck_assert_int_eq(jwks->nskipped, 299);
+    ck_assert_int_le(jwks->skipped->nelts, 21);
+    ck_assert_msg(
+        strstr(logto_jwks_skipped_text(jwks, pool), "; and 294 more") != NULL,
+        "%s", logto_jwks_skipped_text(jwks, pool));
+    /* the good key as the 300th member: never looked at */
+    late = "{\"keys\":[{}";
+    for (i = 0; i < 298; i++) {
+        late = apr_pstrcat(pool, late, ",{}", NULL);
+    }
+    late = apr_pstrcat(pool, late, ",", mint_get("jwk_es384"), "]}", NULL);
+    ck_assert_int_ne(logto_jwks_parse(&jwks, pool, late, strlen(late), &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_JWKS);
+}
+END_TEST
+
 /* Expect doc refused as a key set. */
 static void set_refused(const char *doc, apr_size_t len, const char *why)
 {
@@ -417,6 +454,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bad_members_are_refused);
     tcase_add_test(tc, minted_set_loads_every_key);
     tcase_add_test(tc, unusable_keys_are_skipped_with_reasons);
+    tcase_add_test(tc, junk_members_are_counted_not_kept);
     tcase_add_test(tc, set_without_usable_key_is_refused);
     tcase_add_test(tc, documents_that_are_not_sets_are_refused);
     tcase_add_test(tc, fits_alg_matches_family_and_curve);
