@@ -764,8 +764,10 @@ static int logto_check_access(request_rec *r)
         strip_claim_headers(r, c);
     }
     /* 2. a CORS preflight carries no token: let it through if told to;
-     * the logto providers grant it without making it a user */
-    if (!c->cors_auth && is_preflight(r) && c->issuers && c->audiences) {
+     * the logto providers grant it without making it a user. So does a
+     * request for an RFC 9728 document: it is for clients without one. */
+    if (((!c->cors_auth && is_preflight(r)) || logto_metadata_is_path(r)) &&
+        c->issuers && c->audiences) {
         request_verdict(r, c)->preflight = 1;
         return DECLINED;
     }
@@ -1032,8 +1034,6 @@ static void logto_register_hooks(apr_pool_t *p)
     ap_hook_insert_error_filter(logto_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(logto_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_quick_handler(logto_metadata_quick_handler, NULL, NULL,
-                          APR_HOOK_MIDDLE);
     ap_hook_handler(logto_metadata_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(logto_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     logto_register_authz(p);

@@ -275,6 +275,10 @@ int logto_metadata_handler(request_rec *r)
     json_t *meta;
     int i;
 
+    /* a forward proxy's request for another host's document is not ours */
+    if (r->proxyreq == PROXYREQ_PROXY) {
+        return DECLINED;
+    }
     for (i = 0; i < sc->metadata->nelts && !c; i++) {
         md = &APR_ARRAY_IDX(sc->metadata, i, logto_metadata_t);
         if (!strcmp(r->uri, md->path)) {
@@ -313,9 +317,20 @@ int logto_metadata_handler(request_rec *r)
     return OK;
 }
 
-int logto_metadata_quick_handler(request_rec *r, int lookup)
+int logto_metadata_is_path(const request_rec *r)
 {
-    /* a subrequest's lookup serves nothing; the request, once its path
-     * is normalised, still meets the handler above */
-    return lookup ? DECLINED : logto_metadata_handler(r);
+    const logto_srv_conf_t *sc =
+        ap_get_module_config(r->server->module_config, &auth_logto_module);
+    int i;
+
+    if (r->proxyreq == PROXYREQ_PROXY) {
+        return 0;
+    }
+    for (i = 0; i < sc->metadata->nelts; i++) {
+        if (!strcmp(r->uri,
+                    APR_ARRAY_IDX(sc->metadata, i, logto_metadata_t).path)) {
+            return 1;
+        }
+    }
+    return 0;
 }

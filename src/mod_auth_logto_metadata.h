@@ -24,9 +24,10 @@ int logto_metadata_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 /* The handler: the document of r->uri, or DECLINED. */
 int logto_metadata_handler(request_rec *r);
 
-/* The same as a quick handler, before authentication and authorization:
- * the document is for clients that have no token yet, so a location that
- * protects the whole site (<Location />) must not protect its path too. */
-int logto_metadata_quick_handler(request_rec *r, int lookup);
+/* Whether r asks for a metadata document of its server: the document is
+ * for clients that have no token yet, so the location it lies in (a
+ * <Location /> that protects the whole site) lets it through without
+ * one, as a CORS preflight; the server's other rules still apply. */
+int logto_metadata_is_path(const request_rec *r);
 
 #endif /* MOD_AUTH_LOGTO_METADATA_H */

@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 110;
+plan tests => 112;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;
@@ -250,6 +250,12 @@ is((challenge($res) || {})->{resource_metadata}, "http://127.0.0.1:$PORT$MDP",
    'metadata inside its protected location: named in the challenge');
 is(Apache::TestRequest::POST($MDP, content => 'x')->code, 405,
    'metadata inside its protected location: POST 405');
+# ... and the location's other rules still apply to it (mod_headers)
+$res = GET($MDP);
+is($res->header('Access-Control-Allow-Origin'), '*',
+   'metadata inside its protected location: its Header lines apply');
+is($res->header('X-Ltmp'), 'headers apply',
+   'metadata inside its protected location: the location\'s too');
 
 # /ltms/ requires scopes: they are offered, each once, negated ones not.
 $res = GET('/.well-known/oauth-protected-resource/ltms');
