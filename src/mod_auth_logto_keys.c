@@ -97,6 +97,7 @@ typedef struct keys_state_t {
     server_rec *server;
     logto_cache_t cache;
     int have_cache;
+    int spread_ids; /* shmcb: ids begin with a hash character (store_id) */
     const char *cache_kind; /* for the status page */
     apr_pool_t *pool;       /* process lifetime */
     apr_thread_mutex_t *rings_mutex;
@@ -152,25 +153,32 @@ static void unlock_cache(void)
 
 /* The id a record is stored under: the key itself, or, for a long one (a
  * long JWKS URI), a digest of it, as memcache and redis take ids of up
- * to 120 bytes only. The seal still binds the whole key. In front, one
- * character from a hash of the key: shmcb picks a record's subcache by
- * the id's first byte, so without it every key set ("jwks:...") went to
- * one subcache and pushed the others out (their status read "fetched:
- * never", and children fetched again). The 32 characters @ A-Z [ \ ] ^ _
- * differ in their five low bits, which are what shmcb looks at. */
+ * to 120 bytes only. The seal still binds the whole key. For shmcb, one
+ * character from a hash of the key in front: shmcb picks a record's
+ * subcache by the id's first byte, so without it every key set
+ * ("jwks:...") went to one subcache and pushed the others out (their
+ * status read "fetched: never", and children fetched again). The 32
+ * characters @ A-Z [ \ ] ^ _ differ in their five low bits, which are
+ * what shmcb looks at. Network stores hash ids themselves, and servers of
+ * a fleet must agree on them across versions: theirs are as they were. */
 static const char *store_id(const char *key, apr_pool_t *p)
 {
     apr_ssize_t klen = (apr_ssize_t)strlen(key);
-    unsigned int spread = apr_hashfunc_default(key, &klen) % 32;
     unsigned char md[32];
-    unsigned int n = sizeof(md);
+    unsigned int n = sizeof(md), h;
     const char *id = key;
 
     if (strlen(key) > STORE_ID_MAX &&
         EVP_Digest(key, strlen(key), md, &n, logto_md_sha256(), NULL)) {
         id = apr_pstrcat(p, "h:", apr_pescape_hex(p, md, sizeof(md), 0), NULL);
     }
-    return apr_psprintf(p, "%c%s", (char)('@' + spread), id);
+    if (!state.spread_ids) {
+        return id;
+    }
+    /* APR's times-33 hash, its bits mixed (its low five alone are only
+     * the sum of the bytes) */
+    h = apr_hashfunc_default(key, &klen) * 2654435761u;
+    return apr_psprintf(p, "%c%s", (char)('@' + (h >> 27)), id);
 }
 
 static apr_status_t retrieve(const char *key, unsigned char *buf,
@@ -465,6 +473,7 @@ static int init_socache(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     state.provider_needs_lock =
         (state.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
     state.have_cache = 1;
+    state.spread_ids = !strcmp(name, "shmcb");
     state.cache_kind = apr_pstrcat(pconf, "shared (", name, ")", NULL);
     return OK;
 }
