@@ -16,7 +16,11 @@
 #include "logto_md.h"
 #include "logto_tokcache.h"
 
-#define TABLE_MAGIC "LTC1"
+/* LTC2: a claim looks in two buckets. A table of claims made by one
+ * bucket must not be taken over across a graceful restart onto this
+ * code: children of the two generations would each miss the proofs the
+ * other placed. */
+#define TABLE_MAGIC "LTC2"
 
 typedef struct slot_t {
     apr_uint32_t seq; /* 0: never used; odd: a writer is in it */
