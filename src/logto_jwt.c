@@ -205,7 +205,7 @@ static apr_status_t get_strings(logto_claims_t *c, apr_pool_t *p,
                                 const logto_policy_t *pol, logto_err_t *err)
 {
     const char *org;
-    int i;
+    int i, claimed;
 
     if (get_string(&c->scope, payload, "scope", err) != APR_SUCCESS ||
         get_string(&c->sub, payload, "sub", err) != APR_SUCCESS ||
@@ -220,14 +220,17 @@ static apr_status_t get_strings(logto_claims_t *c, apr_pool_t *p,
      * configuration accepted, never in another entry of the list. Where
      * it names it in both, they agree: the audience is what the token
      * was issued for. */
+    claimed = org != NULL;
     for (i = 0; i < c->aud->nelts; i++) {
         const char *aud = APR_ARRAY_IDX(c->aud, i, const char *);
         const char *id = aud_accepted(pol, aud) ? org_id_of_aud(aud) : NULL;
 
         if (id && org && strcmp(id, org) != 0) {
             return logto_err_set(err, LOGTO_ERR_AUDIENCE,
-                                 "organization_id is not the organization "
-                                 "of aud");
+                                 claimed ? "organization_id is not the "
+                                           "organization of aud"
+                                         : "aud names more than one "
+                                           "organization");
         }
         org = org ? org : id;
     }

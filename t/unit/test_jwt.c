@@ -495,6 +495,18 @@ START_TEST(organization_id_claim_agrees_with_the_aud)
                                 "\"aud\":\"urn:logto:organization:org-1\""),
                    policy("urn:logto:organization:org-1", NULL),
                    LOGTO_ERR_AUDIENCE);
+    /* two organizations in aud, none claimed: which one? */
+    {
+        logto_err_t err;
+
+        ck_assert_int_ne(
+            check(&c,
+                  payload_over("\"aud\":[\"urn:logto:organization:a\","
+                               "\"urn:logto:organization:b\"]"),
+                  policy(LOGTO_ORG_AUD_WILDCARD, NULL), &err),
+            APR_SUCCESS);
+        ck_assert_str_eq(err.text, "aud names more than one organization");
+    }
     /* an organization audience not accepted here says nothing */
     c = assert_accepted(payload_over("\"organization_id\":\"org-9\","
                                      "\"aud\":[\"" API
