@@ -718,12 +718,16 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
 /* A token in the header must not come with another in a form body
  * (RFC 6750 section 2): a malformed request (400), whether the header's
  * token verified or not. Looked at here, in the access phase: only when
- * the header held a token (a client without one makes no body be read),
- * and with the request's final configuration (its LimitRequestBody),
- * never from an expression evaluated earlier. */
+ * the header held a token (a client without one makes no body be read;
+ * one with a bad token makes at most the bounded scan of a form body be
+ * read, as httpd would discard it anyway), and with the request's final
+ * configuration (its LimitRequestBody), never from an expression
+ * evaluated earlier. */
 static logto_req_t *body_checked(request_rec *r, logto_req_t *rq)
 {
-    if (rq->verdict != LOGTO_V_VALID && rq->verdict != LOGTO_V_INVALID) {
+    int valid = rq->verdict == LOGTO_V_VALID;
+
+    if (!valid && rq->verdict != LOGTO_V_INVALID) {
         return rq;
     }
     switch (logto_body_has_token(r, &rq->status)) {
@@ -737,11 +741,13 @@ static logto_req_t *body_checked(request_rec *r, logto_req_t *rq)
             return rq;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  LOGTO_LOGNO(00103) "request refused: %s", rq->description);
+                  LOGTO_LOGNO(00106) "request refused: %s", rq->description);
     rq->claims = NULL;
-    /* the token was counted, accepted or refused: the request, refused
-     * as malformed, is counted too */
-    logto_count(LOGTO_C_BAD_REQUEST);
+    /* a token counted accepted: the request, refused as malformed, is
+     * counted as such too; a refused one was counted a refusal already */
+    if (valid) {
+        logto_count(LOGTO_C_BAD_REQUEST);
+    }
     return rq;
 }
 

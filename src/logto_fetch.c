@@ -241,8 +241,6 @@ static const char *discovery_url(apr_pool_t *p, const char *issuer)
                        "/.well-known/openid-configuration", NULL);
 }
 
-/* Whether uri is an acceptable key set location for issuer: https, or
- * http only when the issuer itself is (a test issuer on 127.0.0.1). */
 /* s for a message: printable ASCII as is, anything else '?'. */
 static const char *printable(apr_pool_t *p, const char *s)
 {

@@ -271,8 +271,6 @@ json_t *logto_claims_get(const logto_claims_t *claims, const char *path)
     return logto_json_path(claims->payload, path);
 }
 
-/* Whether the configured text want names the real number d: it reads
- * wholly as a number of the same value ("1.5" for 1.5, "2" for 2.0). */
 /* Whether want is a JSON number; *pinteger whether it has neither a
  * fraction nor an exponent. */
 static int is_json_number(const char *want, int *pinteger)
