@@ -1414,9 +1414,6 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
                             sc->cache_provider_name, sc->cache_provider_name,
                             sc->cache_provider_name);
     }
-    if ((bad = shmcb_size_check(cmd, sc)) != NULL) {
-        return bad;
-    }
     /* The provider reads its arguments now, as mod_ssl has it do for
      * SSLSessionCache, so a bad size or server list is this line's error
      * (apachectl -t); the instance is made again at startup. */
@@ -1425,7 +1422,8 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     if (bad) {
         return apr_psprintf(cmd->pool, "AuthLogtoCache %s: %s", arg, bad);
     }
-    return NULL;
+    /* a size shmcb takes may still be too small for the module's records */
+    return shmcb_size_check(cmd, sc);
 }
 
 /* Most bytes of a secret file read; more is a sign of the wrong file. */
