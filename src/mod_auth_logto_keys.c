@@ -74,8 +74,9 @@
 /* Seconds between two reports of records that failed their check. */
 #define FORGERY_REPORT_INTERVAL 60
 /* Process-pool userdata: what outlives a generation. */
-#define SECRET_USERDATA    "auth_logto_cache_secret"
-#define LAST_GOOD_USERDATA "auth_logto_last_good"
+#define SECRET_USERDATA       "auth_logto_cache_secret"
+#define NONCE_SECRET_USERDATA "auth_logto_dpop_nonce_secret"
+#define LAST_GOOD_USERDATA    "auth_logto_last_good"
 /* Longest key stored as it is (memcache: 2 hex digits a byte in 250). */
 #define STORE_ID_MAX 100
 
@@ -664,6 +665,31 @@ static apr_status_t generated_secret(logto_secret_t *secret, server_rec *s)
     return APR_SUCCESS;
 }
 
+/* This server's own DPoP nonce secret: made once per process and kept
+ * across graceful restarts, as the generated record secret is, so the
+ * nonces clients hold still work after one (shmcb, where the shared copy
+ * lives, starts empty with each generation). */
+static apr_status_t kept_nonce_secret(unsigned char *out, server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    void *data = NULL;
+    unsigned char *bytes;
+
+    apr_pool_userdata_get(&data, NONCE_SECRET_USERDATA, pp);
+    if (!data) {
+        bytes = apr_palloc(pp, LOGTO_DPOP_NONCE_SECRET_SIZE);
+        if (apr_generate_random_bytes(bytes, LOGTO_DPOP_NONCE_SECRET_SIZE) !=
+            APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        apr_pool_userdata_set(bytes, NONCE_SECRET_USERDATA,
+                              apr_pool_cleanup_null, pp);
+        data = bytes;
+    }
+    memcpy(out, data, LOGTO_DPOP_NONCE_SECRET_SIZE);
+    return APR_SUCCESS;
+}
+
 /* The secret that seals socache records: the configured one, or, for a
  * store on this host only, a generated one. A store other hosts reach
  * without a configured secret is a configuration error, caught by
@@ -848,8 +874,7 @@ int logto_keys_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     state.server = s;
-    if (apr_generate_random_bytes(state.nonce_secret,
-                                  sizeof(state.nonce_secret)) != APR_SUCCESS) {
+    if (kept_nonce_secret(state.nonce_secret, s) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      LOGTO_LOGNO(01403) "no random bytes for DPoP nonces");
         return HTTP_INTERNAL_SERVER_ERROR;
