@@ -238,6 +238,11 @@ int logto_conf_token_entries(server_rec *s);
 /* Forget the key sources of the previous configuration read (pre_config):
  * .htaccess may name only those the server configuration declares. */
 void logto_conf_sources_reset(apr_pool_t *pconf);
+
+/* The longest AuthLogtoDPoPMaxAge and AuthLogtoClockSkew of the server
+ * configuration (the defaults at least): how long a used DPoP proof is
+ * remembered, and the most any section, .htaccess included, accepts. */
+void logto_conf_dpop_ceiling(int *pmax_age, int *pskew);
 /* check_config: the cross-directive errors a single directive cannot see
  * (mod_auth_logto_check.c), each reported with its file and line. */
 int logto_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

@@ -430,9 +430,24 @@ static int in_htaccess(const cmd_parms *cmd)
  * are shared by source). Filled while the server configuration is read. */
 static apr_array_header_t *declared_sources;
 
+/* The longest proof age and clock skew any section of the server
+ * configuration names: a used proof is remembered for their sum, so no
+ * section (nor an expression verifying early under another) can take a
+ * proof that another section spent and remembered for less. */
+static int dpop_age_ceiling = LOGTO_DEFAULT_DPOP_MAX_AGE;
+static int skew_ceiling = LOGTO_DEFAULT_SKEW;
+
 void logto_conf_sources_reset(apr_pool_t *pconf)
 {
     declared_sources = apr_array_make(pconf, 8, sizeof(const char *));
+    dpop_age_ceiling = LOGTO_DEFAULT_DPOP_MAX_AGE;
+    skew_ceiling = LOGTO_DEFAULT_SKEW;
+}
+
+void logto_conf_dpop_ceiling(int *pmax_age, int *pskew)
+{
+    *pmax_age = dpop_age_ceiling;
+    *pskew = skew_ceiling;
 }
 
 /* In the server configuration, declare kind:value; in .htaccess, refuse
@@ -879,6 +894,16 @@ static const char *set_seconds(cmd_parms *cmd, void *cfg, const char *arg)
     }
     if (!bad) {
         c->set |= bit;
+    }
+    /* .htaccess is read per request: it is held to the ceilings instead */
+    if (!bad && !in_htaccess(cmd)) {
+        if (bit == LOGTO_SET_DPOP_MAX_AGE &&
+            c->dpop_max_age > dpop_age_ceiling) {
+            dpop_age_ceiling = c->dpop_max_age;
+        }
+        if (bit == LOGTO_SET_SKEW && c->clock_skew > skew_ceiling) {
+            skew_ceiling = c->clock_skew;
+        }
     }
     return bad;
 }

@@ -238,7 +238,8 @@ static apr_status_t check_proof(request_rec *r, const logto_dir_conf_t *c,
 {
     request_rec *o = client_request(r);
     logto_dpop_proof_t *proof;
-    logto_dpop_expect_t x;
+    logto_dpop_expect_t x, ceil;
+    int ceil_age, ceil_skew;
     const char *text, *key, *used;
     apr_status_t rv;
 
@@ -253,6 +254,14 @@ static apr_status_t check_proof(request_rec *r, const logto_dir_conf_t *c,
     x.now = apr_time_sec(apr_time_now());
     x.max_age = logto_conf_dpop_max_age(c);
     x.clock_skew = logto_conf_skew(c);
+    /* remembered for the longest any section accepts, and accepted by
+     * none (.htaccess included) for longer than remembered */
+    logto_conf_dpop_ceiling(&ceil_age, &ceil_skew);
+    ceil.max_age = ceil_age;
+    ceil.clock_skew = ceil_skew;
+    x.max_age = x.max_age < ceil.max_age ? x.max_age : ceil.max_age;
+    x.clock_skew =
+        x.clock_skew < ceil.clock_skew ? x.clock_skew : ceil.clock_skew;
     if (logto_dpop_verify(&proof, r->pool, text, strlen(text), proof_algs(), &x,
                           err) != APR_SUCCESS ||
         check_nonce(r, c, proof, err) != APR_SUCCESS) {
@@ -263,7 +272,8 @@ static apr_status_t check_proof(request_rec *r, const logto_dir_conf_t *c,
     if (key && used && !strcmp(used, key)) {
         return APR_SUCCESS;
     }
-    rv = first_use(r, key, logto_dpop_replay_until(proof, &x), x.now);
+    ceil.now = x.now;
+    rv = first_use(r, key, logto_dpop_replay_until(proof, &ceil), x.now);
     if (rv == APR_EEXIST) {
         return logto_err_set(err, LOGTO_ERR_DPOP_REPLAY,
                              "DPoP proof replayed (jti seen before)");
