@@ -584,12 +584,40 @@ static void walk_one(apr_hash_t *seen, const logto_dir_conf_t *c,
     }
 }
 
+/* Whether section a (its path) encloses section b's: httpd merges a
+ * into every request that b applies to. <Location /x> applies to what
+ * begins with /x; <Directory /x> to /x and what lies under it. Regex and
+ * wildcard sections enclose nothing here. */
+static int encloses(const core_dir_config *a, const core_dir_config *b,
+                    int dirs)
+{
+    apr_size_t n;
+
+    if (!a || !b || !a->d || !b->d || a->r || b->r || a->d_is_fnmatch ||
+        b->d_is_fnmatch) {
+        return 0;
+    }
+    n = strlen(a->d);
+    if (strncmp(a->d, b->d, n) != 0) {
+        return 0;
+    }
+    return !dirs || n == 0 || a->d[n - 1] == '/' || b->d[n] == '\0' ||
+           b->d[n] == '/';
+}
+
+/* Each section merged, as httpd would merge it for its own path, with
+ * the server's defaults and the sections before it that enclose it: an
+ * inner <Location> naming only an issuer takes its key file from the
+ * outer one (no fetch for a source nothing uses), and one naming only a
+ * key URI serves the outer one's issuer (the source is fetched at
+ * startup and listed). */
 static void walk_sections(apr_hash_t *seen, apr_array_header_t *secs,
-                          const logto_dir_conf_t *dflt, source_fn *fn,
+                          const logto_dir_conf_t *dflt, int dirs, source_fn *fn,
                           void *baton)
 {
+    apr_pool_t *p = apr_hash_pool_get(seen);
     ap_conf_vector_t **elts;
-    int i;
+    int i, j;
 
     if (!secs) {
         return;
@@ -598,9 +626,22 @@ static void walk_sections(apr_hash_t *seen, apr_array_header_t *secs,
     for (i = 0; i < secs->nelts; i++) {
         const logto_dir_conf_t *c =
             ap_get_module_config(elts[i], &auth_logto_module);
-        if (c) {
-            walk_one(seen, c, dflt, fn, baton);
+        const core_dir_config *ci = ap_get_core_module_config(elts[i]);
+        const logto_dir_conf_t *merged = dflt;
+
+        if (!c) {
+            continue;
         }
+        for (j = 0; j < i; j++) {
+            const logto_dir_conf_t *cj =
+                ap_get_module_config(elts[j], &auth_logto_module);
+
+            if (cj && encloses(ap_get_core_module_config(elts[j]), ci, dirs)) {
+                merged = logto_merge_dir_conf(p, (void *)merged, (void *)cj);
+            }
+        }
+        merged = logto_merge_dir_conf(p, (void *)merged, (void *)c);
+        walk_one(seen, merged, merged, fn, baton);
     }
 }
 
@@ -617,8 +658,8 @@ static void walk_sources(apr_pool_t *p, server_rec *s0, source_fn *fn,
             ap_get_module_config(s->lookup_defaults, &auth_logto_module);
 
         walk_one(seen, dflt, dflt, fn, baton);
-        walk_sections(seen, core->sec_url, dflt, fn, baton);
-        walk_sections(seen, core->sec_dir, dflt, fn, baton);
+        walk_sections(seen, core->sec_url, dflt, 0, fn, baton);
+        walk_sections(seen, core->sec_dir, dflt, 1, fn, baton);
     }
 }
 
