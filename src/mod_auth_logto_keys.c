@@ -682,52 +682,47 @@ static int provider_is_local(const char *name)
            !strcmp(name, "dbm");
 }
 
-/* A random secret made once per process and kept across graceful
- * restarts, so the records put back after one still open. */
-static apr_status_t generated_secret(logto_secret_t *secret, server_rec *s)
+/* len random bytes under name on the process pool: made once per
+ * process and kept across graceful restarts, so what they seal or sign
+ * before one (records put back, DPoP nonces clients hold) still holds
+ * after it. NULL when no random bytes could be had. */
+static const unsigned char *kept_random(server_rec *s, const char *name,
+                                        apr_size_t len)
 {
     apr_pool_t *pp = s->process->pool;
     void *data = NULL;
     unsigned char *bytes;
 
-    apr_pool_userdata_get(&data, SECRET_USERDATA, pp);
+    apr_pool_userdata_get(&data, name, pp);
     if (!data) {
-        bytes = apr_palloc(pp, LOGTO_RECORD_MIN_SECRET);
-        if (apr_generate_random_bytes(bytes, LOGTO_RECORD_MIN_SECRET) !=
-            APR_SUCCESS) {
-            return APR_EGENERAL;
+        bytes = apr_palloc(pp, len);
+        if (apr_generate_random_bytes(bytes, len) != APR_SUCCESS) {
+            return NULL;
         }
-        apr_pool_userdata_set(bytes, SECRET_USERDATA, apr_pool_cleanup_null,
-                              pp);
+        apr_pool_userdata_set(bytes, name, apr_pool_cleanup_null, pp);
         data = bytes;
     }
-    secret->bytes = data;
-    secret->len = LOGTO_RECORD_MIN_SECRET;
-    return APR_SUCCESS;
+    return data;
 }
 
-/* This server's own DPoP nonce secret: made once per process and kept
- * across graceful restarts, as the generated record secret is, so the
- * nonces clients hold still work after one (shmcb, where the shared copy
+static apr_status_t generated_secret(logto_secret_t *secret, server_rec *s)
+{
+    secret->bytes = kept_random(s, SECRET_USERDATA, LOGTO_RECORD_MIN_SECRET);
+    secret->len = LOGTO_RECORD_MIN_SECRET;
+    return secret->bytes ? APR_SUCCESS : APR_EGENERAL;
+}
+
+/* This server's own DPoP nonce secret (shmcb, where the shared copy
  * lives, starts empty with each generation). */
 static apr_status_t kept_nonce_secret(unsigned char *out, server_rec *s)
 {
-    apr_pool_t *pp = s->process->pool;
-    void *data = NULL;
-    unsigned char *bytes;
+    const unsigned char *bytes =
+        kept_random(s, NONCE_SECRET_USERDATA, LOGTO_DPOP_NONCE_SECRET_SIZE);
 
-    apr_pool_userdata_get(&data, NONCE_SECRET_USERDATA, pp);
-    if (!data) {
-        bytes = apr_palloc(pp, LOGTO_DPOP_NONCE_SECRET_SIZE);
-        if (apr_generate_random_bytes(bytes, LOGTO_DPOP_NONCE_SECRET_SIZE) !=
-            APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
-        apr_pool_userdata_set(bytes, NONCE_SECRET_USERDATA,
-                              apr_pool_cleanup_null, pp);
-        data = bytes;
+    if (!bytes) {
+        return APR_EGENERAL;
     }
-    memcpy(out, data, LOGTO_DPOP_NONCE_SECRET_SIZE);
+    memcpy(out, bytes, LOGTO_DPOP_NONCE_SECRET_SIZE);
     return APR_SUCCESS;
 }
 
