@@ -315,7 +315,21 @@ static logto_verdict_t refuse(logto_req_t *rq, const logto_err_t *err)
     return LOGTO_V_INVALID;
 }
 
-static int claim_text_safe(const char *v);
+/* Claim text handed on (user, variable, header, logto_claim()) must not
+ * be able to split or confuse what it is put in: no control character,
+ * C0 (tab included), DEL or C1 (U+0080..U+009F, C2 80..C2 9F in UTF-8). */
+static int claim_text_safe(const char *v)
+{
+    for (; *v; v++) {
+        unsigned char ch = (unsigned char)*v;
+        if (ch < 0x20 || ch == 0x7f ||
+            (ch == 0xc2 && (unsigned char)v[1] >= 0x80 &&
+             (unsigned char)v[1] <= 0x9f)) {
+            return 0;
+        }
+    }
+    return 1;
+}
 
 /* r->user comes from the configured claim: a string, or an integer as
  * its decimal text, never empty and never with a control character (a
@@ -329,12 +343,15 @@ static apr_status_t user_of(const char **puser, apr_pool_t *p,
     const json_t *v = logto_claims_get(cl, name);
     const char *user;
 
-    if (json_is_integer(v)) {
+    if (!v || json_is_null(v)) {
+        user = "";
+    }
+    else if (json_is_string(v)) {
+        user = json_string_value(v);
+    }
+    else if (json_is_integer(v)) {
         user = apr_psprintf(p, "%" APR_INT64_T_FMT,
                             (apr_int64_t)json_integer_value(v));
-    }
-    else if (json_is_string(v) || !v || json_is_null(v)) {
-        user = v && !json_is_null(v) ? json_string_value(v) : "";
     }
     else {
         return logto_err_set(err, LOGTO_ERR_CLAIM_TYPE, "%s claim not a string",
@@ -393,7 +410,7 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
     logto_keyring_stats_t fetched = {0, 0, 0, 0};
     logto_verify_info_t info;
     logto_err_t err;
-    const char *user;
+    const char *user = NULL;
     apr_status_t rv;
 
     logto_err_clear(&err);
@@ -484,22 +501,6 @@ static logto_req_t *request_verdict(request_rec *r, const logto_dir_conf_t *c)
 
 /* ------------------------------------------------------------ publishing */
 
-/* Claim text handed on (user, variable, header, logto_claim()) must not
- * be able to split or confuse what it is put in: no control character,
- * C0 (tab included), DEL or C1 (U+0080..U+009F, C2 80..C2 9F in UTF-8). */
-static int claim_text_safe(const char *v)
-{
-    for (; *v; v++) {
-        unsigned char ch = (unsigned char)*v;
-        if (ch < 0x20 || ch == 0x7f ||
-            (ch == 0xc2 && (unsigned char)v[1] >= 0x80 &&
-             (unsigned char)v[1] <= 0x9f)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static void set_env(request_rec *r, const char *name, const char *value)
 {
     if (value) {
@@ -552,13 +553,9 @@ static void export_claims(request_rec *r, const logto_dir_conf_t *c,
                           logto_req_t *rq)
 {
     const logto_claims_t *cl = rq->claims;
-    const char *user = rq->user;
 
-    /* verify() found it; an answer remembered from before has none */
-    if (!user && user_of(&user, r->pool, cl, c, &rq->err) != APR_SUCCESS) {
-        user = "";
-    }
-    r->user = apr_pstrdup(r->pool, user);
+    /* verify() found the user with the verdict */
+    r->user = apr_pstrdup(r->pool, rq->user ? rq->user : "");
     r->ap_auth_type = LOGTO_AUTH_TYPE;
     set_claim_env(r, "LOGTO_SUB", "sub", cl->sub);
     set_claim_env(r, "LOGTO_CLIENT_ID", "client_id", cl->client_id);
