@@ -57,6 +57,18 @@ typedef struct logto_jwks_t {
     int nskipped;                /* members skipped, all of them */
 } logto_jwks_t;
 
+/* How far the one who asks for a key set will wait for it. */
+typedef enum {
+    /* the keys held now, when they answer without a look further: never
+     * reads the shared cache, fetches or waits (APR_EAGAIN otherwise) */
+    LOGTO_KEYS_IN_HAND,
+    /* may read the shared cache and fetch, but never waits for a fetch
+     * someone else is making (APR_EAGAIN when without keys it would) */
+    LOGTO_KEYS_NO_WAIT,
+    /* may wait for another's fetch too, at most a fetch's timeout */
+    LOGTO_KEYS_WAIT
+} logto_keys_how_t;
+
 /* Turn one JWK object into a key from p. Refuses, with LOGTO_ERR_KEY:
  * private members present (d, p, q, ...: a JWKS is public), unknown kty
  * or crv, members of the wrong length, EC points off the curve, RSA under

@@ -828,10 +828,11 @@ static int fetch_lock(logto_keyring_t *kr, const local_t *l, int wait,
 
 /* Beyond the process's own keys: the shared record, then, if still
  * needed, a single fetch under the cache's lock. background: the
- * refresher's look, which never waits for the lock. */
-static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
-                    apr_int64_t now, int background,
-                    logto_keyring_stats_t *stats, apr_pool_t *tmp)
+ * refresher's look; wait: for the lock when someone else holds it.
+ * Whether someone else's fetch was under way and not waited for. */
+static int refresh(logto_keyring_t *kr, local_t *l, const char *kid,
+                   apr_int64_t now, int background, int wait,
+                   logto_keyring_stats_t *stats, apr_pool_t *tmp)
 {
     apr_time_t entered = apr_time_now();
     record_t rec;
@@ -840,11 +841,11 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
 
     if (!sync_and_decide(kr, l, &rec, kid, now, background, &for_kid, tmp,
                          stats)) {
-        return;
+        return 0;
     }
     seen = rec.fetches;
-    if (!fetch_lock(kr, l, !background, &locked)) {
-        return;
+    if (!fetch_lock(kr, l, wait, &locked)) {
+        return !wait;
     }
     /* Someone may have fetched while this one waited for the lock: their
      * attempt, good or bad, answers this one too. Otherwise, against a
@@ -859,6 +860,7 @@ static void refresh(logto_keyring_t *kr, local_t *l, const char *kid,
     if (locked && kr->cache->unlock != NULL) {
         kr->cache->unlock(kr->cache->baton, l->key);
     }
+    return 0;
 }
 
 /* ------------------------------------------------------------ public */
@@ -918,9 +920,21 @@ apr_status_t logto_keyring_get(const logto_jwks_t **pjwks, logto_keyring_t *kr,
                                const char *unknown_kid, apr_int64_t now,
                                logto_keyring_stats_t *stats, logto_err_t *err)
 {
+    return logto_keyring_get_how(pjwks, kr, jwks_uri, issuer, unknown_kid,
+                                 LOGTO_KEYS_WAIT, now, stats, err);
+}
+
+apr_status_t logto_keyring_get_how(const logto_jwks_t **pjwks,
+                                   logto_keyring_t *kr, const char *jwks_uri,
+                                   const char *issuer, const char *unknown_kid,
+                                   logto_keys_how_t how, apr_int64_t now,
+                                   logto_keyring_stats_t *stats,
+                                   logto_err_t *err)
+{
     local_t *l;
     apr_pool_t *tmp;
     apr_status_t rv;
+    int busy;
 
     if (jwks_uri == NULL && issuer == NULL) {
         return logto_err_set(err, LOGTO_ERR_CONFIG,
@@ -937,14 +951,26 @@ apr_status_t logto_keyring_get(const logto_jwks_t **pjwks, logto_keyring_t *kr,
         return rv;
     }
     apr_thread_mutex_unlock(kr->mutex);
+    if (how == LOGTO_KEYS_IN_HAND) {
+        logto_err_set(err, LOGTO_ERR_FETCH, "keys not in hand");
+        return APR_EAGAIN;
+    }
 
     if (apr_pool_create(&tmp, kr->pool) != APR_SUCCESS) {
         return logto_err_set(err, LOGTO_ERR_INTERNAL, "no memory");
     }
-    refresh(kr, l, unknown_kid, now, 0, stats, tmp);
+    busy =
+        refresh(kr, l, unknown_kid, now, 0, how == LOGTO_KEYS_WAIT, stats, tmp);
     apr_pool_destroy(tmp);
     apr_thread_mutex_lock(kr->mutex);
-    rv = local_conclude(pjwks, kr, l, now, stats, err);
+    if (busy && !keys_usable(kr, l, now)) {
+        /* keys that serve need no wait; without any, the asker decides */
+        logto_err_set(err, LOGTO_ERR_FETCH, "keys being fetched");
+        rv = APR_EAGAIN;
+    }
+    else {
+        rv = local_conclude(pjwks, kr, l, now, stats, err);
+    }
     apr_thread_mutex_unlock(kr->mutex);
     return rv;
 }
@@ -1041,7 +1067,7 @@ void logto_keyring_tick(logto_keyring_t *kr, apr_int64_t now)
         for (i = 0; i < all->nelts; i++) {
             /* A key set after a slow one is looked at later than now. */
             refresh(kr, APR_ARRAY_IDX(all, i, local_t *), NULL,
-                    now + apr_time_sec(apr_time_now() - entered), 1, NULL,
+                    now + apr_time_sec(apr_time_now() - entered), 1, 0, NULL,
                     scratch);
             apr_pool_clear(scratch);
         }

@@ -138,6 +138,18 @@ apr_status_t logto_keyring_get(const logto_jwks_t **pjwks, logto_keyring_t *kr,
                                const char *unknown_kid, apr_int64_t now,
                                logto_keyring_stats_t *stats, logto_err_t *err);
 
+/* logto_keyring_get for one that may not wait as long (see
+ * logto_keys_how_t): LOGTO_KEYS_IN_HAND answers only what the process
+ * holds and needs no look further for; LOGTO_KEYS_NO_WAIT, when the keys
+ * are missing and another is fetching them, leaves rather than waits.
+ * Either one fails with APR_EAGAIN (err: LOGTO_ERR_FETCH) then. */
+apr_status_t logto_keyring_get_how(const logto_jwks_t **pjwks,
+                                   logto_keyring_t *kr, const char *jwks_uri,
+                                   const char *issuer, const char *unknown_kid,
+                                   logto_keys_how_t how, apr_int64_t now,
+                                   logto_keyring_stats_t *stats,
+                                   logto_err_t *err);
+
 /* The shared cache's key of the record of jwks_uri's key set, or of
  * issuer's discovered one when jwks_uri is NULL, from p. */
 const char *logto_keyring_record_key(apr_pool_t *p, const char *jwks_uri,

@@ -8,23 +8,27 @@
 #include "logto_json.h"
 #include "logto_verify.h"
 
-/* The candidate of one issuer: its key for the token, or why none. With
- * refetch, a kid the set lacks (a rotation, perhaps) asks once more. */
+/* The candidate of one issuer: its key for the token, or why none
+ * (APR_EAGAIN: its keys are not to be had within how). With refetch, a
+ * kid the set lacks (a rotation, perhaps) asks once more. */
 static apr_status_t issuer_key(const logto_jwk_t **pkey,
                                const logto_keysource_t *ks,
                                const logto_jws_t *jws, logto_algset_t algs,
-                               int refetch, logto_err_t *err)
+                               logto_keys_how_t how, int refetch,
+                               logto_err_t *err)
 {
     const logto_jwks_t *jwks;
     apr_status_t rv;
 
-    if (ks->get(&jwks, ks->baton, NULL, err) != APR_SUCCESS) {
-        return APR_EGENERAL;
+    rv = ks->get(&jwks, ks->baton, how, NULL, err);
+    if (rv != APR_SUCCESS) {
+        return APR_STATUS_IS_EAGAIN(rv) ? rv : APR_EGENERAL;
     }
     rv = logto_jws_select_key(pkey, jws, jwks, algs, err);
     if (rv != APR_SUCCESS && err->reason == LOGTO_ERR_KID_UNKNOWN && refetch &&
         ks->may_refetch) {
-        if (ks->get(&jwks, ks->baton, jws->kid, err) != APR_SUCCESS) {
+        if (ks->get(&jwks, ks->baton, LOGTO_KEYS_WAIT, jws->kid, err) !=
+            APR_SUCCESS) {
             return APR_EGENERAL;
         }
         rv = logto_jws_select_key(pkey, jws, jwks, algs, err);
@@ -44,61 +48,102 @@ static int weight(logto_reason_t reason)
     return logto_reason_is_token(reason) ? 1 : 2;
 }
 
-/* Which refusal to report when no issuer's key verified: the weightiest,
- * the first issuer's among equals. */
-static void keep_error(logto_err_t *best, const logto_err_t *now, int first)
+/* The search for the issuer whose key verifies a token. */
+typedef struct signer_search_t {
+    const logto_jws_t *jws;
+    const logto_policy_t *pol;
+    const logto_keysource_t *sources;
+    char *asked;  /* per issuer: its answer is in (a later pass skips it) */
+    int known;    /* some issuer's set held the kid */
+    int err_from; /* the issuer whose refusal err holds, -1: none yet */
+} signer_search_t;
+
+/* Keep issuer i's refusal when it says more than the one kept, or as
+ * much and comes from an issuer listed earlier. */
+static void keep_error(signer_search_t *s, logto_err_t *best,
+                       const logto_err_t *now, int i)
 {
-    if (first || weight(now->reason) > weight(best->reason)) {
+    if (s->err_from < 0 || weight(now->reason) > weight(best->reason) ||
+        (weight(now->reason) == weight(best->reason) && i < s->err_from)) {
         *best = *now;
+        s->err_from = i;
     }
 }
 
-/* One pass over the issuers: the first whose key verifies the signature,
- * *pissuer its index; *pknown whether some issuer's set held the kid. */
-static apr_status_t
-signer_pass(const logto_jwk_t **pkey, int *pissuer, int *pknown, apr_pool_t *p,
-            const logto_jws_t *jws, const logto_policy_t *pol,
-            const logto_keysource_t *sources, int refetch, logto_err_t *err)
+/* One pass over the issuers not yet answered, each asked to wait as long
+ * as how allows: the first whose key verifies the signature, *pissuer its
+ * index. An issuer whose keys are not to be had within how is left for a
+ * later pass (none after one that waits). */
+static apr_status_t signer_pass(signer_search_t *s, const logto_jwk_t **pkey,
+                                int *pissuer, apr_pool_t *p,
+                                logto_keys_how_t how, int refetch,
+                                logto_err_t *err)
 {
     logto_err_t one;
+    apr_status_t rv;
     int i;
 
-    for (i = 0; i < pol->issuers->nelts; i++) {
+    for (i = 0; i < s->pol->issuers->nelts; i++) {
+        if (s->asked[i]) {
+            continue;
+        }
         logto_err_clear(&one);
-        if (issuer_key(pkey, &sources[i], jws, pol->algorithms, refetch,
-                       &one) == APR_SUCCESS &&
-            logto_jws_verify_signature(jws, *pkey, p, &one) == APR_SUCCESS) {
+        rv = issuer_key(pkey, &s->sources[i], s->jws, s->pol->algorithms, how,
+                        refetch, &one);
+        if (APR_STATUS_IS_EAGAIN(rv) && how != LOGTO_KEYS_WAIT) {
+            continue;
+        }
+        s->asked[i] = 1;
+        if (rv == APR_SUCCESS &&
+            logto_jws_verify_signature(s->jws, *pkey, p, &one) == APR_SUCCESS) {
             *pissuer = i;
             return APR_SUCCESS;
         }
         /* a key the kid names refused it, or does not fit its alg */
-        *pknown |= weight(one.reason) == 3;
-        keep_error(err, &one, i == 0);
+        s->known |= weight(one.reason) == 3;
+        keep_error(s, err, &one, i);
     }
     *pkey = NULL;
     return APR_EGENERAL;
 }
 
-/* Signature: the first issuer with a fitting key whose signature
- * verifies. The keys each issuer has are asked first, and only when no
- * issuer's set holds the kid are the sets fetched again (a rotation): a
- * token whose kid its own issuer's keys hold never makes another issuer's
- * keys be fetched again, though the signature comes before the payload
- * that names the issuer. */
+/* Signature: an issuer with a fitting key whose signature verifies. The
+ * keys held now are asked first, then those that can be had without
+ * waiting for another's fetch, then the rest, waiting: an issuer that
+ * hangs never delays a token another issuer's keys in hand verify,
+ * though the signature comes before the payload that names the issuer.
+ * Only when no issuer's set holds the kid are the sets fetched again (a
+ * rotation): a token whose kid its own issuer's keys hold never makes
+ * another issuer's keys be fetched again. */
 static apr_status_t find_signer(const logto_jwk_t **pkey, int *pissuer,
                                 apr_pool_t *p, const logto_jws_t *jws,
                                 const logto_policy_t *pol,
                                 const logto_keysource_t *sources,
                                 logto_err_t *err)
 {
-    int known = 0;
-    apr_status_t rv;
+    static const logto_keys_how_t hows[] = {
+        LOGTO_KEYS_IN_HAND, LOGTO_KEYS_NO_WAIT, LOGTO_KEYS_WAIT};
+    signer_search_t s;
+    apr_size_t i;
 
-    rv = signer_pass(pkey, pissuer, &known, p, jws, pol, sources, 0, err);
-    if (rv == APR_SUCCESS || known) {
-        return rv;
+    s.jws = jws;
+    s.pol = pol;
+    s.sources = sources;
+    s.asked = apr_pcalloc(p, (apr_size_t)pol->issuers->nelts);
+    s.known = 0;
+    s.err_from = -1;
+    for (i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+        if (signer_pass(&s, pkey, pissuer, p, hows[i], 0, err) == APR_SUCCESS) {
+            return APR_SUCCESS;
+        }
     }
-    return signer_pass(pkey, pissuer, &known, p, jws, pol, sources, 1, err);
+    if (s.known) {
+        return APR_EGENERAL;
+    }
+    /* the refetches' answers are the last word */
+    memset(s.asked, 0, (apr_size_t)pol->issuers->nelts);
+    s.err_from = -1;
+    return signer_pass(&s, pkey, pissuer, p, LOGTO_KEYS_WAIT, 1, err);
 }
 
 /* The cache's word for the token: its entry, if the key that verified it
@@ -115,8 +160,8 @@ static const logto_jwk_t *vouched_key(int *pissuer, const logto_tokstore_t *st,
 
     if (st->get(st->baton, digest, now, &e, p) != APR_SUCCESS ||
         e.issuer >= (apr_uint32_t)pol->issuers->nelts ||
-        sources[e.issuer].get(&jwks, sources[e.issuer].baton, NULL, &err) !=
-            APR_SUCCESS) {
+        sources[e.issuer].get(&jwks, sources[e.issuer].baton, LOGTO_KEYS_WAIT,
+                              NULL, &err) != APR_SUCCESS) {
         return NULL;
     }
     *pissuer = (int)e.issuer;
@@ -168,8 +213,8 @@ static apr_status_t settle_issuer(logto_verify_info_t *info, apr_pool_t *p,
     if (named == info->issuer) {
         return APR_SUCCESS;
     }
-    if (issuer_key(&key, &sources[named], jws, pol->algorithms, 1, err) !=
-            APR_SUCCESS ||
+    if (issuer_key(&key, &sources[named], jws, pol->algorithms, LOGTO_KEYS_WAIT,
+                   1, err) != APR_SUCCESS ||
         (strcmp(key->thumbprint, info->key->thumbprint) != 0 &&
          logto_jws_verify_signature(jws, key, p, err) != APR_SUCCESS)) {
         return APR_EGENERAL;
@@ -312,7 +357,8 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
 /* ------------------------------------------------------------ adapters */
 
 static apr_status_t fixed_get(const logto_jwks_t **pjwks, void *baton,
-                              const char *unknown_kid, logto_err_t *err)
+                              logto_keys_how_t how, const char *unknown_kid,
+                              logto_err_t *err)
 {
     if (baton == NULL) {
         return logto_err_set(err, LOGTO_ERR_JWKS, "no keys");

@@ -29,12 +29,14 @@
 /* Where the keys of one issuer come from. */
 typedef struct logto_keysource_t {
     /* The issuer's key set into *pjwks (valid at least as long as the
-     * verification's pool). unknown_kid non-NULL: the set handed out
-     * before lacks that kid, and the source may refetch (within its own
-     * pacing). Fails with LOGTO_ERR_FETCH or LOGTO_ERR_JWKS when no usable
-     * key can be had. */
+     * verification's pool), waiting for it as long as how allows (with
+     * APR_EAGAIN when that is not enough). unknown_kid non-NULL: the set
+     * handed out before lacks that kid, and the source may refetch
+     * (within its own pacing). Fails with LOGTO_ERR_FETCH or
+     * LOGTO_ERR_JWKS when no usable key can be had. */
     apr_status_t (*get)(const logto_jwks_t **pjwks, void *baton,
-                        const char *unknown_kid, logto_err_t *err);
+                        logto_keys_how_t how, const char *unknown_kid,
+                        logto_err_t *err);
     void *baton;
     int may_refetch; /* whether an unknown kid can be worth asking again */
 } logto_keysource_t;

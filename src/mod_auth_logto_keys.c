@@ -1209,7 +1209,7 @@ static logto_keyring_t *ring_for(const logto_dir_conf_t *c, apr_pool_t *tmp,
 /* The keys of c's issuer; what fetching it took is added to *total. */
 static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
                              const logto_dir_conf_t *c, const char *issuer,
-                             const char *unknown_kid,
+                             logto_keys_how_t how, const char *unknown_kid,
                              logto_keyring_stats_t *total, logto_err_t *err)
 {
     logto_keyring_stats_t stats = {0, 0, 0, 0};
@@ -1225,9 +1225,9 @@ static apr_status_t keys_get(const logto_jwks_t **pjwks, request_rec *r,
     if (!kr) {
         return APR_EGENERAL;
     }
-    rv = logto_keyring_get(pjwks, kr, k ? k->jwks_uri : NULL, issuer,
-                           unknown_kid, apr_time_sec(apr_time_now()), &stats,
-                           err);
+    rv = logto_keyring_get_how(pjwks, kr, k ? k->jwks_uri : NULL, issuer,
+                               unknown_kid, how, apr_time_sec(apr_time_now()),
+                               &stats, err);
     total->fetches += stats.fetches;
     total->failures += stats.failures;
     total->stale |= stats.stale;
@@ -1305,11 +1305,13 @@ typedef struct source_baton_t {
 } source_baton_t;
 
 static apr_status_t source_get(const logto_jwks_t **pjwks, void *baton,
-                               const char *unknown_kid, logto_err_t *err)
+                               logto_keys_how_t how, const char *unknown_kid,
+                               logto_err_t *err)
 {
     source_baton_t *b = baton;
 
-    return keys_get(pjwks, b->r, b->c, b->issuer, unknown_kid, b->stats, err);
+    return keys_get(pjwks, b->r, b->c, b->issuer, how, unknown_kid, b->stats,
+                    err);
 }
 
 logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,

@@ -763,6 +763,75 @@ START_TEST(a_keyring_queued_behind_a_fetch_uses_its_result)
 }
 END_TEST
 
+static void *APR_THREAD_FUNC look_plainly(apr_thread_t *t, void *baton)
+{
+    looker_t *lk = baton;
+    const logto_jwks_t *jwks = NULL;
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    lk->rv = logto_keyring_get(&jwks, lk->kr, GATED_URI, NULL, NULL, lk->now,
+                               &lk->st, &err);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* One that may not wait: with nothing in hand, LOGTO_KEYS_IN_HAND never
+ * fetches; LOGTO_KEYS_NO_WAIT leaves at once while another process's
+ * fetch of the same keys is under way, and takes its result after. */
+START_TEST(keys_had_without_waiting)
+{
+    logto_keyring_t *kr1, *kr2;
+    const logto_jwks_t *jwks = NULL;
+    looker_t a = {0};
+    apr_thread_t *ta;
+    apr_status_t rv;
+    apr_time_t t;
+    logto_err_t err;
+
+    ck_assert_int_eq(logto_cache_mem_create(&cache, pool), APR_SUCCESS);
+    kr1 = ring_timed(1, 2);
+    kr2 = ring_timed(1, 2);
+    logto_keyring_set_fetch(kr1, gated_fetch);
+    logto_keyring_set_fetch(kr2, gated_fetch);
+    apr_atomic_set32(&hook_calls, 0);
+    apr_atomic_set32(&gate_open, 0);
+    apr_atomic_set32(&gate_entered, 0);
+    logto_err_clear(&err);
+    ck_assert_int_eq(logto_keyring_get_how(&jwks, kr2, GATED_URI, NULL, NULL,
+                                           LOGTO_KEYS_IN_HAND, T0, NULL, &err),
+                     APR_EAGAIN);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_FETCH);
+    ck_assert_uint_eq(apr_atomic_read32(&hook_calls), 0);
+
+    a.kr = kr1;
+    a.now = T0;
+    ck_assert_int_eq(apr_thread_create(&ta, NULL, look_plainly, &a, pool),
+                     APR_SUCCESS);
+    ck_assert(wait_for(&gate_entered, 1));
+    t = apr_time_now();
+    ck_assert_int_eq(logto_keyring_get_how(&jwks, kr2, GATED_URI, NULL, NULL,
+                                           LOGTO_KEYS_NO_WAIT, T0, NULL, &err),
+                     APR_EAGAIN);
+    ck_assert_int_lt(apr_time_now() - t, apr_time_from_msec(900));
+    ck_assert_int_eq(logto_keyring_get_how(&jwks, kr2, GATED_URI, NULL, NULL,
+                                           LOGTO_KEYS_IN_HAND, T0, NULL, &err),
+                     APR_EAGAIN);
+    apr_atomic_set32(&gate_open, 1);
+    apr_thread_join(&rv, ta);
+    ck_assert_int_eq(a.rv, APR_SUCCESS);
+    ck_assert_int_eq(logto_keyring_get_how(&jwks, kr2, GATED_URI, NULL, NULL,
+                                           LOGTO_KEYS_NO_WAIT, T0, NULL, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
+    ck_assert_int_eq(logto_keyring_get_how(&jwks, kr2, GATED_URI, NULL, NULL,
+                                           LOGTO_KEYS_IN_HAND, T0 + 1, NULL,
+                                           &err),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(apr_atomic_read32(&hook_calls), 1);
+}
+END_TEST
+
 /* Against an issuer that keeps failing, with a fetch timeout of 2 s and
  * timing: the waits between attempts are waits[0..5] (each less up to a
  * quarter, never under 2), and 7 attempts are made in all. */
@@ -1093,6 +1162,7 @@ static Suite *keyring_suite(void)
     tcase_set_timeout(tt, 30);
     tcase_add_test(tt, many_threads_and_keyrings_fetch_once);
     tcase_add_test(tt, a_keyring_queued_behind_a_fetch_uses_its_result);
+    tcase_add_test(tt, keys_had_without_waiting);
     suite_add_tcase(s, tt);
     return s;
 }

@@ -102,16 +102,24 @@ static const char *token(const minted_t *m, int i)
 typedef struct counted_t {
     const logto_jwks_t *jwks;
     const logto_jwks_t *after_refetch; /* NULL: the same */
+    logto_keys_how_t least; /* the least patience its keys are had with */
     int gets;
     int refetches;
+    int waits; /* asks with LOGTO_KEYS_WAIT */
 } counted_t;
 
 static apr_status_t counted_get(const logto_jwks_t **pjwks, void *baton,
-                                const char *unknown_kid, logto_err_t *err)
+                                logto_keys_how_t how, const char *unknown_kid,
+                                logto_err_t *err)
 {
     counted_t *c = baton;
 
     c->gets++;
+    c->waits += how == LOGTO_KEYS_WAIT;
+    if (how < c->least) {
+        logto_err_set(err, LOGTO_ERR_FETCH, "test: not yet");
+        return APR_EAGAIN;
+    }
     if (unknown_kid && c->after_refetch) {
         c->refetches++;
         c->jwks = c->after_refetch;
@@ -129,6 +137,7 @@ static logto_keysource_t counted_source(counted_t *c, const logto_jwks_t *jwks)
 
     memset(c, 0, sizeof(*c));
     c->jwks = jwks;
+    c->least = LOGTO_KEYS_IN_HAND;
     ks.get = counted_get;
     ks.baton = c;
     ks.may_refetch = 1;
@@ -470,6 +479,59 @@ START_TEST(other_issuers_keys_not_refetched)
         APR_SUCCESS);
     ck_assert_int_eq(info.issuer, 1);
     assert_refetches(&one, &two, 2, 2);
+}
+END_TEST
+
+/* An issuer whose keys are had only by waiting (its issuer hangs, or a
+ * fetch of them is under way) is waited for last: a token another
+ * issuer's keys in hand verify never waits on it, wherever it is listed;
+ * its own token waits, and is refused as undecided when the keys never
+ * come. */
+START_TEST(issuer_that_hangs_waited_for_last)
+{
+    const char *specs2[] = {"{\"iss\":\"" ISS2 "\"}"};
+    minted_t *m1 = mint_kid("ES384", "k1", NULL, 0);
+    minted_t *m2 = mint_kid("ES384", "k2", specs2, 1);
+    logto_policy_t *pol = policy(API, NULL);
+    logto_keysource_t ks[2];
+    counted_t one, two;
+    logto_verify_info_t info;
+    logto_claims_t *c;
+    logto_err_t err;
+
+    APR_ARRAY_PUSH(pol->issuers, const char *) = ISS2;
+    ks[0] = counted_source(&one, m1->jwks);
+    ks[1] = counted_source(&two, m2->jwks);
+    one.least = LOGTO_KEYS_WAIT;
+    ck_assert_int_eq(
+        verify_at(&c, &info, token(m2, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(info.issuer, 1);
+    ck_assert_int_eq(one.waits, 0);
+    ck_assert_int_eq(two.waits, 0);
+    /* one that can be had without waiting for another's fetch comes
+     * before one that cannot */
+    one.least = LOGTO_KEYS_WAIT;
+    two.least = LOGTO_KEYS_NO_WAIT;
+    ck_assert_int_eq(
+        verify_at(&c, &info, token(m2, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(one.waits, 0);
+    /* the first issuer's own token: waited for, accepted */
+    ck_assert_int_eq(
+        verify_at(&c, &info, token(m1, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(info.issuer, 0);
+    ck_assert_int_eq(one.waits, 1);
+    /* its keys never come: undecided (keys cannot be had), not the
+     * second issuer's unknown kid */
+    one.jwks = NULL;
+    one.after_refetch = NULL;
+    ck_assert_int_ne(
+        verify_at(&c, &info, token(m1, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_FETCH);
+    ck_assert_int_eq(logto_reason_is_token(err.reason), 0);
 }
 END_TEST
 
@@ -882,6 +944,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tc, refuses_algorithm_not_allowed);
     tcase_add_test(tc, refuses_too_large_before_parsing);
     tcase_add_test(tc, unknown_kid_refetches_once);
+    tcase_add_test(tc, issuer_that_hangs_waited_for_last);
     tcase_add_test(tc, other_issuers_keys_not_refetched);
     tcase_add_test(tc, no_keys_is_not_a_token_refusal);
     suite_add_tcase(s, tc);
