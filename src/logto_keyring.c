@@ -412,6 +412,24 @@ static void local_adopt(logto_keyring_t *kr, local_t *l, const record_t *rec,
 }
 
 /* The local state of a key set, made on first use. Under mutex. */
+/* Name l, a key set of kr, from p: its source (what the status page and
+ * the state directory call it) and its shared record's key. Keys fetched
+ * trusting one CA bundle are not another's: a CA file sets both apart. */
+static void local_name(local_t *l, apr_pool_t *p, const logto_keyring_t *kr,
+                       const char *jwks_uri, const char *issuer)
+{
+    const char *ca = kr->opts.ca_file;
+
+    l->jwks_uri = jwks_uri ? apr_pstrdup(p, jwks_uri) : NULL;
+    l->issuer = issuer ? apr_pstrdup(p, issuer) : NULL;
+    l->source =
+        jwks_uri ? l->jwks_uri : apr_pstrcat(p, "discover:", issuer, NULL);
+    if (ca != NULL) {
+        l->source = apr_pstrcat(p, l->source, " (CA file ", ca, ")", NULL);
+    }
+    l->key = logto_keyring_record_key(p, jwks_uri, issuer, ca);
+}
+
 static local_t *local_find(logto_keyring_t *kr, const char *jwks_uri,
                            const char *issuer, int create)
 {
@@ -421,15 +439,11 @@ static local_t *local_find(logto_keyring_t *kr, const char *jwks_uri,
 
     if (l == NULL && create) {
         l = apr_pcalloc(kr->pool, sizeof(*l));
-        l->source = jwks_uri ? apr_pstrdup(kr->pool, jwks_uri)
-                             : apr_pstrcat(kr->pool, "discover:", issuer, NULL);
-        l->key = logto_keyring_record_key(kr->pool, jwks_uri, issuer);
+        local_name(l, kr->pool, kr, jwks_uri, issuer);
         l->meta.error = l->error;
-        l->meta.uri = jwks_uri ? l->source : "";
-        l->jwks_uri = jwks_uri ? l->source : NULL;
-        l->issuer = issuer ? apr_pstrdup(kr->pool, issuer) : NULL;
-        apr_hash_set(h, jwks_uri ? l->source : l->source + 9,
-                     APR_HASH_KEY_STRING, l);
+        l->meta.uri = jwks_uri ? l->jwks_uri : "";
+        apr_hash_set(h, jwks_uri ? l->jwks_uri : l->issuer, APR_HASH_KEY_STRING,
+                     l);
     }
     return l;
 }
@@ -976,10 +990,22 @@ apr_status_t logto_keyring_get_how(const logto_jwks_t **pjwks,
 }
 
 const char *logto_keyring_record_key(apr_pool_t *p, const char *jwks_uri,
-                                     const char *issuer)
+                                     const char *issuer, const char *ca_file)
 {
-    return jwks_uri ? apr_pstrcat(p, "jwks:", jwks_uri, NULL)
-                    : apr_pstrcat(p, "jwks:discover:", issuer, NULL);
+    const char *key = jwks_uri ? apr_pstrcat(p, "jwks:", jwks_uri, NULL)
+                               : apr_pstrcat(p, "jwks:discover:", issuer, NULL);
+    unsigned char md[32];
+    unsigned int n = sizeof(md);
+
+    if (ca_file == NULL) {
+        return key;
+    }
+    /* no blank (memcache ids have none), and short: a digest of the path */
+    if (!EVP_Digest(ca_file, strlen(ca_file), md, &n, logto_md_sha256(),
+                    NULL)) {
+        return apr_pstrcat(p, key, "|ca:", ca_file, NULL);
+    }
+    return apr_pstrcat(p, key, "|ca:", apr_pescape_hex(p, md, 8, 0), NULL);
 }
 
 /* ---------------------------------------------------------- refresher */
@@ -1218,9 +1244,7 @@ apr_status_t logto_keyring_shared_status(logto_keyring_entry_t **pentry,
     }
     /* Named as local_find names it, so the same record is read. */
     memset(&probe, 0, sizeof(probe));
-    probe.source = jwks_uri ? apr_pstrdup(p, jwks_uri)
-                            : apr_pstrcat(p, "discover:", issuer, NULL);
-    probe.key = apr_pstrcat(p, "jwks:", probe.source, NULL);
+    local_name(&probe, p, kr, jwks_uri, issuer);
     rec = shared_read(kr, &probe, p, NULL);
     if (rec != NULL) {
         *pentry = entry_of_record(p, probe.source, rec);
@@ -1228,7 +1252,7 @@ apr_status_t logto_keyring_shared_status(logto_keyring_entry_t **pentry,
     }
     e = apr_pcalloc(p, sizeof(*e));
     e->source = probe.source;
-    e->jwks_uri = jwks_uri ? probe.source : NULL;
+    e->jwks_uri = probe.jwks_uri;
     e->last_error = "";
     entry_keys(e, p, NULL);
     *pentry = e;

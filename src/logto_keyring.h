@@ -151,9 +151,10 @@ apr_status_t logto_keyring_get_how(const logto_jwks_t **pjwks,
                                    logto_err_t *err);
 
 /* The shared cache's key of the record of jwks_uri's key set, or of
- * issuer's discovered one when jwks_uri is NULL, from p. */
+ * issuer's discovered one when jwks_uri is NULL, fetched trusting ca_file
+ * (NULL: the system's store), from p. */
 const char *logto_keyring_record_key(apr_pool_t *p, const char *jwks_uri,
-                                     const char *issuer);
+                                     const char *issuer, const char *ca_file);
 
 /* With on, requests never fetch for a routine refresh: the owner calls
  * logto_keyring_tick every second or so. */

@@ -560,7 +560,9 @@ static void walk_issuer(apr_hash_t *seen, const logto_dir_conf_t *c,
     if (k && k->file_jwks) {
         return;
     }
-    id = uri ? uri : issuer;
+    /* one source per CA file that its keys are fetched trusting */
+    id = apr_pstrcat(apr_hash_pool_get(seen), uri ? uri : issuer, " ",
+                     c->ca_file ? c->ca_file : "", NULL);
     if (apr_hash_get(seen, id, APR_HASH_KEY_STRING)) {
         return;
     }
@@ -669,7 +671,7 @@ static void collect_key(void *baton, const logto_dir_conf_t *c, const char *uri,
     apr_array_header_t *keys = baton;
 
     APR_ARRAY_PUSH(keys, const char *) =
-        logto_keyring_record_key(keys->pool, uri, issuer);
+        logto_keyring_record_key(keys->pool, uri, issuer, c->ca_file);
 }
 
 /* ---------------------------------------------------------- the secret */
