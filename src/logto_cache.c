@@ -10,6 +10,7 @@
 
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 
 #include "logto_cache.h"
@@ -23,8 +24,9 @@ typedef struct mem_entry_t {
 
 typedef struct mem_cache_t {
     apr_hash_t *table; /* key -> mem_entry_t *, guarded by mutex */
+    apr_hash_t *held;  /* keys whose fetch lock is taken, guarded by mutex */
     apr_thread_mutex_t *mutex;
-    apr_thread_mutex_t *fetch_lock;
+    apr_thread_cond_t *released; /* a fetch lock was let go */
     unsigned long locks;
 } mem_cache_t;
 
@@ -42,6 +44,9 @@ static apr_status_t mem_cleanup(void *baton)
 
     for (hi = apr_hash_first(NULL, mc->table); hi; hi = apr_hash_next(hi)) {
         entry_free(apr_hash_this_val(hi));
+    }
+    for (hi = apr_hash_first(NULL, mc->held); hi; hi = apr_hash_next(hi)) {
+        free(apr_hash_this_val(hi));
     }
     /* The table itself goes with the pool (apr_hash_clear would read the
      * freed keys). */
@@ -110,34 +115,61 @@ static apr_status_t mem_set(void *baton, const char *key,
     return APR_SUCCESS;
 }
 
-/* One process: a single lock serves every key. */
+/* The fetch lock of key, if free; under mutex. Each key has its own:
+ * the fetch of one key set never holds back another's. */
+static apr_status_t take_held(mem_cache_t *mc, const char *key)
+{
+    char *copy;
+
+    if (apr_hash_get(mc->held, key, APR_HASH_KEY_STRING) != NULL) {
+        return APR_EBUSY;
+    }
+    if ((copy = strdup(key)) == NULL) {
+        return APR_ENOMEM;
+    }
+    apr_hash_set(mc->held, copy, APR_HASH_KEY_STRING, copy);
+    mc->locks++;
+    return APR_SUCCESS;
+}
+
 static apr_status_t mem_lock(void *baton, const char *key, apr_int64_t hold)
 {
     mem_cache_t *mc = baton;
-    apr_status_t rv = apr_thread_mutex_lock(mc->fetch_lock);
+    apr_status_t rv;
 
-    if (rv == APR_SUCCESS) {
-        mc->locks++;
+    apr_thread_mutex_lock(mc->mutex);
+    while ((rv = take_held(mc, key)) == APR_EBUSY) {
+        apr_thread_cond_wait(mc->released, mc->mutex);
     }
+    apr_thread_mutex_unlock(mc->mutex);
     return rv;
 }
 
 static apr_status_t mem_trylock(void *baton, const char *key, apr_int64_t hold)
 {
     mem_cache_t *mc = baton;
-    apr_status_t rv = apr_thread_mutex_trylock(mc->fetch_lock);
+    apr_status_t rv;
 
-    if (rv == APR_SUCCESS) {
-        mc->locks++;
-    }
+    apr_thread_mutex_lock(mc->mutex);
+    rv = take_held(mc, key);
+    apr_thread_mutex_unlock(mc->mutex);
     return rv;
 }
 
 static apr_status_t mem_unlock(void *baton, const char *key)
 {
     mem_cache_t *mc = baton;
+    char *copy;
 
-    return apr_thread_mutex_unlock(mc->fetch_lock);
+    apr_thread_mutex_lock(mc->mutex);
+    copy = apr_hash_get(mc->held, key, APR_HASH_KEY_STRING);
+    if (copy != NULL) {
+        apr_hash_set(mc->held, key, APR_HASH_KEY_STRING, NULL);
+        free(copy);
+    }
+    apr_thread_cond_broadcast(mc->released);
+    apr_thread_mutex_unlock(mc->mutex);
+    return copy != NULL ? APR_SUCCESS : APR_EINVAL;
 }
 
 apr_status_t logto_cache_mem_create(logto_cache_t **pcache, apr_pool_t *p)
@@ -147,10 +179,10 @@ apr_status_t logto_cache_mem_create(logto_cache_t **pcache, apr_pool_t *p)
     apr_status_t rv;
 
     mc->table = apr_hash_make(p);
+    mc->held = apr_hash_make(p);
     rv = apr_thread_mutex_create(&mc->mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (rv == APR_SUCCESS) {
-        rv = apr_thread_mutex_create(&mc->fetch_lock, APR_THREAD_MUTEX_DEFAULT,
-                                     p);
+        rv = apr_thread_cond_create(&mc->released, p);
     }
     if (rv != APR_SUCCESS) {
         return rv;

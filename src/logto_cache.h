@@ -51,7 +51,7 @@ struct logto_cache_t {
 
 /* An in-memory cache for one process, safe across its threads, living as
  * long as p (values are copied in; all memory is released with p). Its
- * lock is a thread mutex. */
+ * fetch locks, one per key, are between its threads. */
 apr_status_t logto_cache_mem_create(logto_cache_t **pcache, apr_pool_t *p);
 
 /* How many times the in-memory cache's lock has been taken (for tests). */

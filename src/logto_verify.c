@@ -48,102 +48,119 @@ static int weight(logto_reason_t reason)
     return logto_reason_is_token(reason) ? 1 : 2;
 }
 
+/* Where the search stands with one issuer. */
+typedef enum {
+    ISSUER_PENDING,  /* its keys not had yet */
+    ISSUER_ANSWERED, /* its keys answered, without a refetch */
+    ISSUER_REFETCHED /* asked again for the kid: its last word */
+} issuer_state_t;
+
 /* The search for the issuer whose key verifies a token. */
 typedef struct signer_search_t {
     const logto_jws_t *jws;
     const logto_policy_t *pol;
     const logto_keysource_t *sources;
-    char *asked;  /* per issuer: its answer is in (a later pass skips it) */
-    int known;    /* some issuer's set held the kid */
-    int err_from; /* the issuer whose refusal err holds, -1: none yet */
+    issuer_state_t *state; /* per issuer */
+    logto_err_t *errs;     /* per issuer: its latest refusal */
+    int known;             /* some issuer's set held the kid */
 } signer_search_t;
 
-/* Keep issuer i's refusal when it says more than the one kept, or as
- * much and comes from an issuer listed earlier. */
-static void keep_error(signer_search_t *s, logto_err_t *best,
-                       const logto_err_t *now, int i)
-{
-    if (s->err_from < 0 || weight(now->reason) > weight(best->reason) ||
-        (weight(now->reason) == weight(best->reason) && i < s->err_from)) {
-        *best = *now;
-        s->err_from = i;
-    }
-}
-
-/* One pass over the issuers not yet answered, each asked to wait as long
- * as how allows: the first whose key verifies the signature, *pissuer its
- * index. An issuer whose keys are not to be had within how is left for a
+/* One pass over the issuers in state from, each asked to wait as long as
+ * how allows (with refetch: those whose set lacked the kid, for it): the
+ * first whose key verifies the signature, *pissuer its index. An issuer
+ * whose keys are not to be had within how stays where it was, for a
  * later pass (none after one that waits). */
 static apr_status_t signer_pass(signer_search_t *s, const logto_jwk_t **pkey,
                                 int *pissuer, apr_pool_t *p,
-                                logto_keys_how_t how, int refetch,
-                                logto_err_t *err)
+                                issuer_state_t from, logto_keys_how_t how,
+                                int refetch)
 {
-    logto_err_t one;
+    logto_err_t *one;
     apr_status_t rv;
     int i;
 
     for (i = 0; i < s->pol->issuers->nelts; i++) {
-        if (s->asked[i]) {
+        one = &s->errs[i];
+        /* asked again only for a kid its set lacked */
+        if (s->state[i] != from ||
+            (refetch && one->reason != LOGTO_ERR_KID_UNKNOWN)) {
             continue;
         }
-        logto_err_clear(&one);
+        logto_err_clear(one);
         rv = issuer_key(pkey, &s->sources[i], s->jws, s->pol->algorithms, how,
-                        refetch, &one);
+                        refetch, one);
         if (APR_STATUS_IS_EAGAIN(rv) && how != LOGTO_KEYS_WAIT) {
             continue;
         }
-        s->asked[i] = 1;
+        s->state[i] = refetch ? ISSUER_REFETCHED : ISSUER_ANSWERED;
         if (rv == APR_SUCCESS &&
-            logto_jws_verify_signature(s->jws, *pkey, p, &one) == APR_SUCCESS) {
+            logto_jws_verify_signature(s->jws, *pkey, p, one) == APR_SUCCESS) {
             *pissuer = i;
             return APR_SUCCESS;
         }
         /* a key the kid names refused it, or does not fit its alg */
-        s->known |= weight(one.reason) == 3;
-        keep_error(s, err, &one, i);
+        s->known |= weight(one->reason) == 3;
     }
     *pkey = NULL;
     return APR_EGENERAL;
 }
 
+/* The refusal to report when no issuer's key verified: of the issuers'
+ * latest words, the one that says most, the first issuer's among
+ * equals. */
+static void worst_error(const signer_search_t *s, logto_err_t *err)
+{
+    int i, best = -1;
+
+    for (i = 0; i < s->pol->issuers->nelts; i++) {
+        if (s->state[i] != ISSUER_PENDING &&
+            (best < 0 ||
+             weight(s->errs[i].reason) > weight(s->errs[best].reason))) {
+            best = i;
+        }
+    }
+    if (best >= 0) {
+        *err = s->errs[best];
+    }
+}
+
 /* Signature: an issuer with a fitting key whose signature verifies. The
  * keys held now are asked first, then those that can be had without
- * waiting for another's fetch, then the rest, waiting: an issuer that
- * hangs never delays a token another issuer's keys in hand verify,
- * though the signature comes before the payload that names the issuer.
- * Only when no issuer's set holds the kid are the sets fetched again (a
- * rotation): a token whose kid its own issuer's keys hold never makes
- * another issuer's keys be fetched again. */
+ * waiting for another's fetch; when none of these holds the kid (a
+ * rotation), they are asked again for it, and only then are the rest
+ * waited for (and asked again too): an issuer that hangs never delays a
+ * token another issuer's keys verify, though the signature comes before
+ * the payload that names the issuer. A token whose kid the keys had
+ * without waiting hold never makes any issuer's keys be fetched again. */
 static apr_status_t find_signer(const logto_jwk_t **pkey, int *pissuer,
                                 apr_pool_t *p, const logto_jws_t *jws,
                                 const logto_policy_t *pol,
                                 const logto_keysource_t *sources,
                                 logto_err_t *err)
 {
-    static const logto_keys_how_t hows[] = {
-        LOGTO_KEYS_IN_HAND, LOGTO_KEYS_NO_WAIT, LOGTO_KEYS_WAIT};
+    apr_size_t n = (apr_size_t)pol->issuers->nelts;
     signer_search_t s;
-    apr_size_t i;
 
     s.jws = jws;
     s.pol = pol;
     s.sources = sources;
-    s.asked = apr_pcalloc(p, (apr_size_t)pol->issuers->nelts);
+    s.state = apr_pcalloc(p, n * sizeof(*s.state));
+    s.errs = apr_pcalloc(p, n * sizeof(*s.errs));
     s.known = 0;
-    s.err_from = -1;
-    for (i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
-        if (signer_pass(&s, pkey, pissuer, p, hows[i], 0, err) == APR_SUCCESS) {
-            return APR_SUCCESS;
-        }
+    if (signer_pass(&s, pkey, pissuer, p, ISSUER_PENDING, LOGTO_KEYS_IN_HAND,
+                    0) == APR_SUCCESS ||
+        signer_pass(&s, pkey, pissuer, p, ISSUER_PENDING, LOGTO_KEYS_NO_WAIT,
+                    0) == APR_SUCCESS ||
+        (!s.known && signer_pass(&s, pkey, pissuer, p, ISSUER_ANSWERED,
+                                 LOGTO_KEYS_WAIT, 1) == APR_SUCCESS) ||
+        signer_pass(&s, pkey, pissuer, p, ISSUER_PENDING, LOGTO_KEYS_WAIT, 0) ==
+            APR_SUCCESS ||
+        (!s.known && signer_pass(&s, pkey, pissuer, p, ISSUER_ANSWERED,
+                                 LOGTO_KEYS_WAIT, 1) == APR_SUCCESS)) {
+        return APR_SUCCESS;
     }
-    if (s.known) {
-        return APR_EGENERAL;
-    }
-    /* the refetches' answers are the last word */
-    memset(s.asked, 0, (apr_size_t)pol->issuers->nelts);
-    s.err_from = -1;
-    return signer_pass(&s, pkey, pissuer, p, LOGTO_KEYS_WAIT, 1, err);
+    worst_error(&s, err);
+    return APR_EGENERAL;
 }
 
 /* The cache's word for the token: its entry, if the key that verified it

@@ -112,6 +112,23 @@ START_TEST(the_lock_is_counted_and_can_be_taken_again)
 }
 END_TEST
 
+/* Each key has a fetch lock of its own: one held leaves another's free,
+ * and its own busy until let go. */
+START_TEST(fetch_locks_are_per_key)
+{
+    logto_cache_t *c = make();
+
+    ck_assert_int_eq(c->lock(c->baton, "jwks:a", 5), APR_SUCCESS);
+    ck_assert_int_eq(c->trylock(c->baton, "jwks:a", 5), APR_EBUSY);
+    ck_assert_int_eq(c->trylock(c->baton, "jwks:b", 5), APR_SUCCESS);
+    ck_assert_int_eq(c->unlock(c->baton, "jwks:b"), APR_SUCCESS);
+    ck_assert_int_eq(c->unlock(c->baton, "jwks:a"), APR_SUCCESS);
+    ck_assert_int_eq(c->trylock(c->baton, "jwks:a", 5), APR_SUCCESS);
+    ck_assert_int_eq(c->unlock(c->baton, "jwks:a"), APR_SUCCESS);
+    ck_assert_int_ne(c->unlock(c->baton, "jwks:a"), APR_SUCCESS);
+}
+END_TEST
+
 /* Threads writing and reading the same keys: no crash, no torn value. */
 static void *APR_THREAD_FUNC hammer(apr_thread_t *t, void *baton)
 {
@@ -166,6 +183,7 @@ static Suite *cache_suite(void)
     tcase_add_test(tc, an_empty_value_is_a_value);
     tcase_add_test(tc, keys_are_distinct);
     tcase_add_test(tc, the_lock_is_counted_and_can_be_taken_again);
+    tcase_add_test(tc, fetch_locks_are_per_key);
     tcase_add_test(tc, threads_share_it_safely);
     suite_add_tcase(s, tc);
     return s;

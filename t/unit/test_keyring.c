@@ -832,6 +832,58 @@ START_TEST(keys_had_without_waiting)
 }
 END_TEST
 
+#define OTHER_URI "http://other.invalid/jwks"
+
+/* The gate holds fetches of GATED_URI only; any other set comes at once. */
+static apr_status_t gated_one_fetch(char **pbody, apr_size_t *plen,
+                                    apr_pool_t *p, const char *url,
+                                    const logto_fetch_opts_t *opts,
+                                    logto_err_t *err)
+{
+    if (strcmp(url, GATED_URI) == 0) {
+        return gated_fetch(pbody, plen, p, url, opts, err);
+    }
+    *pbody = apr_psprintf(p, "{\"keys\":[%s]}", mint_get("jwk_es384"));
+    *plen = strlen(*pbody);
+    return APR_SUCCESS;
+}
+
+/* A fetch of one key set under way (against an issuer that hangs) holds
+ * back no other: with the per-process cache too (AuthLogtoCache none), a
+ * set nobody fetches is had without waiting. */
+START_TEST(one_sets_fetch_holds_back_no_other)
+{
+    logto_keyring_t *kr;
+    const logto_jwks_t *jwks = NULL;
+    looker_t a = {0};
+    apr_thread_t *ta;
+    apr_status_t rv, got;
+    apr_time_t t, took;
+    logto_err_t err;
+
+    ck_assert_int_eq(logto_cache_mem_create(&cache, pool), APR_SUCCESS);
+    kr = ring_timed(1, 2);
+    logto_keyring_set_fetch(kr, gated_one_fetch);
+    apr_atomic_set32(&gate_open, 0);
+    apr_atomic_set32(&gate_entered, 0);
+    a.kr = kr;
+    a.now = T0;
+    ck_assert_int_eq(apr_thread_create(&ta, NULL, look_plainly, &a, pool),
+                     APR_SUCCESS);
+    ck_assert(wait_for(&gate_entered, 1));
+    logto_err_clear(&err);
+    t = apr_time_now();
+    got = logto_keyring_get_how(&jwks, kr, OTHER_URI, NULL, NULL,
+                                LOGTO_KEYS_NO_WAIT, T0, NULL, &err);
+    took = apr_time_now() - t;
+    apr_atomic_set32(&gate_open, 1);
+    apr_thread_join(&rv, ta);
+    ck_assert_msg(got == APR_SUCCESS, "a set nobody fetches: %d (%s)", got,
+                  err.text);
+    ck_assert_int_lt(took, apr_time_from_msec(900));
+}
+END_TEST
+
 /* Against an issuer that keeps failing, with a fetch timeout of 2 s and
  * timing: the waits between attempts are waits[0..5] (each less up to a
  * quarter, never under 2), and 7 attempts are made in all. */
@@ -938,13 +990,15 @@ START_TEST(the_refresher_never_waits_for_the_lock)
     const logto_jwks_t *jwks = NULL;
     logto_err_t err;
 
+    const char *k = logto_keyring_record_key(pool, fi.jwks_uri, NULL, NULL);
+
     logto_keyring_set_background(kr, 1);
     keys(&jwks, kr, NULL, T0, NULL, &err);
     ck_assert_int_eq(fetches(), 1);
     /* Someone else holds the fetch lock: the refresher leaves it to them. */
-    ck_assert_int_eq(cache->lock(cache->baton, "k", 5), APR_SUCCESS);
+    ck_assert_int_eq(cache->lock(cache->baton, k, 5), APR_SUCCESS);
     logto_keyring_tick(kr, T0 + 400);
-    ck_assert_int_eq(cache->unlock(cache->baton, "k"), APR_SUCCESS);
+    ck_assert_int_eq(cache->unlock(cache->baton, k), APR_SUCCESS);
     ck_assert_int_eq(fetches(), 1);
     logto_keyring_tick(kr, T0 + 401);
     ck_assert_int_eq(fetches(), 2);
@@ -956,19 +1010,22 @@ START_TEST(a_request_waits_for_a_busy_fetch_lock_at_most_the_timeout)
     logto_keyring_t *kr = start();
     const logto_jwks_t *jwks = NULL;
     logto_keyring_stats_t st;
+    const char *k = logto_keyring_record_key(pool, fi.jwks_uri, NULL, NULL);
     apr_time_t began;
     logto_err_t err;
 
     logto_keyring_set_background(kr, 1);
-    /* Someone fetches something else and holds the lock: a request with
-     * no keys waits the fetch timeout (2 s), then answers without them. */
-    ck_assert_int_eq(cache->lock(cache->baton, "k", 5), APR_SUCCESS);
+    /* Someone (who never gets to the end) fetches these keys and holds
+     * their lock: a request with no keys waits the fetch timeout (2 s),
+     * then answers without them. Another key set's lock holds nobody. */
+    ck_assert_int_eq(cache->lock(cache->baton, "jwks:other", 5), APR_SUCCESS);
+    ck_assert_int_eq(cache->lock(cache->baton, k, 5), APR_SUCCESS);
     began = apr_time_now();
     ck_assert_int_ne(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
     ck_assert_int_ge(apr_time_now() - began, apr_time_from_msec(1900));
     ck_assert_int_lt(apr_time_now() - began, apr_time_from_msec(3000));
     ck_assert_int_eq(st.fetches, 0);
-    ck_assert_int_eq(cache->unlock(cache->baton, "k"), APR_SUCCESS);
+    ck_assert_int_eq(cache->unlock(cache->baton, k), APR_SUCCESS);
     /* Free again: the next request fetches. */
     ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
     ck_assert_int_eq(st.fetches, 1);
@@ -1163,6 +1220,7 @@ static Suite *keyring_suite(void)
     tcase_add_test(tt, many_threads_and_keyrings_fetch_once);
     tcase_add_test(tt, a_keyring_queued_behind_a_fetch_uses_its_result);
     tcase_add_test(tt, keys_had_without_waiting);
+    tcase_add_test(tt, one_sets_fetch_holds_back_no_other);
     suite_add_tcase(s, tt);
     return s;
 }

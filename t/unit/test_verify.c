@@ -535,6 +535,45 @@ START_TEST(issuer_that_hangs_waited_for_last)
 }
 END_TEST
 
+/* The healthy issuer rotated (its new kid comes with a refetch) while the
+ * one listed first hangs: the keys had without waiting are asked again
+ * for the kid before the hanging issuer is waited for. */
+START_TEST(rotation_beside_an_issuer_that_hangs)
+{
+    const char *specs2[] = {"{\"iss\":\"" ISS2 "\"}"};
+    minted_t *m1 = mint_kid("ES384", "k1", NULL, 0);
+    minted_t *m2 = mint_kid("ES384", "k2", specs2, 1);
+    minted_t *m3 = mint_kid("ES384", "k3", specs2, 1);
+    logto_policy_t *pol = policy(API, NULL);
+    logto_keysource_t ks[2];
+    counted_t one, two;
+    logto_verify_info_t info;
+    logto_claims_t *c;
+    logto_err_t err;
+
+    APR_ARRAY_PUSH(pol->issuers, const char *) = ISS2;
+    ks[0] = counted_source(&one, m1->jwks);
+    ks[1] = counted_source(&two, m2->jwks);
+    one.least = LOGTO_KEYS_WAIT;
+    two.after_refetch = m3->jwks;
+    ck_assert_int_eq(
+        verify_at(&c, &info, token(m3, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(info.issuer, 1);
+    ck_assert_int_eq(two.refetches, 1);
+    ck_assert_int_eq(one.waits, 0);
+    /* a kid nobody has: the hanging issuer is waited for, then asked
+     * again; the refusal is undecided (its keys cannot be had) */
+    one.jwks = NULL;
+    one.after_refetch = NULL;
+    ck_assert_int_ne(
+        verify_at(&c, &info, token(m1, 0), pol, ks, NULL, NOW, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(err.reason, LOGTO_ERR_FETCH);
+    ck_assert_int_eq(two.refetches, 2);
+}
+END_TEST
+
 /* Two issuers with one key set (a custom domain beside the default one):
  * a token naming either is accepted, as that issuer's. */
 START_TEST(issuers_sharing_keys)
@@ -945,6 +984,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tc, refuses_too_large_before_parsing);
     tcase_add_test(tc, unknown_kid_refetches_once);
     tcase_add_test(tc, issuer_that_hangs_waited_for_last);
+    tcase_add_test(tc, rotation_beside_an_issuer_that_hangs);
     tcase_add_test(tc, other_issuers_keys_not_refetched);
     tcase_add_test(tc, no_keys_is_not_a_token_refusal);
     suite_add_tcase(s, tc);
