@@ -17,6 +17,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_escape.h>
 #include <apr_hash.h>
@@ -76,7 +77,8 @@ typedef struct local_t {
     const char *jwks_uri; /* as asked for: NULL when discovered */
     const char *issuer;   /* for discovery, or NULL */
     int store_reported;   /* a refused shared store was reported */
-    int state_tried;      /* the state directory was looked at */
+    int state_seeded;     /* the state directory was looked at first */
+    int state_tried;      /* and after a failed fetch */
 } local_t;
 
 struct logto_keyring_t {
@@ -412,13 +414,25 @@ static void local_adopt(logto_keyring_t *kr, local_t *l, const record_t *rec,
 }
 
 /* The local state of a key set, made on first use. Under mutex. */
+/* The CA file a key set's keys are fetched trusting: none for a JWKS URI
+ * over http, nor for discovery from an http issuer (whose document,
+ * unauthenticated, names the key URI anyway), so that such a source is
+ * one whatever the sections naming it say. */
+static const char *ca_trusted(const char *jwks_uri, const char *issuer,
+                              const char *ca_file)
+{
+    const char *url = jwks_uri ? jwks_uri : issuer;
+
+    return url && strncasecmp(url, "https://", 8) == 0 ? ca_file : NULL;
+}
+
 /* Name l, a key set of kr, from p: its source (what the status page and
  * the state directory call it) and its shared record's key. Keys fetched
  * trusting one CA bundle are not another's: a CA file sets both apart. */
 static void local_name(local_t *l, apr_pool_t *p, const logto_keyring_t *kr,
                        const char *jwks_uri, const char *issuer)
 {
-    const char *ca = kr->opts.ca_file;
+    const char *ca = ca_trusted(jwks_uri, issuer, kr->opts.ca_file);
 
     l->jwks_uri = jwks_uri ? apr_pstrdup(p, jwks_uri) : NULL;
     l->issuer = issuer ? apr_pstrdup(p, issuer) : NULL;
@@ -609,10 +623,12 @@ static void state_save(const logto_keyring_t *kr, const local_t *l,
 
 /* The last good keys of l from disk into rec and *pgen, when there are
  * some young enough to serve at now; 0 otherwise. A file that is not
- * ours, or damaged, is reported and ignored. */
+ * ours, or damaged, is reported and ignored. seed: looked at before any
+ * fetch (nothing is said: the caller says whether the keys are used, and
+ * a failed fetch why a file cannot be), else after a failed one. */
 static int state_load(generation_t **pgen, logto_keyring_t *kr,
                       const local_t *l, record_t *rec, apr_int64_t now,
-                      apr_pool_t *tmp)
+                      int seed, apr_pool_t *tmp)
 {
     const unsigned char *val;
     apr_size_t len;
@@ -627,11 +643,17 @@ static int state_load(generation_t **pgen, logto_keyring_t *kr,
     }
     if (rv != APR_SUCCESS || !record_decode(&disk, tmp, val, len) ||
         disk.body == NULL || disk.fetched_at <= 0 || disk.fetched_at > now) {
+        if (seed) {
+            return 0;
+        }
         notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, rv,
                rv != APR_SUCCESS ? err.text : "not a key set record");
         return 0;
     }
     if (now - disk.fetched_at > kr->timing.max_stale) {
+        if (seed) {
+            return 0;
+        }
         notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, APR_SUCCESS,
                apr_psprintf(tmp,
                             "keys fetched %" APR_INT64_T_FMT " s ago are "
@@ -641,7 +663,9 @@ static int state_load(generation_t **pgen, logto_keyring_t *kr,
     }
     if (generation_make(pgen, kr, disk.body, disk.body_len, &err) !=
         APR_SUCCESS) {
-        notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, APR_EGENERAL, err.text);
+        if (!seed) {
+            notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, APR_EGENERAL, err.text);
+        }
         return 0;
     }
     rec->body = (*pgen)->body;
@@ -649,9 +673,11 @@ static int state_load(generation_t **pgen, logto_keyring_t *kr,
     memcpy(rec->version, (*pgen)->version, VERSION_LEN);
     rec->fetched_at = disk.fetched_at;
     rec->uri = disk.uri;
-    notify(kr, LOGTO_KEYRING_STATE_USED, l, APR_SUCCESS,
-           apr_psprintf(tmp, "fetched %" APR_INT64_T_FMT " s ago",
-                        now - disk.fetched_at));
+    if (!seed) {
+        notify(kr, LOGTO_KEYRING_STATE_USED, l, APR_SUCCESS,
+               apr_psprintf(tmp, "fetched %" APR_INT64_T_FMT " s ago",
+                            now - disk.fetched_at));
+    }
     return 1;
 }
 
@@ -761,7 +787,7 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
             (rec->body == NULL ||
              now - rec->fetched_at > kr->timing.max_stale)) {
             l->state_tried = 1;
-            state_load(&g, kr, l, rec, now, tmp);
+            state_load(&g, kr, l, rec, now, 0, tmp);
         }
     }
     notify(kr,
@@ -785,14 +811,49 @@ static int sync_and_decide(logto_keyring_t *kr, local_t *l, record_t *rec,
                            logto_keyring_stats_t *stats)
 {
     const record_t *shared = shared_read(kr, l, tmp, stats);
-    int need;
+    generation_t *seed = NULL;
+    record_t disk;
+    int need, tried, seeded = 0;
+
+    /* The last good keys on disk, once, before the process first looks
+     * further: a restart while the issuer hangs serves them at once, and
+     * an older record (one replayed into a network cache) never brings
+     * back keys the issuer has dropped since. */
+    apr_thread_mutex_lock(kr->mutex);
+    tried = l->state_seeded || l->cur != NULL || kr->state_dir == NULL;
+    l->state_seeded = 1;
+    apr_thread_mutex_unlock(kr->mutex);
+    memset(&disk, 0, sizeof(disk));
+    if (!tried && !state_load(&seed, kr, l, &disk, now, 1, tmp)) {
+        seed = NULL;
+    }
 
     apr_thread_mutex_lock(kr->mutex);
     record_merge(rec, shared, l, tmp);
-    local_adopt(kr, l, rec, NULL);
+    if (seed != NULL &&
+        (rec->body == NULL || disk.fetched_at > rec->fetched_at)) {
+        rec->body = disk.body;
+        rec->body_len = disk.body_len;
+        memcpy(rec->version, disk.version, VERSION_LEN);
+        rec->fetched_at = disk.fetched_at;
+        rec->uri = disk.uri;
+        local_adopt(kr, l, rec, seed);
+        seeded = 1;
+    }
+    else {
+        if (seed != NULL) {
+            apr_pool_destroy(seed->pool);
+        }
+        local_adopt(kr, l, rec, NULL);
+    }
     need = fetch_needed(kr, l, kid, now, background || !kr->background,
                         background, for_kid);
     apr_thread_mutex_unlock(kr->mutex);
+    if (seeded) {
+        notify(kr, LOGTO_KEYRING_STATE_SEEDED, l, APR_SUCCESS,
+               apr_psprintf(tmp, "fetched %" APR_INT64_T_FMT " s ago",
+                            now - disk.fetched_at));
+    }
     return need;
 }
 
@@ -997,6 +1058,7 @@ const char *logto_keyring_record_key(apr_pool_t *p, const char *jwks_uri,
     unsigned char md[32];
     unsigned int n = sizeof(md);
 
+    ca_file = ca_trusted(jwks_uri, issuer, ca_file);
     if (ca_file == NULL) {
         return key;
     }

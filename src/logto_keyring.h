@@ -93,7 +93,10 @@ typedef enum {
     LOGTO_KEYRING_FETCH_FAILED,       /* text: why */
     LOGTO_KEYRING_STORE_FAILED,       /* the shared cache refused the record
                                          (once per key set); rv, text: size */
-    LOGTO_KEYRING_STATE_USED,         /* keys from the state directory */
+    LOGTO_KEYRING_STATE_USED,         /* keys from the state directory,
+                                         the issuer failing; text: age */
+    LOGTO_KEYRING_STATE_SEEDED,       /* keys from the state directory
+                                         before any fetch; text: age */
     LOGTO_KEYRING_STATE_IGNORED,      /* a state file not used; text: why */
     LOGTO_KEYRING_STATE_WRITE_FAILED, /* text: why */
     LOGTO_KEYRING_KEYS_SKIPPED        /* a fetched set, new or changed,
@@ -152,7 +155,7 @@ apr_status_t logto_keyring_get_how(const logto_jwks_t **pjwks,
 
 /* The shared cache's key of the record of jwks_uri's key set, or of
  * issuer's discovered one when jwks_uri is NULL, fetched trusting ca_file
- * (NULL: the system's store), from p. */
+ * (NULL: the system's store; it counts only where https does), from p. */
 const char *logto_keyring_record_key(apr_pool_t *p, const char *jwks_uri,
                                      const char *issuer, const char *ca_file);
 

@@ -1,7 +1,11 @@
 /*
  * logto_statedir.c - last good key sets on disk.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <apr_escape.h>
 #include <apr_file_io.h>
@@ -13,8 +17,8 @@
 #include "logto_statedir.h"
 
 /* Seals files when no secret is configured: it detects damage and files
- * of another source, not a forger (the directory's permissions keep
- * those out). */
+ * of another source, not a forger (the directory's permissions and the
+ * file's owner keep those out: see open_own_file). */
 static const unsigned char checksum_key[] = "mod_auth_logto state file";
 
 static const logto_secret_t *key_of(const logto_secret_t *secret)
@@ -102,6 +106,33 @@ apr_status_t logto_statedir_open(const unsigned char **ppayload,
                              record_name(p, source), buf, len, err);
 }
 
+/* Open path for reading as a file this user (or root) wrote and nobody
+ * else may have: a regular file, not through a symbolic link, writable
+ * by its owner alone. Without a configured secret its seal is no
+ * signature, so who could have written it is what vouches for it. */
+static apr_status_t open_own_file(int *pfd, struct stat *st, const char *path,
+                                  apr_pool_t *p, logto_err_t *err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0) {
+        return errno == ENOENT ? APR_NOTFOUND
+                               : logto_err_set(err, LOGTO_ERR_INTERNAL,
+                                               "%s: %s", path, strerror(errno));
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
+        (st->st_uid != geteuid() && st->st_uid != 0) ||
+        (st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        close(fd);
+        return logto_err_set(err, LOGTO_ERR_INTERNAL,
+                             "%s: not a regular file of this user's that "
+                             "only its owner may write",
+                             path);
+    }
+    *pfd = fd;
+    return APR_SUCCESS;
+}
+
 apr_status_t logto_statedir_load(const unsigned char **ppayload,
                                  apr_size_t *plen, const char *dir,
                                  const char *source,
@@ -109,39 +140,31 @@ apr_status_t logto_statedir_load(const unsigned char **ppayload,
                                  logto_err_t *err)
 {
     const char *path = logto_statedir_path(p, dir, source);
-    apr_size_t max = LOGTO_RECORD_OVERHEAD + LOGTO_RECORD_MAX_PAYLOAD, n;
-    apr_finfo_t fi;
-    apr_file_t *f;
+    apr_size_t max = LOGTO_RECORD_OVERHEAD + LOGTO_RECORD_MAX_PAYLOAD, n = 0;
     unsigned char *buf;
+    struct stat st;
     apr_status_t rv;
-    char ebuf[120];
+    ssize_t got;
+    int fd = -1;
 
-    rv = apr_stat(&fi, path, APR_FINFO_SIZE | APR_FINFO_TYPE, p);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        return APR_NOTFOUND;
+    rv = open_own_file(&fd, &st, path, p, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    if (rv == APR_SUCCESS &&
-        (fi.filetype != APR_REG || fi.size < 0 || (apr_size_t)fi.size > max)) {
+    if (st.st_size < 0 || (apr_size_t)st.st_size > max) {
+        close(fd);
         return logto_err_set(
             err, LOGTO_ERR_INTERNAL,
             "%s: not a regular file of at most %" APR_SIZE_T_FMT " bytes", path,
             max);
     }
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    buf = apr_palloc(p, (apr_size_t)st.st_size + 1);
+    while (n < (apr_size_t)st.st_size &&
+           ((got = read(fd, buf + n, (apr_size_t)st.st_size - n)) > 0 ||
+            (got < 0 && errno == EINTR))) {
+        n += got > 0 ? (apr_size_t)got : 0;
     }
-    if (rv != APR_SUCCESS) {
-        return logto_err_set(err, LOGTO_ERR_INTERNAL, "%s: %s", path,
-                             apr_strerror(rv, ebuf, sizeof(ebuf)));
-    }
-    n = (apr_size_t)fi.size;
-    buf = apr_palloc(p, n + 1);
-    rv = apr_file_read_full(f, buf, n, &n);
-    apr_file_close(f);
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
-        return logto_err_set(err, LOGTO_ERR_INTERNAL, "%s: %s", path,
-                             apr_strerror(rv, ebuf, sizeof(ebuf)));
-    }
+    close(fd);
     if (logto_statedir_open(ppayload, plen, source, secret, buf, n, p, err) !=
         APR_SUCCESS) {
         return logto_err_set(err, LOGTO_ERR_INTERNAL, "%s: %s", path,

@@ -30,8 +30,9 @@ apr_status_t logto_statedir_save(const char *dir, const char *source,
 
 /* Read source's file in dir: *ppayload (from p) and *plen. APR_NOTFOUND
  * when there is no file (nothing to say), APR_EGENERAL with err set when
- * there is one that cannot be used (unreadable, too large, not ours,
- * damaged). */
+ * there is one that cannot be used (unreadable, too large, damaged, of
+ * another source or secret, or one that another user than this one or
+ * root owns, others may write, or a symbolic link leads to). */
 apr_status_t logto_statedir_load(const unsigned char **ppayload,
                                  apr_size_t *plen, const char *dir,
                                  const char *source,

@@ -346,6 +346,35 @@ apr_status_t logto_tokcache_claim(logto_tokcache_t *tc,
     return rv;
 }
 
+apr_uint32_t logto_tokcache_copy(logto_tokcache_t *dst, logto_tokcache_t *src,
+                                 apr_int64_t now, int claims)
+{
+    unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
+    logto_tokcache_entry_t e;
+    apr_uint32_t i, n = 0;
+    int w;
+
+    for (i = 0; i < src->nbuckets; i++) {
+        for (w = 0; w < LOGTO_TOKCACHE_WAYS; w++) {
+            slot_t *s = &src->buckets[i].slots[w];
+
+            /* the slot's digest, then a consistent read under it */
+            memcpy(digest, s->digest, sizeof(digest));
+            if (!slot_read(&e, s, digest) || now >= e.exp) {
+                continue;
+            }
+            if (claims) {
+                n += logto_tokcache_claim(dst, digest, &e, now) == APR_SUCCESS;
+            }
+            else {
+                logto_tokcache_put(dst, digest, &e, now);
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
 void logto_tokcache_stats(const logto_tokcache_t *tc,
                           logto_tokcache_stats_t *st, apr_uint32_t *pused)
 {

@@ -93,6 +93,13 @@ apr_status_t logto_tokcache_claim(logto_tokcache_t *tc,
                                   const logto_tokcache_entry_t *e,
                                   apr_int64_t now);
 
+/* Copy the entries of src live at now into dst (a table of another
+ * size, across a graceful restart), by logto_tokcache_claim when claims
+ * (a table of claims), else by logto_tokcache_put. An entry a writer is
+ * in the middle of is left out. How many were copied. */
+apr_uint32_t logto_tokcache_copy(logto_tokcache_t *dst, logto_tokcache_t *src,
+                                 apr_int64_t now, int claims);
+
 /* A snapshot of the counters, and the number of slots in use (*pused,
  * may be NULL: counting walks the table). */
 void logto_tokcache_stats(const logto_tokcache_t *tc,

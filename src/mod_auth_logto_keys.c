@@ -28,6 +28,7 @@
  * files there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <pthread.h>
@@ -561,8 +562,8 @@ static void walk_issuer(apr_hash_t *seen, const logto_dir_conf_t *c,
         return;
     }
     /* one source per CA file that its keys are fetched trusting */
-    id = apr_pstrcat(apr_hash_pool_get(seen), uri ? uri : issuer, " ",
-                     c->ca_file ? c->ca_file : "", NULL);
+    id = logto_keyring_record_key(apr_hash_pool_get(seen), uri, issuer,
+                                  c->ca_file);
     if (apr_hash_get(seen, id, APR_HASH_KEY_STRING)) {
         return;
     }
@@ -769,43 +770,78 @@ static int choose_secret(server_rec *s, const char *name, int check_only)
 
 /* ------------------------------------------------- the state directory */
 
-/* Create the state directory (owner only) for the User the children run
- * as: they write it, the parent never does. A directory that cannot be
- * made costs the restart-during-an-outage promise, not the startup. */
+/* Why dir cannot be the state directory, or NULL once it is ready: made
+ * now (owner only, for the User the children run as: they write it, the
+ * parent never does), or there already, a directory of that User that
+ * nobody else may write. Never through a symbolic link, and a directory
+ * that was there is never handed to anyone: a parent that the User may
+ * write must not let it have root give it another directory. */
+static const char *state_dir_problem(const char *dir, apr_pool_t *p)
+{
+    uid_t user = geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
+    const char *why = NULL;
+    struct stat st;
+    int fd, made = 0;
+
+    if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        return "is a symbolic link";
+    }
+    if (lstat(dir, &st) != 0 && errno == ENOENT) {
+        if (apr_dir_make_recursive(
+                dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE,
+                p) != APR_SUCCESS) {
+            return apr_pstrcat(p, "cannot be made: ", strerror(errno), NULL);
+        }
+        made = 1;
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == ELOOP     ? "is a symbolic link"
+               : errno == ENOTDIR ? "is not a directory"
+                                  : apr_pstrdup(p, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0) {
+        why = apr_pstrdup(p, strerror(errno));
+    }
+    else if (made && geteuid() == 0 &&
+             (fchown(fd, ap_unixd_config.user_id, ap_unixd_config.group_id) !=
+                  0 ||
+              fchmod(fd, 0700) != 0)) {
+        why = apr_pstrcat(p, "cannot be given to the User: ", strerror(errno),
+                          NULL);
+    }
+    else if (!made && st.st_uid != user) {
+        why = apr_psprintf(p,
+                           "is owned by uid %ld, not by the User the "
+                           "children run as (uid %ld): chown it, or remove "
+                           "it to have it made",
+                           (long)st.st_uid, (long)user);
+    }
+    else if (!made && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        why = "group or others may write it";
+    }
+    close(fd);
+    return why;
+}
+
 static void init_state_dir(apr_pool_t *pconf, server_rec *s)
 {
     const logto_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &auth_logto_module);
     const char *dir =
         sc->state_dir ? sc->state_dir : ap_runtime_dir_relative(pconf, "logto");
-    apr_finfo_t fi;
-    apr_status_t rv;
+    const char *why;
 
     state.state_dir = NULL;
     if (!dir) {
         return;
     }
-    rv = apr_dir_make_recursive(
-        dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, pconf);
-    /* what is there already counts as made: it must be a directory */
-    if (rv == APR_SUCCESS &&
-        (apr_stat(&fi, dir, APR_FINFO_TYPE, pconf) != APR_SUCCESS ||
-         fi.filetype != APR_DIR)) {
-        rv = APR_ENOTDIR;
-    }
-    if (rv == APR_SUCCESS && geteuid() == 0 &&
-        (chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0 ||
-         chmod(dir, 0700) != 0)) {
-        rv = APR_FROM_OS_ERROR(errno);
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(
-            APLOG_MARK, APLOG_WARNING, rv, s,
-            LOGTO_LOGNO(
-                01104) "AuthLogtoStateDir %s cannot be "
-                       "made ready: key sets are not kept across a full "
-                       "restart",
-            dir);
+    why = state_dir_problem(dir, pconf);
+    if (why != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     LOGTO_LOGNO(01104) "AuthLogtoStateDir %s %s: key sets "
+                                        "are not kept across a full restart",
+                     dir, why);
         return;
     }
     state.state_dir = apr_pstrdup(pconf, dir);
@@ -994,6 +1030,12 @@ static void keyring_event(void *baton, logto_keyring_event_t ev,
                     01109) "keys of %s from the state "
                            "directory (%s): the issuer cannot be reached",
                 source, text);
+            break;
+        case LOGTO_KEYRING_STATE_SEEDED:
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                         LOGTO_LOGNO(01114) "keys of %s from the state "
+                                            "directory (%s), until a fetch",
+                         source, text);
             break;
         case LOGTO_KEYRING_STATE_IGNORED:
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,

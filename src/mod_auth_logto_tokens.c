@@ -172,10 +172,11 @@ void logto_tokens_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-/* The table of an earlier generation kept under name, if it has the size
- * wanted; one of another size is let go (children of that generation
- * keep their own mapping until they exit). */
-static logto_tokcache_t *existing_table(apr_pool_t *pconf,
+/* The table of an earlier generation kept under name: itself (attached)
+ * when it has the size wanted, else NULL with *pold its memory, to be let
+ * go by the caller (children of that generation keep their own mapping
+ * until they exit). */
+static logto_tokcache_t *existing_table(apr_shm_t **pold, apr_pool_t *pconf,
                                         apr_pool_t *process_pool,
                                         const char *name, apr_size_t size)
 {
@@ -183,6 +184,7 @@ static logto_tokcache_t *existing_table(apr_pool_t *pconf,
     logto_tokcache_t *tc = NULL;
     apr_shm_t *shm;
 
+    *pold = NULL;
     apr_pool_userdata_get(&data, name, process_pool);
     if (!data) {
         return NULL;
@@ -194,27 +196,56 @@ static logto_tokcache_t *existing_table(apr_pool_t *pconf,
         return tc;
     }
     apr_pool_userdata_set(NULL, name, apr_pool_cleanup_null, process_pool);
-    apr_shm_destroy(shm);
+    *pold = shm;
     return NULL;
 }
 
+/* What a table of another size held, into tc when keep (a table of
+ * claims: used DPoP proofs must stay used across a graceful restart that
+ * resizes it); then old is let go. */
+static void carry_over(logto_tokcache_t *tc, apr_shm_t *old, int keep,
+                       apr_pool_t *pconf, server_rec *s, const char *what)
+{
+    logto_tokcache_t *otc;
+    apr_uint32_t n;
+
+    if (tc && keep &&
+        logto_tokcache_attach(&otc, pconf, apr_shm_baseaddr_get(old),
+                              apr_shm_size_get(old), 0) == APR_SUCCESS) {
+        n = logto_tokcache_copy(tc, otc, apr_time_sec(apr_time_now()), 1);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     LOGTO_LOGNO(01004) "%s resized: %u live entries "
+                                        "carried over",
+                     what, n);
+    }
+    apr_shm_destroy(old);
+}
+
 /* A table of size bytes in anonymous shared memory hanging off the
- * process pool under name (what), the earlier generation's if it fits. */
+ * process pool under name (what), the earlier generation's if it fits;
+ * keep: one of another size is carried over (claims). */
 static int make_table(logto_tokcache_t **ptc, apr_pool_t *pconf, server_rec *s,
-                      const char *name, const char *what, apr_size_t size)
+                      const char *name, const char *what, apr_size_t size,
+                      int keep)
 {
     apr_pool_t *process_pool = s->process->pool;
-    apr_shm_t *shm;
+    apr_shm_t *shm, *old;
     apr_status_t rv;
 
-    *ptc = existing_table(pconf, process_pool, name, size);
+    *ptc = existing_table(&old, pconf, process_pool, name, size);
     if (*ptc || size == 0) {
+        if (old) {
+            carry_over(NULL, old, 0, pconf, s, what);
+        }
         return OK;
     }
     rv = apr_shm_create(&shm, size, NULL, process_pool);
     if (rv == APR_SUCCESS) {
         rv = logto_tokcache_attach(ptc, pconf, apr_shm_baseaddr_get(shm), size,
                                    1);
+    }
+    if (old) {
+        carry_over(rv == APR_SUCCESS ? *ptc : NULL, old, keep, pconf, s, what);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(
@@ -264,10 +295,11 @@ int logto_tokens_post_config(apr_pool_t *pconf, server_rec *s)
     }
     apr_pool_cleanup_register(pconf, NULL, forget_tokens,
                               apr_pool_cleanup_null);
-    rv = make_table(&tokens.table, pconf, s, SHM_USERDATA, "token cache", size);
+    rv = make_table(&tokens.table, pconf, s, SHM_USERDATA, "token cache", size,
+                    0);
     if (rv == OK) {
         rv = make_table(&tokens.used, pconf, s, SHM_USED_USERDATA,
-                        "table of used DPoP proofs", used_size);
+                        "table of used DPoP proofs", used_size, 1);
     }
     if (rv != OK) {
         return rv;

@@ -3,7 +3,10 @@
  * against the fake issuer (real fetches) and, for the thread tests, fetch
  * functions of the test's own. Time is passed explicitly.
  */
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <apr_atomic.h>
 #include <apr_thread_proc.h>
@@ -1068,7 +1071,7 @@ static logto_keyring_t *ring_with_state(const char *dir, apr_int64_t max_stale)
     return kr;
 }
 
-static int events[8];
+static int events[16];
 
 /* Remove a state directory and its files (the issuer's directory must be
  * empty when it stops). */
@@ -1111,7 +1114,8 @@ START_TEST(last_good_keys_outlive_a_restart_within_max_stale)
     kr = ring_with_state(dir, 3600);
     ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
     mode("refuse");
-    /* "Restarted": a new cache, the issuer down. The file serves. */
+    /* "Restarted": a new cache, the issuer down. The file serves, looked
+     * at before the fetch (which fails). */
     memset(events, 0, sizeof(events));
     kr = ring_with_state(dir, 3600);
     logto_keyring_set_notify(kr, count_event, NULL);
@@ -1119,7 +1123,7 @@ START_TEST(last_good_keys_outlive_a_restart_within_max_stale)
                      APR_SUCCESS);
     ck_assert_int_eq(st.failures, 1);
     ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es384"));
-    ck_assert_int_eq(events[LOGTO_KEYRING_STATE_USED], 1);
+    ck_assert_int_eq(events[LOGTO_KEYRING_STATE_SEEDED], 1);
     /* Its age is the original fetch's: past max stale, 503 material. */
     ck_assert_int_ne(keys(&jwks, kr, NULL, T0 + 3601, &st, &err), APR_SUCCESS);
     /* Too old at startup: ignored, said so. */
@@ -1177,6 +1181,120 @@ START_TEST(a_state_file_of_another_source_is_not_used)
 }
 END_TEST
 
+/* A keyring on the shared cache with a state directory (refresh 300,
+ * min refresh 30, max stale 3600). */
+static logto_keyring_t *ring_sharing_state(const char *dir)
+{
+    logto_keyring_timing_t timing = {300, 30, 3600};
+    logto_keyring_t *kr = NULL;
+    logto_err_t err;
+
+    ck_assert_int_eq(
+        logto_keyring_create(&kr, pool, cache, NULL, &timing, &err),
+        APR_SUCCESS);
+    logto_keyring_set_state_dir(kr, dir, NULL);
+    logto_keyring_set_notify(kr, count_event, NULL);
+    return kr;
+}
+
+/* A genuine but older record put back into the shared cache (a network
+ * cache replayed by whoever can write it) never brings back keys the
+ * issuer has dropped since: a process starting on it takes the newer
+ * keys of the state directory. And a process that starts while the
+ * issuer is down serves those at once, without a fetch first. */
+START_TEST(a_replayed_older_record_never_brings_back_dropped_keys)
+{
+    const char *dir = apr_pstrcat(pool, fi.dir, "/state3", NULL);
+    const char *key = logto_keyring_record_key(pool, fi.jwks_uri, NULL, NULL);
+    logto_keyring_t *kr;
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    unsigned char *old;
+    apr_size_t old_len;
+    logto_err_t err;
+
+    start();
+    ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    kr = ring_sharing_state(dir);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(cache->get(cache->baton, key, &old, &old_len, pool),
+                     APR_SUCCESS);
+    /* the issuer drops k-es384 for k-es256 */
+    serve(file_c);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 300, &st, &err), APR_SUCCESS);
+    ck_assert_ptr_null(logto_jwks_find(jwks, "k-es384"));
+    mode("refuse");
+    ck_assert_int_eq(cache->set(cache->baton, key, old, old_len,
+                                apr_time_now() + apr_time_from_sec(3600), pool),
+                     APR_SUCCESS);
+    memset(events, 0, sizeof(events));
+    kr = ring_sharing_state(dir);
+    logto_keyring_set_background(kr, 1);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 310, &st, &err), APR_SUCCESS);
+    ck_assert_ptr_null(logto_jwks_find(jwks, "k-es384"));
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es256"));
+    ck_assert_int_eq(events[LOGTO_KEYRING_STATE_SEEDED], 1);
+    /* at once: past its refresh time, the refresher fetches, not this */
+    memset(events, 0, sizeof(events));
+    kr = ring_sharing_state(dir);
+    logto_keyring_set_background(kr, 1);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 700, &st, &err), APR_SUCCESS);
+    ck_assert_int_eq(st.fetches, 0);
+    ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es256"));
+    mode("ok");
+    remove_state(dir);
+}
+END_TEST
+
+/* Without a configured secret a state file's seal is no signature: a
+ * file anyone but this user (or root) could have written is never
+ * read. Group or other may write it, a symbolic link leads to it, or
+ * (as root) another user owns it: refused, said why. */
+START_TEST(a_state_file_others_could_write_is_not_read)
+{
+    const char *dir = apr_pstrcat(pool, fi.dir, "/state4", NULL);
+    const char *path, *moved;
+    const unsigned char *val;
+    apr_size_t len;
+    logto_err_t err;
+
+    ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(logto_statedir_save(dir, "s", NULL, "keys", 4, pool, &err),
+                     APR_SUCCESS);
+    path = logto_statedir_path(pool, dir, "s");
+    ck_assert_int_eq(
+        logto_statedir_load(&val, &len, dir, "s", NULL, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(chmod(path, 0620), 0);
+    ck_assert_int_ne(
+        logto_statedir_load(&val, &len, dir, "s", NULL, pool, &err),
+        APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(err.text, "only its owner may write"));
+    ck_assert_int_eq(chmod(path, 0602), 0);
+    ck_assert_int_ne(
+        logto_statedir_load(&val, &len, dir, "s", NULL, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    moved = apr_pstrcat(pool, dir, "/elsewhere", NULL);
+    ck_assert_int_eq(rename(path, moved), 0);
+    ck_assert_int_eq(symlink(moved, path), 0);
+    ck_assert_int_ne(
+        logto_statedir_load(&val, &len, dir, "s", NULL, pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rename(moved, path), 0);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        ck_assert_int_ne(
+            logto_statedir_load(&val, &len, dir, "s", NULL, pool, &err),
+            APR_SUCCESS);
+    }
+    remove_state(dir);
+}
+END_TEST
+
 static Suite *keyring_suite(void)
 {
     Suite *s = suite_create("keyring");
@@ -1215,6 +1333,8 @@ static Suite *keyring_suite(void)
                    a_request_waits_for_a_busy_fetch_lock_at_most_the_timeout);
     tcase_add_test(tc, last_good_keys_outlive_a_restart_within_max_stale);
     tcase_add_test(tc, a_state_file_of_another_source_is_not_used);
+    tcase_add_test(tc, a_replayed_older_record_never_brings_back_dropped_keys);
+    tcase_add_test(tc, a_state_file_others_could_write_is_not_read);
     suite_add_tcase(s, tc);
     tcase_set_timeout(tt, 30);
     tcase_add_test(tt, many_threads_and_keyrings_fetch_once);

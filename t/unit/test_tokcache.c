@@ -328,6 +328,32 @@ START_TEST(a_claim_is_first_once_until_it_expires)
 }
 END_TEST
 
+/* A table of claims resized (a graceful restart with other ENTRIES): the
+ * live claims are carried into the new one, still used there; the
+ * expired ones are not. */
+START_TEST(claims_carried_over_to_a_table_of_another_size)
+{
+    logto_tokcache_t *small = table(64), *big = table(256);
+    apr_uint32_t i;
+
+    for (i = 0; i < 40; i++) {
+        ck_assert_int_eq(claim(small, i, i < 30 ? NOW + 300 : NOW + 5, NOW),
+                         APR_SUCCESS);
+    }
+    ck_assert_uint_eq(logto_tokcache_copy(big, small, NOW + 10, 1), 30);
+    for (i = 0; i < 30; i++) {
+        ck_assert_int_eq(claim(big, i, NOW + 300, NOW + 10), APR_EEXIST);
+    }
+    for (i = 30; i < 40; i++) {
+        ck_assert_int_eq(claim(big, i, NOW + 300, NOW + 10), APR_SUCCESS);
+    }
+    /* and back into a smaller one, as far as it holds them */
+    small = table(64);
+    ck_assert_uint_ge(logto_tokcache_copy(small, big, NOW + 10, 1), 30);
+    ck_assert_int_eq(claim(small, 3, NOW + 300, NOW + 10), APR_EEXIST);
+}
+END_TEST
+
 /* A full table refuses new claims rather than forget a live one: every
  * claim made stays a replay however many others come after. */
 START_TEST(a_full_table_forgets_no_live_claim)
@@ -458,6 +484,7 @@ static Suite *tokcache_suite(void)
     tcase_set_timeout(tt, 120);
     tcase_add_test(tt, readers_and_writers_at_once);
     tcase_add_test(tt, racing_claims_have_one_first_use);
+    tcase_add_test(tt, claims_carried_over_to_a_table_of_another_size);
     suite_add_tcase(s, tt);
     return s;
 }
