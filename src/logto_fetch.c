@@ -162,9 +162,11 @@ static apr_status_t transfer_failed(CURLcode rc, const body_t *body,
         case CURLE_TOO_MANY_REDIRECTS:
             return logto_err_set(err, LOGTO_ERR_FETCH, "too many redirects");
         case CURLE_UNSUPPORTED_PROTOCOL:
+            /* a redirect from https to http ends here too */
             return logto_err_set(err, LOGTO_ERR_FETCH,
                                  "protocol not allowed (http and https "
-                                 "only)");
+                                 "only, and https only after https): %s",
+                                 why);
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_SSL_CACERT_BADFILE:
