@@ -113,7 +113,8 @@ apr_status_t logto_statedir_open(const unsigned char **ppayload,
 static apr_status_t open_own_file(int *pfd, struct stat *st, const char *path,
                                   apr_pool_t *p, logto_err_t *err)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO there must not hold the thread (S_ISREG below) */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
     if (fd < 0) {
         return errno == ENOENT ? APR_NOTFOUND

@@ -776,29 +776,73 @@ static int choose_secret(server_rec *s, const char *name, int check_only)
  * nobody else may write. Never through a symbolic link, and a directory
  * that was there is never handed to anyone: a parent that the User may
  * write must not let it have root give it another directory. */
-static const char *state_dir_problem(const char *dir, apr_pool_t *p)
+/* The first directory above dir that the User cannot pass through, or
+ * NULL: the children would never reach the state directory. */
+static const char *parent_closed(const char *dir, uid_t user, gid_t group,
+                                 apr_pool_t *p)
+{
+    char *up = apr_pstrdup(p, dir), *slash;
+    struct stat st;
+    mode_t need;
+
+    while ((slash = strrchr(up, '/')) != NULL && slash != up) {
+        *slash = '\0';
+        if (stat(up, &st) != 0) {
+            return up;
+        }
+        need = st.st_uid == user    ? S_IXUSR
+               : st.st_gid == group ? S_IXGRP
+                                    : S_IXOTH;
+        if (user != 0 && (st.st_mode & need) == 0) {
+            return up;
+        }
+    }
+    return NULL;
+}
+
+static const char *state_dir_problem(char *dir, apr_pool_t *p)
 {
     uid_t user = geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
-    const char *why = NULL;
+    const char *why = NULL, *closed;
+    char *slash, ebuf[120];
     struct stat st;
-    int fd, made = 0;
+    apr_status_t rv;
+    int fd, made = 0, e;
 
-    if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
-        return "is a symbolic link";
-    }
-    if (lstat(dir, &st) != 0 && errno == ENOENT) {
-        if (apr_dir_make_recursive(
-                dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE,
-                p) != APR_SUCCESS) {
-            return apr_pstrcat(p, "cannot be made: ", strerror(errno), NULL);
+    /* parents as anyone may pass through (the children must reach it),
+     * then this one, made here or there already: only what mkdir made
+     * counts as made */
+    slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        rv = apr_dir_make_recursive(dir,
+                                    APR_FPROT_UREAD | APR_FPROT_UWRITE |
+                                        APR_FPROT_UEXECUTE | APR_FPROT_GREAD |
+                                        APR_FPROT_GEXECUTE | APR_FPROT_WREAD |
+                                        APR_FPROT_WEXECUTE,
+                                    p);
+        if (rv != APR_SUCCESS) {
+            why = apr_pstrcat(p, "cannot be made: ", dir, ": ",
+                              apr_strerror(rv, ebuf, sizeof(ebuf)), NULL);
         }
+        *slash = '/';
+        if (why) {
+            return why;
+        }
+    }
+    if (mkdir(dir, 0700) == 0) {
         made = 1;
+    }
+    else if (errno != EEXIST) {
+        return apr_pstrcat(p, "cannot be made: ", strerror(errno), NULL);
     }
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        return errno == ELOOP     ? "is a symbolic link"
-               : errno == ENOTDIR ? "is not a directory"
-                                  : apr_pstrdup(p, strerror(errno));
+        e = errno;
+        return e == ELOOP || (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+                   ? "is a symbolic link"
+               : e == ENOTDIR ? "is not a directory"
+                              : apr_pstrdup(p, strerror(e));
     }
     if (fstat(fd, &st) != 0) {
         why = apr_pstrdup(p, strerror(errno));
@@ -821,6 +865,15 @@ static const char *state_dir_problem(const char *dir, apr_pool_t *p)
         why = "group or others may write it";
     }
     close(fd);
+    if (!why &&
+        (closed = parent_closed(
+             dir, user, geteuid() == 0 ? ap_unixd_config.group_id : getegid(),
+             p)) != NULL) {
+        why = apr_pstrcat(p,
+                          "cannot be reached by the User the children "
+                          "run as: ",
+                          closed, " lets it not pass", NULL);
+    }
     return why;
 }
 
@@ -828,13 +881,21 @@ static void init_state_dir(apr_pool_t *pconf, server_rec *s)
 {
     const logto_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &auth_logto_module);
-    const char *dir =
+    const char *path =
         sc->state_dir ? sc->state_dir : ap_runtime_dir_relative(pconf, "logto");
     const char *why;
+    char *dir;
+    apr_size_t n;
 
     state.state_dir = NULL;
-    if (!dir) {
+    if (!path) {
         return;
+    }
+    /* no trailing slash: with one, a symbolic link in the last place
+     * would be followed, O_NOFOLLOW or not */
+    dir = apr_pstrdup(pconf, path);
+    for (n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) {
+        dir[n - 1] = '\0';
     }
     why = state_dir_problem(dir, pconf);
     if (why != NULL) {
