@@ -159,6 +159,7 @@ typedef struct logto_srv_conf_t {
     const unsigned char *cache_secret; /* its bytes, read at startup */
     apr_size_t cache_secret_len;
     const char *state_dir;           /* AuthLogtoStateDir, resolved */
+    const char *state_dir_where;     /* its file:line */
     apr_array_header_t *metadata;    /* of logto_metadata_t */
     apr_array_header_t *jwks_files;  /* of logto_jwks_file_t */
     int token_cache_entries;         /* largest ENTRIES of

@@ -227,6 +227,7 @@ void *logto_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->cache_secret = base->cache_secret;
     sc->cache_secret_len = base->cache_secret_len;
     sc->state_dir = base->state_dir;
+    sc->state_dir_where = base->state_dir_where;
     /* the virtual host's own documents first: its path is its own */
     sc->metadata = apr_array_append(p, add->metadata, base->metadata);
     sc->jwks_files = apr_array_append(p, base->jwks_files, add->jwks_files);
@@ -1546,6 +1547,7 @@ static const char *set_state_dir(cmd_parms *cmd, void *cfg, const char *arg)
         return apr_pstrcat(cmd->pool, "AuthLogtoStateDir: invalid path ", arg,
                            NULL);
     }
+    sc->state_dir_where = where_of(cmd, "AuthLogtoStateDir");
     return NULL;
 }
 

@@ -872,7 +872,7 @@ static const char *state_dir_problem(char *dir, apr_pool_t *p)
         why = apr_pstrcat(p,
                           "cannot be reached by the User the children "
                           "run as: ",
-                          closed, " lets it not pass", NULL);
+                          closed, " is closed to it", NULL);
     }
     return why;
 }
@@ -900,9 +900,13 @@ static void init_state_dir(apr_pool_t *pconf, server_rec *s)
     why = state_dir_problem(dir, pconf);
     if (why != NULL) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     LOGTO_LOGNO(01104) "AuthLogtoStateDir %s %s: key sets "
-                                        "are not kept across a full restart",
-                     dir, why);
+                     LOGTO_LOGNO(01104) "AuthLogtoStateDir %s %s (%s): key "
+                                        "sets are not kept across a full "
+                                        "restart",
+                     dir, why,
+                     sc->state_dir_where ? sc->state_dir_where
+                                         : "the default, under "
+                                           "DefaultRuntimeDir");
         return;
     }
     state.state_dir = apr_pstrdup(pconf, dir);
