@@ -413,7 +413,6 @@ static void local_adopt(logto_keyring_t *kr, local_t *l, const record_t *rec,
     l->meta.fetched_at = fetched_at;
 }
 
-/* The local state of a key set, made on first use. Under mutex. */
 /* The CA file a key set's keys are fetched trusting: none for a JWKS URI
  * over http, nor for discovery from an http issuer (whose document,
  * unauthenticated, names the key URI anyway), so that such a source is
@@ -444,6 +443,7 @@ static void local_name(local_t *l, apr_pool_t *p, const logto_keyring_t *kr,
     l->key = logto_keyring_record_key(p, jwks_uri, issuer, ca);
 }
 
+/* The local state of a key set, made on first use. Under mutex. */
 static local_t *local_find(logto_keyring_t *kr, const char *jwks_uri,
                            const char *issuer, int create)
 {
@@ -622,13 +622,13 @@ static void state_save(const logto_keyring_t *kr, const local_t *l,
 }
 
 /* The last good keys of l from disk into rec and *pgen, when there are
- * some young enough to serve at now; 0 otherwise. A file that is not
- * ours, or damaged, is reported and ignored. seed: looked at before any
- * fetch (nothing is said: the caller says whether the keys are used, and
- * a failed fetch why a file cannot be), else after a failed one. */
-static int state_load(generation_t **pgen, logto_keyring_t *kr,
-                      const local_t *l, record_t *rec, apr_int64_t now,
-                      int seed, apr_pool_t *tmp)
+ * some young enough to serve at now: APR_SUCCESS. APR_NOTFOUND when there
+ * is no file; otherwise *pwhy says why the file cannot be used (not ours,
+ * damaged, too old). Says nothing itself: whoever asks knows whether
+ * that is worth saying. */
+static apr_status_t state_load(generation_t **pgen, const char **pwhy,
+                               logto_keyring_t *kr, const local_t *l,
+                               record_t *rec, apr_int64_t now, apr_pool_t *tmp)
 {
     const unsigned char *val;
     apr_size_t len;
@@ -639,46 +639,110 @@ static int state_load(generation_t **pgen, logto_keyring_t *kr,
     rv = logto_statedir_load(&val, &len, kr->state_dir, l->source,
                              &kr->state_secret, tmp, &err);
     if (rv == APR_NOTFOUND) {
-        return 0;
+        return rv;
     }
     if (rv != APR_SUCCESS || !record_decode(&disk, tmp, val, len) ||
         disk.body == NULL || disk.fetched_at <= 0 || disk.fetched_at > now) {
-        if (seed) {
-            return 0;
-        }
-        notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, rv,
-               rv != APR_SUCCESS ? err.text : "not a key set record");
-        return 0;
+        *pwhy = rv != APR_SUCCESS ? apr_pstrdup(tmp, err.text)
+                                  : "not a key set record";
+        return APR_EGENERAL;
     }
     if (now - disk.fetched_at > kr->timing.max_stale) {
-        if (seed) {
-            return 0;
-        }
-        notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, APR_SUCCESS,
-               apr_psprintf(tmp,
-                            "keys fetched %" APR_INT64_T_FMT " s ago are "
-                            "past their stale limit",
-                            now - disk.fetched_at));
-        return 0;
+        *pwhy = apr_psprintf(tmp,
+                             "keys fetched %" APR_INT64_T_FMT " s ago are "
+                             "past their stale limit",
+                             now - disk.fetched_at);
+        return APR_EGENERAL;
     }
     if (generation_make(pgen, kr, disk.body, disk.body_len, &err) !=
         APR_SUCCESS) {
-        if (!seed) {
-            notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, APR_EGENERAL, err.text);
-        }
-        return 0;
+        *pwhy = apr_pstrdup(tmp, err.text);
+        return APR_EGENERAL;
     }
     rec->body = (*pgen)->body;
     rec->body_len = (*pgen)->body_len;
     memcpy(rec->version, (*pgen)->version, VERSION_LEN);
     rec->fetched_at = disk.fetched_at;
     rec->uri = disk.uri;
-    if (!seed) {
-        notify(kr, LOGTO_KEYRING_STATE_USED, l, APR_SUCCESS,
-               apr_psprintf(tmp, "fetched %" APR_INT64_T_FMT " s ago",
-                            now - disk.fetched_at));
+    return APR_SUCCESS;
+}
+
+/* The age of keys fetched at fetched_at, as the log says it. */
+static const char *age_text(apr_pool_t *p, apr_int64_t now,
+                            apr_int64_t fetched_at)
+{
+    return apr_psprintf(p, "fetched %" APR_INT64_T_FMT " s ago",
+                        now - fetched_at);
+}
+
+/* The last good keys on disk into l, once, while it holds none: at child
+ * start for the sources the configuration names (logto_keyring_add),
+ * else at the first look beyond the process. A restart while the issuer
+ * hangs serves them at once, and a shared record older than them (one
+ * replayed into a network cache) never brings back keys the issuer has
+ * dropped since: merged, the newer wins. One as new as them (put back
+ * across a graceful restart) leaves them on disk. Not under mutex. */
+static void state_seed(logto_keyring_t *kr, local_t *l, const record_t *shared,
+                       apr_int64_t now, apr_pool_t *tmp)
+{
+    generation_t *g = NULL;
+    const char *why;
+    record_t disk;
+    int tried;
+
+    apr_thread_mutex_lock(kr->mutex);
+    tried = l->state_seeded || l->cur != NULL || kr->state_dir == NULL;
+    l->state_seeded = 1;
+    apr_thread_mutex_unlock(kr->mutex);
+    /* what cannot be used goes unsaid here: a failed fetch says it */
+    memset(&disk, 0, sizeof(disk));
+    if (tried || state_load(&g, &why, kr, l, &disk, now, tmp) != APR_SUCCESS) {
+        return;
     }
-    return 1;
+    if (shared != NULL && shared->body != NULL &&
+        shared->fetched_at >= disk.fetched_at) {
+        apr_pool_destroy(g->pool);
+        return;
+    }
+    apr_thread_mutex_lock(kr->mutex);
+    if (l->cur == NULL) {
+        generation_install(l, g);
+        g = NULL;
+        l->meta.fetched_at = disk.fetched_at;
+        if (strcmp(l->meta.uri, disk.uri) != 0) {
+            l->meta.uri = apr_pstrdup(kr->pool, disk.uri);
+        }
+    }
+    apr_thread_mutex_unlock(kr->mutex);
+    if (g != NULL) {
+        apr_pool_destroy(g->pool);
+        return;
+    }
+    notify(kr, LOGTO_KEYRING_STATE_SEEDED, l, APR_SUCCESS,
+           age_text(tmp, now, disk.fetched_at));
+}
+
+/* After a failed fetch that leaves no keys young enough to serve, the
+ * last good keys on disk into rec and *pgen, once; said either way. */
+static void state_fallback(generation_t **pgen, logto_keyring_t *kr, local_t *l,
+                           record_t *rec, apr_int64_t now, apr_pool_t *tmp)
+{
+    const char *why;
+    apr_status_t rv;
+
+    if (kr->state_dir == NULL || l->state_tried ||
+        (rec->body != NULL && now - rec->fetched_at <= kr->timing.max_stale)) {
+        return;
+    }
+    l->state_tried = 1;
+    rv = state_load(pgen, &why, kr, l, rec, now, tmp);
+    if (rv == APR_SUCCESS) {
+        notify(kr, LOGTO_KEYRING_STATE_USED, l, APR_SUCCESS,
+               age_text(tmp, now, rec->fetched_at));
+    }
+    else if (rv != APR_NOTFOUND) {
+        notify(kr, LOGTO_KEYRING_STATE_IGNORED, l, rv, why);
+    }
 }
 
 /* ------------------------------------------------------------ fetch */
@@ -783,12 +847,7 @@ static void fetch_and_store(logto_keyring_t *kr, local_t *l, record_t *rec,
     else {
         record_failure(kr, rec, ferr.text, background, apr_time_now() - started,
                        tmp);
-        if (kr->state_dir != NULL && !l->state_tried &&
-            (rec->body == NULL ||
-             now - rec->fetched_at > kr->timing.max_stale)) {
-            l->state_tried = 1;
-            state_load(&g, kr, l, rec, now, 0, tmp);
-        }
+        state_fallback(&g, kr, l, rec, now, tmp);
     }
     notify(kr,
            rec->last_ok ? LOGTO_KEYRING_FETCHED : LOGTO_KEYRING_FETCH_FAILED, l,
@@ -811,49 +870,15 @@ static int sync_and_decide(logto_keyring_t *kr, local_t *l, record_t *rec,
                            logto_keyring_stats_t *stats)
 {
     const record_t *shared = shared_read(kr, l, tmp, stats);
-    generation_t *seed = NULL;
-    record_t disk;
-    int need, tried, seeded = 0;
+    int need;
 
-    /* The last good keys on disk, once, before the process first looks
-     * further: a restart while the issuer hangs serves them at once, and
-     * an older record (one replayed into a network cache) never brings
-     * back keys the issuer has dropped since. */
-    apr_thread_mutex_lock(kr->mutex);
-    tried = l->state_seeded || l->cur != NULL || kr->state_dir == NULL;
-    l->state_seeded = 1;
-    apr_thread_mutex_unlock(kr->mutex);
-    memset(&disk, 0, sizeof(disk));
-    if (!tried && !state_load(&seed, kr, l, &disk, now, 1, tmp)) {
-        seed = NULL;
-    }
-
+    state_seed(kr, l, shared, now, tmp);
     apr_thread_mutex_lock(kr->mutex);
     record_merge(rec, shared, l, tmp);
-    if (seed != NULL &&
-        (rec->body == NULL || disk.fetched_at > rec->fetched_at)) {
-        rec->body = disk.body;
-        rec->body_len = disk.body_len;
-        memcpy(rec->version, disk.version, VERSION_LEN);
-        rec->fetched_at = disk.fetched_at;
-        rec->uri = disk.uri;
-        local_adopt(kr, l, rec, seed);
-        seeded = 1;
-    }
-    else {
-        if (seed != NULL) {
-            apr_pool_destroy(seed->pool);
-        }
-        local_adopt(kr, l, rec, NULL);
-    }
+    local_adopt(kr, l, rec, NULL);
     need = fetch_needed(kr, l, kid, now, background || !kr->background,
                         background, for_kid);
     apr_thread_mutex_unlock(kr->mutex);
-    if (seeded) {
-        notify(kr, LOGTO_KEYRING_STATE_SEEDED, l, APR_SUCCESS,
-               apr_psprintf(tmp, "fetched %" APR_INT64_T_FMT " s ago",
-                            now - disk.fetched_at));
-    }
     return need;
 }
 
@@ -1065,7 +1090,9 @@ const char *logto_keyring_record_key(apr_pool_t *p, const char *jwks_uri,
     /* no blank (memcache ids have none), and short: a digest of the path */
     if (!EVP_Digest(ca_file, strlen(ca_file), md, &n, logto_md_sha256(),
                     NULL)) {
-        return apr_pstrcat(p, key, "|ca:", ca_file, NULL);
+        return apr_pstrcat(
+            p, key, "|ca:", apr_pescape_hex(p, ca_file, strlen(ca_file), 0),
+            NULL);
     }
     return apr_pstrcat(p, key, "|ca:", apr_pescape_hex(p, md, 8, 0), NULL);
 }
@@ -1098,14 +1125,21 @@ void logto_keyring_set_state_dir(logto_keyring_t *kr, const char *dir,
 }
 
 void logto_keyring_add(logto_keyring_t *kr, const char *jwks_uri,
-                       const char *issuer)
+                       const char *issuer, apr_int64_t now)
 {
+    apr_pool_t *tmp;
+    local_t *l;
+
     if (jwks_uri == NULL && issuer == NULL) {
         return;
     }
     apr_thread_mutex_lock(kr->mutex);
-    local_find(kr, jwks_uri, issuer, 1);
+    l = local_find(kr, jwks_uri, issuer, 1);
     apr_thread_mutex_unlock(kr->mutex);
+    if (apr_pool_create(&tmp, kr->pool) == APR_SUCCESS) {
+        state_seed(kr, l, shared_read(kr, l, tmp, NULL), now, tmp);
+        apr_pool_destroy(tmp);
+    }
 }
 
 /* fn(l, out, p) for every key set l of kr, under its lock; out is an

@@ -174,9 +174,10 @@ void logto_keyring_set_state_dir(logto_keyring_t *kr, const char *dir,
                                  const logto_secret_t *secret);
 
 /* Make the key set of jwks_uri, or of issuer's discovery when jwks_uri is
- * NULL, known to the refresher before any request asks for it. */
+ * NULL, known to the refresher before any request asks for it, with the
+ * last good keys of the state directory (if any, young enough at now). */
 void logto_keyring_add(logto_keyring_t *kr, const char *jwks_uri,
-                       const char *issuer);
+                       const char *issuer, apr_int64_t now);
 
 /* The refresher's round at now: every known key set adopts the shared
  * record, and one past its refresh time (or with no usable keys) is

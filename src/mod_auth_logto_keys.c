@@ -1124,7 +1124,7 @@ static void register_source(void *baton, const logto_dir_conf_t *c,
 
     kr = ring_for(c, baton, &err);
     if (kr) {
-        logto_keyring_add(kr, uri, issuer);
+        logto_keyring_add(kr, uri, issuer, apr_time_sec(apr_time_now()));
     }
 }
 

@@ -689,6 +689,15 @@ static apr_status_t gated_fetch(char **pbody, apr_size_t *plen, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+/* Two keyrings on the cache (two processes), fetching through the gate. */
+static void gated_rings(logto_keyring_t **kr1, logto_keyring_t **kr2)
+{
+    *kr1 = ring_timed(1, 2);
+    *kr2 = ring_timed(1, 2);
+    logto_keyring_set_fetch(*kr1, gated_fetch);
+    logto_keyring_set_fetch(*kr2, gated_fetch);
+}
+
 typedef struct looker_t {
     logto_keyring_t *kr;
     apr_int64_t now;
@@ -724,10 +733,7 @@ START_TEST(a_keyring_queued_behind_a_fetch_uses_its_result)
 
     ck_assert_int_eq(logto_cache_mem_create(&inner_cache, pool), APR_SUCCESS);
     cache = &wrapped;
-    kr1 = ring_timed(1, 2);
-    kr2 = ring_timed(1, 2);
-    logto_keyring_set_fetch(kr1, gated_fetch);
-    logto_keyring_set_fetch(kr2, gated_fetch);
+    gated_rings(&kr1, &kr2);
     apr_atomic_set32(&hook_calls, 0);
     apr_atomic_set32(&lock_calls, 0);
     apr_atomic_set32(&gate_open, 1);
@@ -793,10 +799,7 @@ START_TEST(keys_had_without_waiting)
     logto_err_t err;
 
     ck_assert_int_eq(logto_cache_mem_create(&cache, pool), APR_SUCCESS);
-    kr1 = ring_timed(1, 2);
-    kr2 = ring_timed(1, 2);
-    logto_keyring_set_fetch(kr1, gated_fetch);
-    logto_keyring_set_fetch(kr2, gated_fetch);
+    gated_rings(&kr1, &kr2);
     apr_atomic_set32(&hook_calls, 0);
     apr_atomic_set32(&gate_open, 0);
     apr_atomic_set32(&gate_entered, 0);
@@ -960,7 +963,7 @@ START_TEST(with_a_refresher_requests_never_fetch_for_a_refresh)
     logto_err_t err;
 
     logto_keyring_set_background(kr, 1);
-    logto_keyring_add(kr, fi.jwks_uri, NULL);
+    logto_keyring_add(kr, fi.jwks_uri, NULL, T0);
     /* No keys: the request fetches (it cannot be answered otherwise). */
     ck_assert_int_eq(keys(&jwks, kr, "k-es384", T0, &st, &err), APR_SUCCESS);
     ck_assert_int_eq(st.fetches, 1);
@@ -1043,7 +1046,7 @@ START_TEST(a_failed_first_attempt_of_the_refresher_holds_nobody_back)
     logto_err_t err;
 
     logto_keyring_set_background(kr, 1);
-    logto_keyring_add(kr, fi.jwks_uri, NULL);
+    logto_keyring_add(kr, fi.jwks_uri, NULL, T0);
     mode("500");
     logto_keyring_tick(kr, T0);
     ck_assert_int_eq(fetches(), 1);
@@ -1242,6 +1245,16 @@ START_TEST(a_replayed_older_record_never_brings_back_dropped_keys)
     ck_assert_int_eq(keys(&jwks, kr, NULL, T0 + 700, &st, &err), APR_SUCCESS);
     ck_assert_int_eq(st.fetches, 0);
     ck_assert_ptr_nonnull(logto_jwks_find(jwks, "k-es256"));
+    /* a configured source has them in hand from the child's start */
+    kr = ring_sharing_state(dir);
+    logto_keyring_set_background(kr, 1);
+    logto_keyring_add(kr, fi.jwks_uri, NULL, T0 + 700);
+    ck_assert_int_eq(events[LOGTO_KEYRING_STATE_SEEDED], 2);
+    ck_assert_int_eq(logto_keyring_get_how(&jwks, kr, fi.jwks_uri, NULL, NULL,
+                                           LOGTO_KEYS_IN_HAND, T0 + 700, NULL,
+                                           &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(logto_jwks_find(jwks, "k-es384"));
     mode("ok");
     remove_state(dir);
 }

@@ -431,6 +431,29 @@ START_TEST(each_issuer_with_its_own_keys)
 }
 END_TEST
 
+/* Two issuers, each with a counted key source: the first's set holds
+ * k1 (m1), the second's k2 (m2); k3 (m3) is a key of the second that its
+ * set lacks until a refetch brings it (a rotation). */
+typedef struct two_issuers_t {
+    minted_t *m1, *m2, *m3;
+    logto_policy_t *pol;
+    logto_keysource_t ks[2];
+    counted_t one, two;
+} two_issuers_t;
+
+static void two_issuers(two_issuers_t *t)
+{
+    const char *specs2[] = {"{\"iss\":\"" ISS2 "\"}"};
+
+    t->m1 = mint_kid("ES384", "k1", NULL, 0);
+    t->m2 = mint_kid("ES384", "k2", specs2, 1);
+    t->m3 = mint_kid("ES384", "k3", specs2, 1);
+    t->pol = policy(API, NULL);
+    APR_ARRAY_PUSH(t->pol->issuers, const char *) = ISS2;
+    t->ks[0] = counted_source(&t->one, t->m1->jwks);
+    t->ks[1] = counted_source(&t->two, t->m2->jwks);
+}
+
 /* How often each of two counted sources has been asked to refetch. */
 static void assert_refetches(const counted_t *a, const counted_t *b, int na,
                              int nb)
@@ -445,40 +468,32 @@ static void assert_refetches(const counted_t *a, const counted_t *b, int na,
  * for each. */
 START_TEST(other_issuers_keys_not_refetched)
 {
-    const char *specs2[] = {"{\"iss\":\"" ISS2 "\"}"};
-    minted_t *m1 = mint_kid("ES384", "k1", NULL, 0);
-    minted_t *m2 = mint_kid("ES384", "k2", specs2, 1);
-    minted_t *m3 = mint_kid("ES384", "k3", specs2, 1);
-    logto_policy_t *pol = policy(API, NULL);
-    logto_keysource_t ks[2];
-    counted_t one, two;
+    two_issuers_t t;
     logto_verify_info_t info;
     logto_claims_t *c;
     logto_err_t err;
 
-    APR_ARRAY_PUSH(pol->issuers, const char *) = ISS2;
-    ks[0] = counted_source(&one, m1->jwks);
-    ks[1] = counted_source(&two, m2->jwks);
-    one.after_refetch = m1->jwks;
-    two.after_refetch = m2->jwks;
+    two_issuers(&t);
+    t.one.after_refetch = t.m1->jwks;
+    t.two.after_refetch = t.m2->jwks;
     ck_assert_int_eq(
-        verify_at(&c, &info, token(m2, 0), pol, ks, NULL, NOW, &err),
+        verify_at(&c, &info, token(t.m2, 0), t.pol, t.ks, NULL, NOW, &err),
         APR_SUCCESS);
     ck_assert_int_eq(info.issuer, 1);
-    assert_refetches(&one, &two, 0, 0);
+    assert_refetches(&t.one, &t.two, 0, 0);
     /* a kid neither set holds: each asked once more, then refused */
     ck_assert_int_ne(
-        verify_at(&c, &info, token(m3, 0), pol, ks, NULL, NOW, &err),
+        verify_at(&c, &info, token(t.m3, 0), t.pol, t.ks, NULL, NOW, &err),
         APR_SUCCESS);
     ck_assert_int_eq(err.reason, LOGTO_ERR_KID_UNKNOWN);
-    assert_refetches(&one, &two, 1, 1);
+    assert_refetches(&t.one, &t.two, 1, 1);
     /* the rotation came with the second issuer's refetch: accepted */
-    two.after_refetch = m3->jwks;
+    t.two.after_refetch = t.m3->jwks;
     ck_assert_int_eq(
-        verify_at(&c, &info, token(m3, 0), pol, ks, NULL, NOW, &err),
+        verify_at(&c, &info, token(t.m3, 0), t.pol, t.ks, NULL, NOW, &err),
         APR_SUCCESS);
     ck_assert_int_eq(info.issuer, 1);
-    assert_refetches(&one, &two, 2, 2);
+    assert_refetches(&t.one, &t.two, 2, 2);
 }
 END_TEST
 
@@ -489,46 +504,39 @@ END_TEST
  * come. */
 START_TEST(issuer_that_hangs_waited_for_last)
 {
-    const char *specs2[] = {"{\"iss\":\"" ISS2 "\"}"};
-    minted_t *m1 = mint_kid("ES384", "k1", NULL, 0);
-    minted_t *m2 = mint_kid("ES384", "k2", specs2, 1);
-    logto_policy_t *pol = policy(API, NULL);
-    logto_keysource_t ks[2];
-    counted_t one, two;
+    two_issuers_t t;
     logto_verify_info_t info;
     logto_claims_t *c;
     logto_err_t err;
 
-    APR_ARRAY_PUSH(pol->issuers, const char *) = ISS2;
-    ks[0] = counted_source(&one, m1->jwks);
-    ks[1] = counted_source(&two, m2->jwks);
-    one.least = LOGTO_KEYS_WAIT;
+    two_issuers(&t);
+    t.one.least = LOGTO_KEYS_WAIT;
     ck_assert_int_eq(
-        verify_at(&c, &info, token(m2, 0), pol, ks, NULL, NOW, &err),
+        verify_at(&c, &info, token(t.m2, 0), t.pol, t.ks, NULL, NOW, &err),
         APR_SUCCESS);
     ck_assert_int_eq(info.issuer, 1);
-    ck_assert_int_eq(one.waits, 0);
-    ck_assert_int_eq(two.waits, 0);
-    /* one that can be had without waiting for another's fetch comes
-     * before one that cannot */
-    one.least = LOGTO_KEYS_WAIT;
-    two.least = LOGTO_KEYS_NO_WAIT;
+    ck_assert_int_eq(t.one.waits, 0);
+    ck_assert_int_eq(t.two.waits, 0);
+    /* t.one that can be had without waiting for another's fetch comes
+     * before t.one that cannot */
+    t.one.least = LOGTO_KEYS_WAIT;
+    t.two.least = LOGTO_KEYS_NO_WAIT;
     ck_assert_int_eq(
-        verify_at(&c, &info, token(m2, 0), pol, ks, NULL, NOW, &err),
+        verify_at(&c, &info, token(t.m2, 0), t.pol, t.ks, NULL, NOW, &err),
         APR_SUCCESS);
-    ck_assert_int_eq(one.waits, 0);
+    ck_assert_int_eq(t.one.waits, 0);
     /* the first issuer's own token: waited for, accepted */
     ck_assert_int_eq(
-        verify_at(&c, &info, token(m1, 0), pol, ks, NULL, NOW, &err),
+        verify_at(&c, &info, token(t.m1, 0), t.pol, t.ks, NULL, NOW, &err),
         APR_SUCCESS);
     ck_assert_int_eq(info.issuer, 0);
-    ck_assert_int_eq(one.waits, 1);
+    ck_assert_int_eq(t.one.waits, 1);
     /* its keys never come: undecided (keys cannot be had), not the
      * second issuer's unknown kid */
-    one.jwks = NULL;
-    one.after_refetch = NULL;
+    t.one.jwks = NULL;
+    t.one.after_refetch = NULL;
     ck_assert_int_ne(
-        verify_at(&c, &info, token(m1, 0), pol, ks, NULL, NOW, &err),
+        verify_at(&c, &info, token(t.m1, 0), t.pol, t.ks, NULL, NOW, &err),
         APR_SUCCESS);
     ck_assert_int_eq(err.reason, LOGTO_ERR_FETCH);
     ck_assert_int_eq(logto_reason_is_token(err.reason), 0);
@@ -540,37 +548,29 @@ END_TEST
  * for the kid before the hanging issuer is waited for. */
 START_TEST(rotation_beside_an_issuer_that_hangs)
 {
-    const char *specs2[] = {"{\"iss\":\"" ISS2 "\"}"};
-    minted_t *m1 = mint_kid("ES384", "k1", NULL, 0);
-    minted_t *m2 = mint_kid("ES384", "k2", specs2, 1);
-    minted_t *m3 = mint_kid("ES384", "k3", specs2, 1);
-    logto_policy_t *pol = policy(API, NULL);
-    logto_keysource_t ks[2];
-    counted_t one, two;
+    two_issuers_t t;
     logto_verify_info_t info;
     logto_claims_t *c;
     logto_err_t err;
 
-    APR_ARRAY_PUSH(pol->issuers, const char *) = ISS2;
-    ks[0] = counted_source(&one, m1->jwks);
-    ks[1] = counted_source(&two, m2->jwks);
-    one.least = LOGTO_KEYS_WAIT;
-    two.after_refetch = m3->jwks;
+    two_issuers(&t);
+    t.one.least = LOGTO_KEYS_WAIT;
+    t.two.after_refetch = t.m3->jwks;
     ck_assert_int_eq(
-        verify_at(&c, &info, token(m3, 0), pol, ks, NULL, NOW, &err),
+        verify_at(&c, &info, token(t.m3, 0), t.pol, t.ks, NULL, NOW, &err),
         APR_SUCCESS);
     ck_assert_int_eq(info.issuer, 1);
-    ck_assert_int_eq(two.refetches, 1);
-    ck_assert_int_eq(one.waits, 0);
+    ck_assert_int_eq(t.two.refetches, 1);
+    ck_assert_int_eq(t.one.waits, 0);
     /* a kid nobody has: the hanging issuer is waited for, then asked
      * again; the refusal is undecided (its keys cannot be had) */
-    one.jwks = NULL;
-    one.after_refetch = NULL;
+    t.one.jwks = NULL;
+    t.one.after_refetch = NULL;
     ck_assert_int_ne(
-        verify_at(&c, &info, token(m1, 0), pol, ks, NULL, NOW, &err),
+        verify_at(&c, &info, token(t.m1, 0), t.pol, t.ks, NULL, NOW, &err),
         APR_SUCCESS);
     ck_assert_int_eq(err.reason, LOGTO_ERR_FETCH);
-    ck_assert_int_eq(two.refetches, 2);
+    ck_assert_int_eq(t.two.refetches, 2);
 }
 END_TEST
 
