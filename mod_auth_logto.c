@@ -676,6 +676,29 @@ static void log_misconfig(request_rec *r, const logto_dir_conf_t *c)
                   missing_directives(c), r->filename ? r->filename : r->uri);
 }
 
+/* RFC 9110 section 10.2.3: when no keys could be had, the longest a
+ * source with none to serve waits between fetch attempts (the cap of the
+ * keyring's backoff: the lesser of the refresh intervals, never under the
+ * fetch timeout), by when the module will have tried again. Not sent for
+ * a 503 of another cause (a DPoP proof that cannot be remembered): there
+ * the module knows no time. */
+static void set_retry_after(request_rec *r, const logto_dir_conf_t *c,
+                            const logto_req_t *rq)
+{
+    int wait;
+
+    if (rq->err.reason != LOGTO_ERR_FETCH && rq->err.reason != LOGTO_ERR_JWKS) {
+        return;
+    }
+    wait = logto_conf_refresh(c) < logto_conf_min_refresh(c)
+               ? logto_conf_refresh(c)
+               : logto_conf_min_refresh(c);
+    if (wait < logto_conf_timeout(c)) {
+        wait = logto_conf_timeout(c);
+    }
+    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, wait));
+}
+
 /* Turn the verdict into the hook's answer: DECLINED lets mod_authz_core
  * decide, anything else ends the request with that status. */
 static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
@@ -701,6 +724,7 @@ static int answer(request_rec *r, const logto_dir_conf_t *c, logto_req_t *rq,
             set_challenge(r, c, "invalid_token", rq->description, NULL);
             return HTTP_UNAUTHORIZED;
         case LOGTO_V_UNAVAILABLE:
+            set_retry_after(r, c, rq);
             return HTTP_SERVICE_UNAVAILABLE;
         case LOGTO_V_MISCONFIG:
         default:

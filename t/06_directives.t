@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 112;
+plan tests => 115;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;
@@ -321,6 +321,16 @@ is(outcome(GET('/lt/valid-user/?x=1&access_token=' . token())),
 $res = get_bearer('/lt/no-keys/', token());
 is($res->code, 503, 'no keys: 503') or diag($res->as_string);
 ok(!defined $res->header('WWW-Authenticate'), 'no keys: no challenge');
+# Retry-After (RFC 9110 section 10.2.3): by when the module will have
+# tried the keys again, the lesser of JwksRefresh (300) and
+# JwksMinRefresh (30) by default, never under the fetch timeout.
+is($res->header('Retry-After'), '30', 'no keys: Retry-After 30');
+$res = get_bearer('/lt/no-keys/soon/', token());
+is(join(' ', $res->code, $res->header('Retry-After') // '-'), '503 10',
+   'no keys, JwksRefresh 10: Retry-After 10');
+$res = get_bearer('/lt/no-keys/soon/slow/', token());
+is(join(' ', $res->code, $res->header('Retry-After') // '-'), '503 4',
+   'no keys, refresh intervals 1, fetch timeout 4: Retry-After 4');
 is(GET('/lt/no-keys/')->code, 401, 'no keys, no token: still 401');
 # What is decided before any key: a token that could never verify is a
 # 401 even when no keys can be had.
