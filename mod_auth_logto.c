@@ -677,9 +677,9 @@ static void log_misconfig(request_rec *r, const logto_dir_conf_t *c)
 }
 
 /* RFC 9110 section 10.2.3: when no keys could be had, the longest a
- * source with none to serve waits between fetch attempts (the cap of the
- * keyring's backoff: the lesser of the refresh intervals, never under the
- * fetch timeout), by when the module will have tried again. Not sent for
+ * source with none to serve holds back between fetch attempts (the cap of
+ * the keyring's backoff: the lesser of the refresh intervals, never under
+ * the fetch timeout); a request after that tries again. Not sent for
  * a 503 of another cause (a DPoP proof that cannot be remembered): there
  * the module knows no time. */
 static void set_retry_after(request_rec *r, const logto_dir_conf_t *c,
