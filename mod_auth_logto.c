@@ -677,26 +677,17 @@ static void log_misconfig(request_rec *r, const logto_dir_conf_t *c)
 }
 
 /* RFC 9110 section 10.2.3: when no keys could be had, the longest a
- * source with none to serve holds back between fetch attempts (the cap of
- * the keyring's backoff: the lesser of the refresh intervals, never under
- * the fetch timeout); a request after that tries again. Not sent for
- * a 503 of another cause (a DPoP proof that cannot be remembered): there
- * the module knows no time. */
+ * source with none to serve holds back between fetch attempts; a request
+ * after that tries again. Not sent for a 503 of another cause (a DPoP
+ * proof that cannot be remembered): there the module knows no time. */
 static void set_retry_after(request_rec *r, const logto_dir_conf_t *c,
                             const logto_req_t *rq)
 {
-    int wait;
-
     if (rq->err.reason != LOGTO_ERR_FETCH && rq->err.reason != LOGTO_ERR_JWKS) {
         return;
     }
-    wait = logto_conf_refresh(c) < logto_conf_min_refresh(c)
-               ? logto_conf_refresh(c)
-               : logto_conf_min_refresh(c);
-    if (wait < logto_conf_timeout(c)) {
-        wait = logto_conf_timeout(c);
-    }
-    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, wait));
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_itoa(r->pool, logto_keys_retry_after(c)));
 }
 
 /* Turn the verdict into the hook's answer: DECLINED lets mod_authz_core

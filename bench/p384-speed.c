@@ -23,30 +23,9 @@
 #include <openssl/rand.h>
 
 #include "logto_p384.h"
+#include "speed.h"
 
-#define NSIGS      64
-#define MAX_ROUNDS 15
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#define NSIGS 64
 
 /* verify/s of `openssl speed -seconds secs ecdsap384`, or -1. */
 static double openssl_speed(int secs)

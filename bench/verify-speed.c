@@ -28,33 +28,12 @@
 
 #include "logto_p384.h"
 #include "logto_verify.h"
+#include "speed.h"
 
-#define MAX_ROUNDS   15
 #define MAX_TOKEN    (16 * 1024)
 #define MAX_JWKS     (1024 * 1024)
 #define BENCH_ISSUER "https://tenant.logto.app/oidc"
 #define BENCH_AUD    "https://api.example.com/products"
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* The key set in path, parsed from p; NULL (said why) when it cannot be. */
 static logto_jwks_t *load_jwks(apr_pool_t *p, const char *path)

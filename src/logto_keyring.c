@@ -465,9 +465,21 @@ static local_t *local_find(logto_keyring_t *kr, const char *jwks_uri,
 /* ------------------------------------------------------------ policy */
 
 /* The least wait after a failure: the fetch timeout. */
+static apr_int64_t least_wait(apr_int64_t timeout)
+{
+    return timeout > 0 ? timeout : 1;
+}
+
 static apr_int64_t backoff_base(const logto_keyring_t *kr)
 {
-    return kr->opts.timeout > 0 ? kr->opts.timeout : 1;
+    return least_wait(kr->opts.timeout);
+}
+
+apr_int64_t logto_keyring_starved_wait(const logto_keyring_timing_t *timing,
+                                       apr_int64_t timeout)
+{
+    return MAX_OF(MIN_OF(timing->refresh, timing->min_refresh),
+                  least_wait(timeout));
 }
 
 /* Whether a failed attempt holds the next one back at now. The
@@ -504,11 +516,10 @@ static int keys_usable(const logto_keyring_t *kr, const local_t *l,
 static apr_int64_t backoff_after(const logto_keyring_t *kr, apr_uint64_t n,
                                  int starved)
 {
-    apr_int64_t base = backoff_base(kr);
-    apr_int64_t limit = starved
-                            ? MIN_OF(kr->timing.refresh, kr->timing.min_refresh)
-                            : kr->timing.refresh;
-    apr_int64_t cap = MAX_OF(limit, base), b = base;
+    apr_int64_t base = backoff_base(kr), b = base;
+    apr_int64_t cap =
+        starved ? logto_keyring_starved_wait(&kr->timing, kr->opts.timeout)
+                : MAX_OF(kr->timing.refresh, base);
     unsigned char r = 0;
 
     while (n > 1 && b < cap) {

@@ -159,6 +159,12 @@ apr_status_t logto_keyring_get_how(const logto_jwks_t **pjwks,
 const char *logto_keyring_record_key(apr_pool_t *p, const char *jwks_uri,
                                      const char *issuer, const char *ca_file);
 
+/* The longest a source with no keys to serve holds back between fetch
+ * attempts (the cap of its backoff): the lesser of the refresh intervals,
+ * never under the fetch timeout (seconds; <= 0: one). */
+apr_int64_t logto_keyring_starved_wait(const logto_keyring_timing_t *timing,
+                                       apr_int64_t timeout);
+
 /* With on, requests never fetch for a routine refresh: the owner calls
  * logto_keyring_tick every second or so. */
 void logto_keyring_set_background(logto_keyring_t *kr, int on);

@@ -542,6 +542,15 @@ static void ring_settings(logto_keyring_timing_t *timing,
     opts->ca_file = c->ca_file;
 }
 
+int logto_keys_retry_after(const logto_dir_conf_t *c)
+{
+    logto_keyring_timing_t timing;
+    logto_fetch_opts_t opts;
+
+    ring_settings(&timing, &opts, c);
+    return (int)logto_keyring_starved_wait(&timing, opts.timeout);
+}
+
 /* ------------------------------------------------------ key sources */
 
 /* Called for each network key source of the configuration: c is the

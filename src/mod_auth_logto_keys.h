@@ -36,6 +36,11 @@ logto_keysource_t *logto_keys_sources(request_rec *r, const logto_dir_conf_t *c,
  * sorted by source, the same in every child; empty before child_init. */
 apr_array_header_t *logto_keys_status(apr_pool_t *p);
 
+/* Seconds a client told 503 for want of keys under c should wait: the
+ * longest c's key sources hold back between fetch attempts while they
+ * have no keys (logto_keyring_starved_wait). */
+int logto_keys_retry_after(const logto_dir_conf_t *c);
+
 /* Whether key sets are shared between processes (AuthLogtoCache is not
  * none and its provider is loaded). */
 int logto_keys_shared(void);

@@ -930,6 +930,9 @@ static void check_backoff(logto_keyring_timing_t timing,
         now += least + n;
     }
     ck_assert_int_eq(fetches(), 7);
+    /* what a 503 tells clients (Retry-After) is the longest wait seen */
+    ck_assert_int_eq(logto_keyring_starved_wait(&timing, opts.timeout),
+                     waits[5]);
     mode("ok");
 }
 
