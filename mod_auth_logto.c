@@ -1019,7 +1019,7 @@ static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     logto_conf_build_policies(pconf, s);
     logto_metadata_resolve(pconf, s);
     if (rv == OK) {
-        rv = logto_tokens_post_config(pconf, s);
+        rv = logto_tokens_post_config(pconf, ptemp, s);
     }
     return rv == OK ? logto_counters_post_config(pconf, s) : rv;
 }

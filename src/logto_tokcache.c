@@ -346,33 +346,99 @@ apr_status_t logto_tokcache_claim(logto_tokcache_t *tc,
     return rv;
 }
 
+/* Slot i of tc (bucket i / WAYS) when it holds an entry live at now:
+ * its digest and entry, read consistently; 0 otherwise. */
+static int live_slot(const logto_tokcache_t *tc, apr_uint32_t i,
+                     apr_int64_t now, unsigned char *digest,
+                     logto_tokcache_entry_t *e)
+{
+    slot_t *s =
+        &tc->buckets[i / LOGTO_TOKCACHE_WAYS].slots[i % LOGTO_TOKCACHE_WAYS];
+
+    /* the slot's digest, then a consistent read under it */
+    memcpy(digest, s->digest, LOGTO_TOKCACHE_DIGEST_LEN);
+    return slot_read(e, s, digest) && now < e->exp;
+}
+
 apr_uint32_t logto_tokcache_copy(logto_tokcache_t *dst, logto_tokcache_t *src,
                                  apr_int64_t now, int claims)
 {
     unsigned char digest[LOGTO_TOKCACHE_DIGEST_LEN];
     logto_tokcache_entry_t e;
     apr_uint32_t i, n = 0;
-    int w;
 
-    for (i = 0; i < src->nbuckets; i++) {
-        for (w = 0; w < LOGTO_TOKCACHE_WAYS; w++) {
-            slot_t *s = &src->buckets[i].slots[w];
-
-            /* the slot's digest, then a consistent read under it */
-            memcpy(digest, s->digest, sizeof(digest));
-            if (!slot_read(&e, s, digest) || now >= e.exp) {
-                continue;
-            }
-            if (claims) {
-                n += logto_tokcache_claim(dst, digest, &e, now) == APR_SUCCESS;
-            }
-            else {
-                logto_tokcache_put(dst, digest, &e, now);
-                n++;
-            }
+    for (i = 0; i < src->nbuckets * LOGTO_TOKCACHE_WAYS; i++) {
+        if (!live_slot(src, i, now, digest, &e)) {
+            continue;
+        }
+        if (claims) {
+            n += logto_tokcache_claim(dst, digest, &e, now) == APR_SUCCESS;
+        }
+        else {
+            logto_tokcache_put(dst, digest, &e, now);
+            n++;
         }
     }
     return n;
+}
+
+apr_size_t logto_tokcache_claims_write(const logto_tokcache_t *tc,
+                                       apr_int64_t now, apr_uint32_t *pnext,
+                                       unsigned char *buf, apr_size_t cap)
+{
+    unsigned char *at = buf;
+    logto_tokcache_entry_t e;
+    apr_uint32_t i, slots = tc->nbuckets * LOGTO_TOKCACHE_WAYS;
+    int k;
+
+    for (i = *pnext; i < slots; i++) {
+        if ((apr_size_t)(at - buf) + LOGTO_TOKCACHE_CLAIM_LEN > cap) {
+            break;
+        }
+        if (!live_slot(tc, i, now, at, &e)) {
+            continue;
+        }
+        at += LOGTO_TOKCACHE_DIGEST_LEN;
+        for (k = 7; k >= 0; k--) {
+            *at++ = (unsigned char)((apr_uint64_t)e.exp >> (k * 8));
+        }
+    }
+    *pnext = i;
+    return (apr_size_t)(at - buf);
+}
+
+apr_status_t logto_tokcache_claims_read(logto_tokcache_t *tc,
+                                        const unsigned char *buf,
+                                        apr_size_t len, apr_int64_t now,
+                                        apr_uint32_t *pn)
+{
+    logto_tokcache_entry_t e;
+    apr_uint64_t exp;
+    apr_size_t off;
+    int k;
+
+    *pn = 0;
+    if (len % LOGTO_TOKCACHE_CLAIM_LEN != 0) {
+        return APR_EINVAL;
+    }
+    for (off = 0; off < len; off += LOGTO_TOKCACHE_CLAIM_LEN) {
+        const unsigned char *r = buf + off;
+
+        for (exp = 0, k = 0; k < 8; k++) {
+            exp = exp << 8 | r[LOGTO_TOKCACHE_DIGEST_LEN + k];
+        }
+        /* a value past apr_int64_t is no time a claim was made for */
+        if (exp > (apr_uint64_t)APR_INT64_MAX) {
+            return APR_EINVAL;
+        }
+        memset(&e, 0, sizeof(e));
+        e.exp = (apr_int64_t)exp;
+        if (now < e.exp &&
+            logto_tokcache_claim(tc, r, &e, now) == APR_SUCCESS) {
+            (*pn)++;
+        }
+    }
+    return APR_SUCCESS;
 }
 
 void logto_tokcache_stats(const logto_tokcache_t *tc,

@@ -100,6 +100,28 @@ apr_status_t logto_tokcache_claim(logto_tokcache_t *tc,
 apr_uint32_t logto_tokcache_copy(logto_tokcache_t *dst, logto_tokcache_t *src,
                                  apr_int64_t now, int claims);
 
+/* Bytes of one claim as logto_tokcache_claims_write writes it: the
+ * digest, then its expiry (seconds, 8 bytes big-endian). */
+#define LOGTO_TOKCACHE_CLAIM_LEN (LOGTO_TOKCACHE_DIGEST_LEN + 8)
+
+/* The claims of tc live at now, as records of LOGTO_TOKCACHE_CLAIM_LEN
+ * bytes, into buf (cap bytes) from slot *pnext on, until buf is full or
+ * the table walked; *pnext is set to where a next call goes on (the
+ * table's slot count once it is done: see logto_tokcache_stats' entries).
+ * Bytes written. For keeping used DPoP proofs across a full restart. */
+apr_size_t logto_tokcache_claims_write(const logto_tokcache_t *tc,
+                                       apr_int64_t now, apr_uint32_t *pnext,
+                                       unsigned char *buf, apr_size_t cap);
+
+/* Claim in tc every record of buf (len bytes, as written by
+ * logto_tokcache_claims_write) still live at now; *pn: how many were new
+ * to tc. APR_EINVAL when len is not whole records or an expiry is past
+ * any time (the records before it are claimed). */
+apr_status_t logto_tokcache_claims_read(logto_tokcache_t *tc,
+                                        const unsigned char *buf,
+                                        apr_size_t len, apr_int64_t now,
+                                        apr_uint32_t *pn);
+
 /* A snapshot of the counters, and the number of slots in use (*pused,
  * may be NULL: counting walks the table). */
 void logto_tokcache_stats(const logto_tokcache_t *tc,

@@ -910,8 +910,8 @@ static void init_state_dir(apr_pool_t *pconf, server_rec *s)
     if (why != NULL) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      LOGTO_LOGNO(01104) "AuthLogtoStateDir %s %s (%s): key "
-                                        "sets are not kept across a full "
-                                        "restart",
+                                        "sets and used DPoP proofs are not "
+                                        "kept across a full restart",
                      dir, why,
                      sc->state_dir_where ? sc->state_dir_where
                                          : "the default, under "
@@ -919,6 +919,12 @@ static void init_state_dir(apr_pool_t *pconf, server_rec *s)
         return;
     }
     state.state_dir = apr_pstrdup(pconf, dir);
+}
+
+const char *logto_keys_state_dir(const logto_secret_t **psecret)
+{
+    *psecret = state.secret_configured ? &state.secret : NULL;
+    return state.state_dir;
 }
 
 /* -------------------------------------- last good keys across gracefuls */

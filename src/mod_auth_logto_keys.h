@@ -71,6 +71,12 @@ apr_status_t logto_replay_first_use(request_rec *r, const char *key,
  * every host. */
 void logto_nonce_secret(request_rec *r, unsigned char *out);
 
+/* The state directory (AuthLogtoStateDir) once post_config found it
+ * usable, else NULL; *psecret: what files in it are sealed with (NULL:
+ * a checksum only, the secret being generated and dying with the
+ * server). */
+const char *logto_keys_state_dir(const logto_secret_t **psecret);
+
 /* What holds the key sets, for the status page: "shared (PROVIDER)" or
  * "per process (...)". Static or from the configuration. */
 const char *logto_keys_cache_kind(void);

@@ -12,13 +12,18 @@
  * Beside it, a table of the same kind and size remembers the DPoP proofs
  * used (logto_tokcache_claim), kept across graceful restarts the same
  * way, and never letting a proof go before it expires: a replay is
- * refused by this server whatever the shared cache forgot.
+ * refused by this server whatever the shared cache forgot. A full stop
+ * keeps them too: the parent writes the live ones to the state
+ * directory as it exits, and the next start claims them back.
  *
  * Each child also keeps a memo of the payloads it parsed (logto_memo.h),
  * so a hit in the table parses nothing: MEMO_PER_THREAD slots per worker
  * thread, at most MEMO_MAX, each holding one parsed payload (a 200-byte
  * payload is about 1.5 KiB of Jansson objects).
  */
+#include <unistd.h>
+
+#include <apr_file_io.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
 
@@ -32,9 +37,17 @@
 #include "mod_auth_logto_keys.h"
 #include "mod_auth_logto_tokens.h"
 #include "logto_b64url.h"
+#include "logto_statedir.h"
 
 #define SHM_USERDATA      "mod_auth_logto:token-table"
 #define SHM_USED_USERDATA "mod_auth_logto:used-proofs"
+/* Set in the process pool once the used proofs of the last stop were
+ * read back: only a first start reads them. */
+#define USED_READ_USERDATA "mod_auth_logto:used-proofs-read"
+/* Used proofs on disk: state files of sources "dpop-proofs-used:0", ":1",
+ * ..., each of at most USED_PER_FILE records. */
+#define USED_SOURCE   "dpop-proofs-used:"
+#define USED_PER_FILE (LOGTO_RECORD_MAX_PAYLOAD / LOGTO_TOKCACHE_CLAIM_LEN)
 /* Longest a fleet record lives (exp may be far beyond apr_time_t). */
 #define FLEET_MAX_LIFE 86400
 /* The memo's size: a prefork child (one thread) holds 128 payloads, an
@@ -280,7 +293,159 @@ apr_status_t logto_tokens_replay_claim(const char *key, apr_int64_t until,
     return logto_tokcache_claim(tokens.used, digest, &e, now);
 }
 
-int logto_tokens_post_config(apr_pool_t *pconf, server_rec *s)
+/* ------------------------------------ used DPoP proofs across a stop */
+
+typedef struct used_keeper_t {
+    logto_tokcache_t *used;
+    server_rec *s;
+    pid_t parent;
+} used_keeper_t;
+
+static const char *used_source(apr_pool_t *p, apr_uint32_t n)
+{
+    return apr_psprintf(p, USED_SOURCE "%u", n);
+}
+
+/* The files a table of slots slots may need, and one more: the most a
+ * reader looks for. */
+static apr_uint32_t used_files_max(apr_uint32_t slots)
+{
+    return slots / USED_PER_FILE + 2;
+}
+
+/* Write the live used proofs of k->used into the state directory, then
+ * remove the files of an earlier, longer list. */
+static void write_used(const used_keeper_t *k, const char *dir,
+                       const logto_secret_t *secret, apr_pool_t *p)
+{
+    logto_tokcache_stats_t st;
+    unsigned char *buf =
+        apr_palloc(p, USED_PER_FILE * LOGTO_TOKCACHE_CLAIM_LEN);
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    apr_uint32_t next = 0, files = 0, records = 0;
+    apr_size_t len;
+    logto_err_t err;
+
+    logto_tokcache_stats(k->used, &st, NULL);
+    do {
+        len = logto_tokcache_claims_write(
+            k->used, now, &next, buf, USED_PER_FILE * LOGTO_TOKCACHE_CLAIM_LEN);
+        if (len == 0 && files > 0) {
+            break;
+        }
+        if (logto_statedir_save(dir, used_source(p, files), secret, buf, len, p,
+                                &err) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, k->s,
+                         LOGTO_LOGNO(01005) "cannot keep the used DPoP proofs "
+                                            "in %s (%s): a proof used before "
+                                            "this stop is not known as used "
+                                            "after the next start",
+                         dir, err.text);
+            return;
+        }
+        records += (apr_uint32_t)(len / LOGTO_TOKCACHE_CLAIM_LEN);
+        files++;
+    } while (next < st.entries);
+    while (files < used_files_max(st.entries) &&
+           apr_file_remove(logto_statedir_path(p, dir, used_source(p, files)),
+                           p) == APR_SUCCESS) {
+        files++;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, k->s,
+                 LOGTO_LOGNO(01006) "%u used DPoP proofs kept in %s for the "
+                                    "next start",
+                 records, dir);
+}
+
+/* pconf's cleanup: when the parent exits (not at a restart, where the
+ * table lives on in the process pool; never in a child). */
+static apr_status_t keep_used(void *data)
+{
+    const used_keeper_t *k = data;
+    const logto_secret_t *secret;
+    const char *dir = logto_keys_state_dir(&secret);
+    apr_pool_t *p;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_EXITING ||
+        getpid() != k->parent || dir == NULL ||
+        apr_pool_create(&p, k->s->process->pool) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    write_used(k, dir, secret, p);
+    apr_pool_destroy(p);
+    return APR_SUCCESS;
+}
+
+/* On the first start, claim the used proofs the last stop kept. */
+static void read_used(logto_tokcache_t *used, apr_pool_t *ptemp, server_rec *s)
+{
+    const logto_secret_t *secret;
+    const char *dir = logto_keys_state_dir(&secret);
+    const unsigned char *buf;
+    logto_tokcache_stats_t st;
+    apr_uint32_t files, n, total = 0;
+    apr_size_t len;
+    apr_status_t rv = APR_SUCCESS;
+    logto_err_t err;
+
+    if (dir == NULL) {
+        return;
+    }
+    logto_tokcache_stats(used, &st, NULL);
+    for (files = 0; files < used_files_max(st.entries); files++) {
+        rv = logto_statedir_load(&buf, &len, dir, used_source(ptemp, files),
+                                 secret, ptemp, &err);
+        if (rv == APR_SUCCESS) {
+            rv = logto_tokcache_claims_read(used, buf, len,
+                                            apr_time_sec(apr_time_now()), &n);
+            total += n;
+            if (rv != APR_SUCCESS) {
+                logto_err_set(&err, LOGTO_ERR_INTERNAL,
+                              "not a list of used proofs");
+            }
+        }
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+    }
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     LOGTO_LOGNO(01007) "the used DPoP proofs kept in %s "
+                                        "cannot be read back (%s, file %u): "
+                                        "%u were",
+                     dir, err.text, files, total);
+        return;
+    }
+    if (total > 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     LOGTO_LOGNO(01008) "%u used DPoP proofs read back from "
+                                        "%s",
+                     total, dir);
+    }
+}
+
+/* After the table of used proofs is made: read back what the last stop
+ * kept (first start only), and keep it at the next stop. */
+static void used_across_stops(apr_pool_t *pconf, apr_pool_t *ptemp,
+                              server_rec *s)
+{
+    used_keeper_t *k = apr_pcalloc(pconf, sizeof(*k));
+    void *done = NULL;
+
+    apr_pool_userdata_get(&done, USED_READ_USERDATA, s->process->pool);
+    if (!done) {
+        read_used(tokens.used, ptemp, s);
+        apr_pool_userdata_set((void *)1, USED_READ_USERDATA,
+                              apr_pool_cleanup_null, s->process->pool);
+    }
+    k->used = tokens.used;
+    k->s = s;
+    k->parent = getpid();
+    apr_pool_cleanup_register(pconf, k, keep_used, apr_pool_cleanup_null);
+}
+
+int logto_tokens_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                             server_rec *s)
 {
     int entries = logto_conf_token_entries(s);
     apr_size_t size = logto_tokcache_memsize((apr_uint32_t)entries);
@@ -304,6 +469,7 @@ int logto_tokens_post_config(apr_pool_t *pconf, server_rec *s)
     if (rv != OK) {
         return rv;
     }
+    used_across_stops(pconf, ptemp, s);
     tokens.fleet = logto_socache_is_fleet();
     tokens.store.get = store_get;
     tokens.store.put = store_put;

@@ -13,8 +13,11 @@
 
 /* post_config: find the table of the previous generation (same size) or
  * make one of AuthLogtoTokenCache's ENTRIES (skipped on the first,
- * configuration-checking pass). */
-int logto_tokens_post_config(apr_pool_t *pconf, server_rec *s);
+ * configuration-checking pass); on a first start, read back the used
+ * DPoP proofs the last stop kept in the state directory (after
+ * logto_keys_post_config, which finds that directory). */
+int logto_tokens_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                             server_rec *s);
 
 /* child_init: map the table's pages now, not on the first lookups, and
  * make this process's memo of parsed payloads (logto_memo.h) from pchild. */

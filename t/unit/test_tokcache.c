@@ -354,6 +354,87 @@ START_TEST(claims_carried_over_to_a_table_of_another_size)
 }
 END_TEST
 
+/* Claims written out in pieces (a full stop) and read into a new table
+ * (the next start): the live ones are used there, the expired ones are
+ * neither written nor taken back. */
+START_TEST(claims_written_and_read_back)
+{
+    logto_tokcache_t *old = table(256), *fresh = table(64);
+    logto_tokcache_stats_t st;
+    /* room for 7 records a piece, and a part of one */
+    unsigned char buf[7 * LOGTO_TOKCACHE_CLAIM_LEN + 5];
+    unsigned char *all = apr_palloc(pool, 256 * LOGTO_TOKCACHE_CLAIM_LEN);
+    apr_size_t len, total = 0;
+    apr_uint32_t i, next = 0, n, pieces = 0;
+
+    for (i = 0; i < 40; i++) {
+        ck_assert_int_eq(claim(old, i, i < 30 ? NOW + 300 : NOW + 5, NOW),
+                         APR_SUCCESS);
+    }
+    logto_tokcache_stats(old, &st, NULL);
+    while (next < st.entries) {
+        len =
+            logto_tokcache_claims_write(old, NOW + 10, &next, buf, sizeof(buf));
+        ck_assert_uint_le(len, 7 * LOGTO_TOKCACHE_CLAIM_LEN);
+        ck_assert_uint_eq(len % LOGTO_TOKCACHE_CLAIM_LEN, 0);
+        memcpy(all + total, buf, len);
+        total += len;
+        ck_assert_uint_lt(++pieces, 100);
+    }
+    ck_assert_uint_eq(total, 30 * LOGTO_TOKCACHE_CLAIM_LEN);
+    ck_assert_uint_ge(pieces, 5);
+
+    ck_assert_int_eq(
+        logto_tokcache_claims_read(fresh, all, total, NOW + 10, &n),
+        APR_SUCCESS);
+    ck_assert_uint_eq(n, 30);
+    for (i = 0; i < 30; i++) {
+        ck_assert_int_eq(claim(fresh, i, NOW + 300, NOW + 10), APR_EEXIST);
+    }
+    for (i = 30; i < 40; i++) {
+        ck_assert_int_eq(claim(fresh, i, NOW + 300, NOW + 10), APR_SUCCESS);
+    }
+    /* read later, past their expiry, they are taken back as nothing */
+    fresh = table(64);
+    ck_assert_int_eq(
+        logto_tokcache_claims_read(fresh, all, total, NOW + 300, &n),
+        APR_SUCCESS);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(claim(fresh, 3, NOW + 900, NOW + 300), APR_SUCCESS);
+}
+END_TEST
+
+/* What is not a list of claims: a part of a record, or an expiry past
+ * any time. */
+START_TEST(claims_read_refuses_what_is_no_list)
+{
+    logto_tokcache_t *tc = table(64);
+    unsigned char rec[2 * LOGTO_TOKCACHE_CLAIM_LEN];
+    apr_uint32_t n = 7;
+    int k;
+
+    digest_of(rec, 1);
+    digest_of(rec + LOGTO_TOKCACHE_CLAIM_LEN, 2);
+    for (k = 0; k < 8; k++) {
+        rec[LOGTO_TOKCACHE_DIGEST_LEN + k] =
+            (unsigned char)((apr_uint64_t)(NOW + 300) >> (56 - 8 * k));
+        rec[LOGTO_TOKCACHE_CLAIM_LEN + LOGTO_TOKCACHE_DIGEST_LEN + k] = 0xff;
+    }
+    ck_assert_int_eq(
+        logto_tokcache_claims_read(tc, rec, sizeof(rec) - 1, NOW, &n),
+        APR_EINVAL);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(logto_tokcache_claims_read(tc, rec, sizeof(rec), NOW, &n),
+                     APR_EINVAL);
+    /* the record before the bad one was taken */
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(claim(tc, 1, NOW + 300, NOW), APR_EEXIST);
+    ck_assert_int_eq(logto_tokcache_claims_read(tc, rec, 0, NOW, &n),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 /* A full table refuses new claims rather than forget a live one: every
  * claim made stays a replay however many others come after. */
 START_TEST(a_full_table_forgets_no_live_claim)
@@ -485,6 +566,8 @@ static Suite *tokcache_suite(void)
     tcase_add_test(tt, readers_and_writers_at_once);
     tcase_add_test(tt, racing_claims_have_one_first_use);
     tcase_add_test(tt, claims_carried_over_to_a_table_of_another_size);
+    tcase_add_test(tt, claims_written_and_read_back);
+    tcase_add_test(tt, claims_read_refuses_what_is_no_list);
     suite_add_tcase(s, tt);
     return s;
 }
