@@ -14,7 +14,10 @@
  *   authz providers logto-scope, logto-claim, logto-organization read the
  *                   verified claims (mod_auth_logto_authz.c)
  *   fixups          an internal redirect not authenticated again gets
- *                   the request before's answer, published again
+ *                   the request before's answer, published again; last,
+ *                   a request that took another configuration by a fast
+ *                   redirect (mod_dir's index) is stripped and published
+ *                   again under it
  *   error responses WWW-Authenticate for 403 insufficient_scope (also
  *                   for the target of a local ErrorDocument, in fixups)
  */
@@ -372,8 +375,9 @@ static apr_status_t user_of(const char **puser, apr_pool_t *p,
 /* The jti is known only once the signature verified (the payload is not
  * read before). */
 static void log_refusal(request_rec *r, const logto_req_t *rq,
-                        const logto_jws_t *jws)
+                        const logto_verify_info_t *info)
 {
+    const logto_jws_t *jws = info->jws;
     const char *jti =
         jws && jws->payload ? logto_json_str(jws->payload, "jti") : NULL;
 
@@ -381,11 +385,12 @@ static void log_refusal(request_rec *r, const logto_req_t *rq,
                   LOGTO_LOGNO(00101) "token refused: %s (reason=%s, "
                                      "kid=%.64s, jti=%.64s)",
                   rq->err.text, logto_reason_name(rq->err.reason),
-                  jws && jws->kid ? jws->kid : "-", jti ? jti : "-");
+                  info->kid ? info->kid : "-", jti ? jti : "-");
 }
 
 static logto_verdict_t refused(request_rec *r, logto_req_t *rq,
-                               const logto_jws_t *jws, const logto_err_t *err)
+                               const logto_verify_info_t *info,
+                               const logto_err_t *err)
 {
     logto_verdict_t v = refuse(rq, err);
 
@@ -396,7 +401,7 @@ static logto_verdict_t refused(request_rec *r, logto_req_t *rq,
                       err->text);
     }
     else {
-        log_refusal(r, rq, jws);
+        log_refusal(r, rq, info);
     }
     return v;
 }
@@ -421,7 +426,7 @@ static logto_verdict_t verify(request_rec *r, const logto_dir_conf_t *c,
     /* fetches are counted where the keyrings report them */
     if (rv != APR_SUCCESS ||
         user_of(&user, r->pool, rq->claims, c, &err) != APR_SUCCESS) {
-        return refused(r, rq, info.jws, &err);
+        return refused(r, rq, &info, &err);
     }
     rq->user = user;
     rq->cache_hit = info.cache_hit;
@@ -607,6 +612,10 @@ static int collect_spoofed(void *baton, const char *name, const char *value)
     return 1;
 }
 
+/* The configuration r's headers were last stripped under, kept in its
+ * pool (an internal redirect, which shares it, strips again). */
+#define STRIPPED_UNDER "mod_auth_logto:stripped-under"
+
 /* Headers that carry claims are the module's alone: whatever the client
  * sent under those names (any case, '-' or '_'), in this scope or any
  * scope around it, goes, token or not, before anything looks at it. */
@@ -615,6 +624,7 @@ static void strip_claim_headers(request_rec *r, const logto_dir_conf_t *c)
     strip_ctx_t ctx;
     int i;
 
+    apr_pool_userdata_setn(r->per_dir_config, STRIPPED_UNDER, NULL, r->pool);
     if (!c->strip_keys || !c->strip_keys->nelts) {
         return;
     }
@@ -767,19 +777,20 @@ static logto_req_t *body_checked(request_rec *r, logto_req_t *rq)
  * decide with the user already known. */
 static int logto_check_access(request_rec *r)
 {
-    const logto_dir_conf_t *c;
+    const logto_dir_conf_t *c = dir_conf(r);
 
-    if (!is_logto(r)) {
-        return DECLINED;
-    }
-    c = dir_conf(r);
     /* 1. what the client calls ours is ours: header_parser stripped it
      * for every main request (its final configuration is known by then);
      * a subrequest, which has no header_parser, strips here with its
-     * own. Never when the decision is only asked again, after the fact
-     * (the headers may be an ErrorDocument's, published for it). */
+     * own, authenticating or not (mod_dir's index becomes the request,
+     * headers and all). Never when the decision is only asked again,
+     * after the fact (the headers may be an ErrorDocument's, published
+     * for it). */
     if (r->main) {
         strip_claim_headers(r, c);
+    }
+    if (!is_logto(r)) {
+        return DECLINED;
     }
     /* 2. a CORS preflight carries no token: let it through if told to;
      * the logto providers grant it without making it a user. So does a
@@ -812,7 +823,7 @@ static int logto_deny_known_user(request_rec *r)
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   LOGTO_LOGNO(01201) "user %s: authorization denied for %s "
-                                     "(jti=%s)",
+                                     "(jti=%.64s)",
                   r->user, r->uri, rq->claims->jti ? rq->claims->jti : "-");
     return HTTP_FORBIDDEN;
 }
@@ -947,6 +958,46 @@ static int logto_fixups(request_rec *r)
     return DECLINED;
 }
 
+/* The configuration r's headers were stripped under: its own strip's,
+ * or for a subrequest httpd did not check again (its parent's
+ * configuration), the parent's, whose headers it copied. */
+static void *stripped_under(const request_rec *r)
+{
+    void *under = NULL;
+
+    for (; r && !under; r = r->main) {
+        apr_pool_userdata_get(&under, STRIPPED_UNDER, r->pool);
+    }
+    return under;
+}
+
+/* After every other fixup: mod_dir's index (and mod_negotiation's
+ * variant) becomes the request by ap_internal_fast_redirect, which takes
+ * the subrequest's configuration but neither its headers_in nor its user:
+ * the client's headers are as they were stripped for the configuration
+ * before. They are stripped again under this one, and what a token its
+ * scope verified (the subrequest was authorized with it) publishes is
+ * published again. */
+static int logto_late_fixups(request_rec *r)
+{
+    const logto_dir_conf_t *c;
+    logto_req_t *rq;
+
+    if (stripped_under(r) == (void *)r->per_dir_config) {
+        return DECLINED;
+    }
+    c = dir_conf(r);
+    strip_claim_headers(r, c);
+    if (is_logto(r)) {
+        rq = request_verdict(r, c);
+        if (rq->verdict == LOGTO_V_VALID && !rq->preflight) {
+            rq->published = 1;
+            export_claims(r, c, rq);
+        }
+    }
+    return DECLINED;
+}
+
 /* ------------------------------------------------------------ expression */
 
 /* logto_claim('NAME'): the claim of the request's verified token. */
@@ -1049,6 +1100,7 @@ static void logto_register_hooks(apr_pool_t *p)
     ap_hook_note_auth_failure(logto_note_auth_failure, NULL, NULL,
                               APR_HOOK_MIDDLE);
     ap_hook_fixups(logto_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_fixups(logto_late_fixups, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_insert_error_filter(logto_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(logto_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);

@@ -24,6 +24,22 @@ json_t *logto_json_own(apr_pool_t *p, json_t *json)
     return json;
 }
 
+/* What a client is told of JSON Jansson refused: valid JSON that holds
+ * what a token must not is said as such, the rest is "not valid JSON". */
+static const char *json_refusal(const json_error_t *jerr)
+{
+    switch (json_error_code(jerr)) {
+        case json_error_numeric_overflow:
+            return "a number out of range";
+        case json_error_null_character:
+            return "a string holds \\u0000";
+        case json_error_duplicate_key:
+            return "a member named twice";
+        default:
+            return "not valid JSON";
+    }
+}
+
 /* The deepest nesting of buf, counting brackets outside strings only.
  * Runs before Jansson so a hostile document never reaches its recursive
  * parser; stops counting once max is exceeded. */
@@ -75,7 +91,7 @@ apr_status_t logto_json_parse_object(json_t **pjson, apr_pool_t *p,
     }
     json = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (json == NULL) {
-        return logto_err_set(err, reason, "not valid JSON");
+        return logto_err_set(err, reason, "%s", json_refusal(&jerr));
     }
     logto_json_own(p, json);
     if (!json_is_object(json)) {

@@ -147,6 +147,11 @@ static apr_status_t check_header(logto_jws_t *jws, const char *want_typ,
     json_t *typ = json_object_get(h, "typ");
     json_t *b64 = json_object_get(h, "b64");
 
+    /* the kid first, so that a refusal of what follows can name it */
+    if (kid != NULL && !json_is_string(kid)) {
+        return logto_err_set(err, LOGTO_ERR_HEADER, "kid is not a string");
+    }
+    jws->kid = kid ? json_string_value(kid) : NULL;
     jws->alg_name = logto_json_str(h, "alg");
     if (jws->alg_name == NULL) {
         return logto_err_set(err, LOGTO_ERR_ALG,
@@ -154,10 +159,6 @@ static apr_status_t check_header(logto_jws_t *jws, const char *want_typ,
                                                        : "alg missing");
     }
     jws->alg = logto_alg_from_name(jws->alg_name);
-    if (kid != NULL && !json_is_string(kid)) {
-        return logto_err_set(err, LOGTO_ERR_HEADER, "kid is not a string");
-    }
-    jws->kid = kid ? json_string_value(kid) : NULL;
     if (typ != NULL && !json_is_string(typ)) {
         return logto_err_set(err, LOGTO_ERR_TYP, "typ is not a string");
     }
@@ -181,13 +182,14 @@ static apr_status_t check_header(logto_jws_t *jws, const char *want_typ,
 
 /* Parse token; known, when not NULL, is its header part parsed before
  * (a reference this takes over). */
-static apr_status_t parse(logto_jws_t **pjws, apr_pool_t *p, const char *token,
-                          apr_size_t len, const char *typ, json_t *known,
-                          logto_err_t *err)
+static apr_status_t parse(logto_jws_t **pjws, const char **pkid, apr_pool_t *p,
+                          const char *token, apr_size_t len, const char *typ,
+                          json_t *known, logto_err_t *err)
 {
     logto_jws_t *jws;
     jws_parts_t parts;
     unsigned char *sig;
+    apr_status_t rv;
 
     *pjws = NULL;
     logto_json_own(p, known);
@@ -203,9 +205,15 @@ static apr_status_t parse(logto_jws_t **pjws, apr_pool_t *p, const char *token,
                             parts.len[2], err) != APR_SUCCESS ||
         (!known && part_object(&jws->header, p, &parts, 0, LOGTO_ERR_HEADER,
                                err) != APR_SUCCESS) ||
-        check_b64url_shape(parts.start[1], parts.len[1], err) != APR_SUCCESS ||
-        check_header(jws, typ, err) != APR_SUCCESS) {
+        check_b64url_shape(parts.start[1], parts.len[1], err) != APR_SUCCESS) {
         return APR_EGENERAL;
+    }
+    rv = check_header(jws, typ, err);
+    if (pkid) {
+        *pkid = jws->kid;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     jws->sig = sig;
     jws->signing_input_len = parts.len[0] + 1 + parts.len[1];
@@ -220,21 +228,25 @@ apr_status_t logto_jws_parse(logto_jws_t **pjws, apr_pool_t *p,
                              const char *token, apr_size_t len,
                              logto_err_t *err)
 {
-    return parse(pjws, p, token, len, NULL, NULL, err);
+    return parse(pjws, NULL, p, token, len, NULL, NULL, err);
 }
 
-apr_status_t logto_jws_parse_known(logto_jws_t **pjws, apr_pool_t *p,
-                                   const char *token, apr_size_t len,
-                                   json_t *known, logto_err_t *err)
+apr_status_t logto_jws_parse_known(logto_jws_t **pjws, const char **pkid,
+                                   apr_pool_t *p, const char *token,
+                                   apr_size_t len, json_t *known,
+                                   logto_err_t *err)
 {
-    return parse(pjws, p, token, len, NULL, known, err);
+    if (pkid) {
+        *pkid = NULL;
+    }
+    return parse(pjws, pkid, p, token, len, NULL, known, err);
 }
 
 apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
                                    const char *token, apr_size_t len,
                                    const char *typ, logto_err_t *err)
 {
-    return parse(pjws, p, token, len, typ, NULL, err);
+    return parse(pjws, NULL, p, token, len, typ, NULL, err);
 }
 
 apr_size_t logto_jws_header_len(const logto_jws_t *jws)

@@ -51,10 +51,13 @@ apr_status_t logto_jws_parse_typed(logto_jws_t **pjws, apr_pool_t *p,
 
 /* logto_jws_parse for a token whose header part is byte for byte one
  * parsed before: known (a JSON object, or NULL to parse it now) is that
- * parse, and p takes over the caller's reference to it. */
-apr_status_t logto_jws_parse_known(logto_jws_t **pjws, apr_pool_t *p,
-                                   const char *token, apr_size_t len,
-                                   json_t *known, logto_err_t *err);
+ * parse, and p takes over the caller's reference to it. *pkid (pkid may
+ * be NULL): the header's kid whenever the header was read that far, a
+ * refused token's too, for logs; else NULL. */
+apr_status_t logto_jws_parse_known(logto_jws_t **pjws, const char **pkid,
+                                   apr_pool_t *p, const char *token,
+                                   apr_size_t len, json_t *known,
+                                   logto_err_t *err);
 
 /* The length of jws's header part, at the start of its signing input; 0
  * for a token remembered without it (logto_jws_remembered). */

@@ -168,7 +168,8 @@ static apr_status_t check_times(logto_claims_t *c, const json_t *payload,
         get_time(&c->iat, &found, payload, "iat", err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (now > c->exp + skew) {
+    /* RFC 7519 4.1.4: valid only before exp (with the leeway) */
+    if (now >= c->exp + skew) {
         return logto_err_set(err, LOGTO_ERR_EXPIRED, "token expired");
     }
     if (c->nbf > now + skew) {

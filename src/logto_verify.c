@@ -275,7 +275,8 @@ static logto_jws_t *remembered(const logto_tokstore_t *st,
 /* Parse token, with its header as the memo kept it when its header part
  * is byte for byte that of a token verified before; *pknown whether it
  * was. */
-static apr_status_t parse_token(logto_jws_t **pjws, int *pknown, apr_pool_t *p,
+static apr_status_t parse_token(logto_jws_t **pjws, int *pknown,
+                                const char **pkid, apr_pool_t *p,
                                 const char *token, apr_size_t len,
                                 const logto_tokstore_t *st, logto_err_t *err)
 {
@@ -290,7 +291,7 @@ static apr_status_t parse_token(logto_jws_t **pjws, int *pknown, apr_pool_t *p,
             logto_memo_header_get(st->memo, token, (apr_size_t)(dot - token));
     }
     *pknown = known != NULL;
-    return logto_jws_parse_known(pjws, p, token, len, known, err);
+    return logto_jws_parse_known(pjws, pkid, p, token, len, known, err);
 }
 
 apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
@@ -318,11 +319,12 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
      * saw verified before, as the memo kept it, parsed then */
     jws = cached ? remembered(store, digest, p) : NULL;
     kept = jws != NULL;
-    if (!kept &&
-        parse_token(&jws, &known, p, token, len, store, err) != APR_SUCCESS) {
+    if (!kept && parse_token(&jws, &known, &info->kid, p, token, len, store,
+                             err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     info->jws = jws;
+    info->kid = jws->kid;
     if (logto_jws_check_keyless(jws, pol->algorithms, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -336,7 +338,7 @@ apr_status_t logto_verify(logto_claims_t **pclaims, logto_verify_info_t *info,
      * token is parsed again and its signature checked */
     if (!info->cache_hit && kept) {
         kept = 0;
-        if (parse_token(&jws, &known, p, token, len, store, err) !=
+        if (parse_token(&jws, &known, NULL, p, token, len, store, err) !=
             APR_SUCCESS) {
             return APR_EGENERAL;
         }

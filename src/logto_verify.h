@@ -60,6 +60,8 @@ typedef struct logto_tokstore_t {
 typedef struct logto_verify_info_t {
     const logto_jws_t *jws; /* the parsed token, NULL when it did not
                                parse; its payload only once verified */
+    const char *kid;        /* its header's kid, a refused header's too
+                               (for logs); NULL when it has none */
     const logto_jwk_t *key; /* the key that verified it */
     int issuer;             /* index of its issuer in pol->issuers */
     int cache_hit;          /* the store vouched for it */

@@ -200,7 +200,7 @@ static authz_status check_scope(request_rec *r, const char *line,
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   LOGTO_LOGNO(00201) "insufficient scope for %s: missing %s "
-                                     "(jti=%s)",
+                                     "(jti=%.64s)",
                   r->uri, missing, cl->jti ? cl->jti : "-");
     return AUTHZ_DENIED;
 }
@@ -223,7 +223,7 @@ static authz_status check_claim(request_rec *r, const char *line,
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   LOGTO_LOGNO(00202) "claim %s does not match for %s "
-                                     "(jti=%s)",
+                                     "(jti=%.64s)",
                   name, r->uri, cl->jti ? cl->jti : "-");
     return AUTHZ_DENIED;
 }

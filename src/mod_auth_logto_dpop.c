@@ -337,8 +337,8 @@ static logto_verdict_t refuse(request_rec *r, logto_req_t *rq,
         return LOGTO_V_UNAVAILABLE;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  LOGTO_LOGNO(01402) "token refused: %s (reason=%s, kid=%s, "
-                                     "jti=%s)",
+                  LOGTO_LOGNO(01402) "token refused: %s (reason=%s, kid=%.64s, "
+                                     "jti=%.64s)",
                   err->text, logto_reason_name(err->reason),
                   cl && cl->kid ? cl->kid : "-", cl && cl->jti ? cl->jti : "-");
     return LOGTO_V_INVALID;

@@ -14,7 +14,7 @@ use Apache::TestRequest qw(GET);
 use LogtoConfig;
 use LogtoTest;
 
-plan tests => 84;
+plan tests => 94;
 
 my $res;
 my %env;
@@ -270,6 +270,33 @@ $res = get_bearer('/rv6/', token(claims => { sub => "us\ner" }));
 is($env{REMOTE_USER} // '', 'client-1',
    'line feed in sub, another user claim: that claim is the user');
 ok(!exists $env{LOGTO_SUB}, 'line feed in sub: LOGTO_SUB not exported');
+
+# A subrequest into a scope that names a claim header but does not
+# authenticate (mod_dir's index, which the request then becomes): the
+# client's header goes there too, token or not.
+$res = GET('/rv10/', 'X-Open-User' => 'admin');
+is($res->code, 200, 'index subrequest: 200') or diag($res->as_string);
+%env = cgi_env($res);
+is($env{METHOD} // '', 'GET', 'index subrequest: the index ran');
+ok(!exists $env{HTTP_X_OPEN_USER},
+   'index subrequest: the client\'s claim header is stripped');
+$res = get_bearer('/rv10/', token(), 'X-Open-User' => 'admin');
+%env = cgi_env($res);
+ok(!exists $env{HTTP_X_OPEN_USER},
+   'index subrequest with a token: the client\'s claim header is stripped');
+
+$res = get_bearer('/rv11/', token(), 'X-User' => 'admin');
+is($res->code, 200, 'protected index: 200') or diag($res->as_string);
+%env = cgi_env($res);
+is($env{HTTP_X_USER} // '', 'user-1',
+   'protected index: the claim header is the token\'s, not the client\'s');
+is($env{REMOTE_USER} // '', 'user-1', 'protected index: REMOTE_USER');
+is($env{LOGTO_SUB} // '', 'user-1', 'protected index: LOGTO_SUB');
+$res = GET('/rv11/', 'X-User' => 'admin');
+isnt($res->code, 200, 'protected index, no token: not served ('
+                      . $res->code . ')');
+unlike($res->content, qr/HTTP_X_USER/,
+       'protected index, no token: the index did not run');
 
 # ----------------------------- 5. AuthLogtoJwksMinRefresh is at least 1
 my $dir = conf_dir();

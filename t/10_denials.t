@@ -40,7 +40,7 @@ my @granted = qw(/lt/d/expr-user/ /lt/d/expr-user-regex/ /lt/d/expr-claim/
                  /lt/d/user/ /lt/d/all/ /lt/d/any/ /lt/d/any-scope/
                  /lt/d/limit/ /lt/d/pass-user/);
 
-plan tests => 4 * @denials + @granted + 6;
+plan tests => 4 * @denials + @granted + 9;
 
 my $user_token = token();
 for my $d (@denials) {
@@ -83,6 +83,13 @@ $res = Apache::TestRequest::POST('/lt/d/limit-ip/',
 isnt($res->code, 401, '<Limit GET>: POST with a verified token is no 401');
 isnt($res->code, 403, '<Limit GET>: POST is not limited');
 
+# A refusal of the header names the kid it holds (typ, crit: refused
+# before any key is looked at), and a long jti is cut short.
+get_bearer('/lt/d/any/', token(kid => 'es384-1', header => { typ => 'JWT' }));
+get_bearer('/lt/d/any/', token(kid => 'es384-1', header => { crit => ['x'] }));
+get_bearer('/lt/d/any/',
+           token(claims => { jti => 'j' x 300, exp => time - 3600 }));
+
 # The denial is logged with the user, never the token.
 my $log = do {
     local $/;
@@ -91,3 +98,9 @@ my $log = do {
 };
 my $sig = (split /\./, $user_token)[2];
 unlike($log, qr/\Q$sig\E/, 'the error log never holds the token');
+like($log, qr/typ is not at\+jwt \(reason=typ_invalid, kid=es384-1,/,
+     'a refused typ: the log names the kid');
+like($log, qr/crit header not supported \(reason=crit_unsupported, kid=es384-1,/,
+     'a refused crit: the log names the kid');
+like($log, qr/token expired \(reason=token_expired, kid=es384-1, jti=j{64}\)/,
+     'a long jti: the log holds its first 64 characters');

@@ -43,6 +43,20 @@ static void parse_refused(const char *s)
     parse_refused_len(s, strlen(s));
 }
 
+/* Refused, saying why. */
+static void parse_refused_as(const char *s, const char *why)
+{
+    json_t *json = NULL;
+    logto_err_t err;
+
+    logto_err_clear(&err);
+    ck_assert_int_ne(logto_json_parse_object(&json, pool, s, strlen(s),
+                                             LOGTO_JSON_MAX_DEPTH,
+                                             LOGTO_ERR_HEADER, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.text, why);
+}
+
 /* A document of depth levels: {"a":{"a":...{}...}}. */
 static const char *nested(int depth, const char *open, const char *close)
 {
@@ -114,7 +128,20 @@ END_TEST
 START_TEST(duplicate_member_is_refused)
 {
     parse_refused("{\"alg\":\"ES384\",\"alg\":\"none\"}");
-    parse_refused("{\"a\":{\"x\":1,\"x\":2}}");
+    parse_refused_as("{\"a\":{\"x\":1,\"x\":2}}", "a member named twice");
+}
+END_TEST
+
+/* Valid JSON holding what a token must not is told as such, not as "not
+ * valid JSON". */
+START_TEST(refusals_of_valid_json_say_why)
+{
+    parse_refused_as("{\"exp\":9223372036854775808}", "a number out of range");
+    parse_refused_as("{\"exp\":99999999999999999999999}",
+                     "a number out of range");
+    parse_refused_as("{\"exp\":1e400}", "a number out of range");
+    parse_refused_as("{\"iss\":\"a\\u0000b\"}", "a string holds \\u0000");
+    parse_refused_as("{\"iss\":", "not valid JSON");
 }
 END_TEST
 
@@ -245,6 +272,7 @@ static Suite *suite(void)
     tcase_add_test(tc, brackets_inside_strings_do_not_count);
     tcase_add_test(tc, escapes_are_respected_when_counting);
     tcase_add_test(tc, duplicate_member_is_refused);
+    tcase_add_test(tc, refusals_of_valid_json_say_why);
     tcase_add_test(tc, non_objects_are_refused);
     tcase_add_test(tc, trailing_garbage_is_refused);
     tcase_add_test(tc, nul_bytes_are_refused);

@@ -399,18 +399,21 @@ END_TEST
 
 /* ------------------------------------------------------------ the skew */
 
+/* RFC 7519 4.1.4: the time must be before exp; the skew moves it. */
 START_TEST(skew_honoured_for_exp)
 {
     logto_policy_t *pol = policy(API, NULL);
 
     assert_accepted(
-        payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW - 60), NULL)), pol);
-    pol->clock_skew = 0;
-    assert_accepted(payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW), NULL)),
-                    pol);
+        payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW - 59), NULL)), pol);
     assert_refused(
-        payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW - 1), NULL)), pol,
+        payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW - 60), NULL)), pol,
         LOGTO_ERR_EXPIRED);
+    pol->clock_skew = 0;
+    assert_accepted(
+        payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW + 1), NULL)), pol);
+    assert_refused(payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW), NULL)),
+                   pol, LOGTO_ERR_EXPIRED);
 }
 END_TEST
 
@@ -436,8 +439,10 @@ START_TEST(negative_skew_counts_as_none)
     logto_policy_t *pol = policy(API, NULL);
 
     pol->clock_skew = -1000;
-    assert_accepted(payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW), NULL)),
-                    pol);
+    assert_accepted(
+        payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW + 1), NULL)), pol);
+    assert_refused(payload_over(apr_pstrcat(pool, "\"exp\":", t64(NOW), NULL)),
+                   pol, LOGTO_ERR_EXPIRED);
 }
 END_TEST
 
