@@ -794,10 +794,17 @@ static int logto_check_access(request_rec *r)
     }
     /* 2. a CORS preflight carries no token: let it through if told to;
      * the logto providers grant it without making it a user. So does a
-     * request for an RFC 9728 document: it is for clients without one. */
+     * request for an RFC 9728 document: it is for clients without one.
+     * Its user is empty (and taken back in fixups): a rule about who the
+     * user is (Require user, an expression on REMOTE_USER) then refuses
+     * it with 403 in mod_authz_core's first pass, never with a 401 that
+     * asks for a token a preflight cannot send. */
     if (((!c->cors_auth && is_preflight(r)) || logto_metadata_is_path(r)) &&
         c->issuers && c->audiences) {
         request_verdict(r, c)->preflight = 1;
+        if (!r->user) {
+            r->user = "";
+        }
         return DECLINED;
     }
     /* 3. verify the token once; 4. answer or hand over to authorization */
@@ -806,7 +813,8 @@ static int logto_check_access(request_rec *r)
 
 /* After mod_authz_core's access pass, which declines only when a rule
  * asked for a user it did not see (AUTHZ_DENIED_NO_USER): with a verified
- * token the user was known all along, so the denial is final. Letting it
+ * token the user was known all along, and a preflight let through has
+ * none to give, so the denial is final. Letting it
  * go on to authentication would make httpd answer 401, and a client
  * answered 401 throws a good token away (a failed `Require expr` naming
  * REMOTE_USER always reports itself so). */
@@ -818,6 +826,15 @@ static int logto_deny_known_user(request_rec *r)
         return DECLINED;
     }
     rq = logto_request_get(r);
+    if (rq && rq->preflight) {
+        /* no token will come with it: what a rule wants of a user, a
+         * preflight never has */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      LOGTO_LOGNO(01204) "preflight for %s refused: a rule "
+                                         "wants a user",
+                      r->uri);
+        return HTTP_FORBIDDEN;
+    }
     if (!rq || rq->verdict != LOGTO_V_VALID || !rq->published) {
         return DECLINED;
     }
@@ -844,11 +861,6 @@ static int logto_check_authn(request_rec *r)
     }
     c = dir_conf(r);
     rq = request_verdict(r, c);
-    if (rq->preflight) {
-        /* a preflight that a rule like valid-user still wants a user for */
-        r->user = "";
-        return OK;
-    }
     status = answer(r, c, rq, 1);
     return status == DECLINED ? (r->user ? OK : HTTP_UNAUTHORIZED) : status;
 }

@@ -14,7 +14,7 @@ use Apache::TestRequest qw(GET);
 use LogtoConfig;
 use LogtoTest;
 
-plan tests => 94;
+plan tests => 104;
 
 my $res;
 my %env;
@@ -135,6 +135,22 @@ is(get_bearer('/rv2n/x', token(claims => { sub => 'blocked-user' }))->code,
    403, 'negated lines: blocked user 403');
 is(Apache::TestRequest::OPTIONS('/rv2n/x')->code, 401,
    'negated lines: OPTIONS that is no preflight 401');
+
+# Rules about who the user is cannot be met by a preflight: 403, with no
+# challenge (a browser cannot send a token with it); a token of that
+# user still gets through.
+for my $where (['/rv2u/x', 'Require user'], ['/rv2e/x', 'expr on REMOTE_USER'],
+               ['/rv2c/x', 'expr on logto_claim()']) {
+    my ($path, $what) = @$where;
+    $res = Apache::TestRequest::OPTIONS($path, @preflight);
+    is($res->code, 403, "preflight, $what: 403");
+    ok(!defined $res->header('WWW-Authenticate'),
+       "preflight, $what: no challenge");
+    is(get_bearer($path, token(claims => { sub => 'admin' }))->code, 200,
+       "$what: the token of that user 200");
+}
+$res = Apache::TestRequest::OPTIONS('/rv2m/x', @preflight);
+is($res->code, 200, 'preflight, Require method OPTIONS beside: let through');
 
 # ----------------------- 3. an inner claim header list keeps the strip
 $res = get_bearer('/rv3/echo', token(), 'X-User' => 'admin',
