@@ -26,8 +26,9 @@ static apr_status_t cnf_string(const char **pout, const json_t *cnf,
         return APR_SUCCESS;
     }
     if (!json_is_string(v) || json_string_length(v) == 0) {
-        return logto_err_set(err, LOGTO_ERR_CNF, "cnf.%s is not a string",
-                             name);
+        return logto_err_set(err, LOGTO_ERR_CNF, "cnf.%s %s", name,
+                             json_is_string(v) ? "is empty"
+                                               : "is not a string");
     }
     *pout = json_string_value(v);
     return APR_SUCCESS;

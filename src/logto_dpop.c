@@ -103,7 +103,9 @@ static apr_status_t need_string(const char **pout, const json_t *payload,
     *pout = NULL;
     if (!json_is_string(v) || json_string_length(v) == 0) {
         return logto_err_set(err, reason, "DPoP proof %s %s", name,
-                             v ? "is not a string" : "missing");
+                             !v                  ? "missing"
+                             : json_is_string(v) ? "is empty"
+                                                 : "is not a string");
     }
     *pout = json_string_value(v);
     return APR_SUCCESS;

@@ -438,6 +438,13 @@ START_TEST(cnf_refusals)
                       bad[i]);
         ck_assert_int_eq(err.reason, LOGTO_ERR_CNF);
     }
+    /* what is wrong, said */
+    ck_assert_int_ne(read_cnf(&cnf, "{\"cnf\":{\"jkt\":\"\"}}", &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.text, "cnf.jkt is empty");
+    ck_assert_int_ne(read_cnf(&cnf, "{\"cnf\":{\"jkt\":1}}", &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.text, "cnf.jkt is not a string");
 }
 END_TEST
 
