@@ -72,13 +72,14 @@ typedef struct local_t {
     const char *source; /* the URI, or "discover:" and the issuer */
     record_t meta;      /* the record as last seen; body fields unused */
     char error[sizeof(((logto_err_t *)0)->text)];
-    generation_t *cur;    /* NULL until keys were had */
-    generation_t *prev;   /* kept for threads still using it */
-    const char *jwks_uri; /* as asked for: NULL when discovered */
-    const char *issuer;   /* for discovery, or NULL */
-    int store_reported;   /* a refused shared store was reported */
-    int state_seeded;     /* the state directory was looked at first */
-    int state_tried;      /* and after a failed fetch */
+    generation_t *cur;          /* NULL until keys were had */
+    generation_t *prev;         /* kept for threads still using it */
+    const char *jwks_uri;       /* as asked for: NULL when discovered */
+    const char *issuer;         /* for discovery, or NULL */
+    int store_reported;         /* a refused shared store was reported */
+    int state_seeded;           /* the state directory was looked at first */
+    const generation_t *seeded; /* the keys it gave then, NULL: none */
+    int state_tried;            /* and after a failed fetch */
 } local_t;
 
 struct logto_keyring_t {
@@ -330,6 +331,7 @@ static void generation_install(local_t *l, generation_t *g)
     }
     l->prev = l->cur;
     l->cur = g;
+    l->seeded = NULL; /* the state directory's, if so, said by the caller */
 }
 
 /* ------------------------------------------------------ local state */
@@ -718,6 +720,7 @@ static void state_seed(logto_keyring_t *kr, local_t *l, const record_t *shared,
     apr_thread_mutex_lock(kr->mutex);
     if (l->cur == NULL) {
         generation_install(l, g);
+        l->seeded = g;
         g = NULL;
         l->meta.fetched_at = disk.fetched_at;
         if (strcmp(l->meta.uri, disk.uri) != 0) {
@@ -1342,7 +1345,7 @@ apr_status_t logto_keyring_shared_status(logto_keyring_entry_t **pentry,
                                          const char *jwks_uri,
                                          const char *issuer)
 {
-    local_t probe;
+    local_t probe, *l;
     const record_t *rec;
     logto_keyring_entry_t *e;
 
@@ -1356,6 +1359,16 @@ apr_status_t logto_keyring_shared_status(logto_keyring_entry_t **pentry,
     if (rec != NULL) {
         *pentry = entry_of_record(p, probe.source, rec);
         return APR_SUCCESS;
+    }
+    /* none shared yet: what the state directory gave this process */
+    apr_thread_mutex_lock(kr->mutex);
+    l = local_find(kr, jwks_uri, issuer, 0);
+    e = l && l->cur && l->cur == l->seeded ? entry_copy(p, l) : NULL;
+    apr_thread_mutex_unlock(kr->mutex);
+    if (e != NULL) {
+        e->from_state_dir = 1;
+        *pentry = e;
+        return APR_NOTFOUND;
     }
     e = apr_pcalloc(p, sizeof(*e));
     e->source = probe.source;

@@ -85,6 +85,8 @@ typedef struct logto_keyring_entry_t {
     const char *version;         /* hex SHA-256 of the document, or NULL */
     apr_array_header_t *keys;    /* of logto_keyring_key_t */
     apr_array_header_t *skipped; /* of const char *: keys not usable */
+    int from_state_dir;          /* keys this process read from the state
+                                    directory, none fetched since start */
 } logto_keyring_entry_t;
 
 /* What the keyring tells its owner, who logs: the core never does. */
@@ -207,9 +209,11 @@ apr_status_t logto_keyring_record_parse(logto_keyring_entry_t **pentry,
 /* The key set of jwks_uri (or, when it is NULL, of issuer's discovery)
  * as the shared cache holds it: the same answer in every process that
  * shares the cache, whichever of them fetched. *pentry is from p; without
- * a record that passes its check it has no keys, fetched_at 0 and
- * APR_NOTFOUND is returned. APR_EINVAL without jwks_uri and issuer.
- * Thread-safe. */
+ * a record that passes its check, APR_NOTFOUND is returned and it holds
+ * the keys this process read from the state directory (from_state_dir:
+ * every process reads them at its start, so the answer is still the
+ * same), else no keys and fetched_at 0. APR_EINVAL without jwks_uri and
+ * issuer. Thread-safe. */
 apr_status_t logto_keyring_shared_status(logto_keyring_entry_t **pentry,
                                          apr_pool_t *p, logto_keyring_t *kr,
                                          const char *jwks_uri,

@@ -176,6 +176,7 @@ static json_t *json_key_set(const logto_keyring_entry_t *e, apr_int64_t now)
     json_object_set_new(o, "failures", json_integer((json_int_t)e->failures));
     json_object_set_new(o, "keys", json_keys(e->keys));
     json_object_set_new(o, "skipped", json_strings(e->skipped));
+    json_object_set_new(o, "from_state_dir", json_boolean(e->from_state_dir));
     return o;
 }
 
@@ -322,7 +323,10 @@ static void text_key_set(request_rec *r, const logto_keyring_entry_t *e,
     if (e->jwks_uri) {
         ap_rprintf(r, "  jwks_uri:     %s\n", printable(p, e->jwks_uri));
     }
-    ap_rprintf(r, "  fetched:      %s\n", when(p, e->fetched_at, now));
+    ap_rprintf(r, "  fetched:      %s%s\n", when(p, e->fetched_at, now),
+               e->from_state_dir ? " (keys from the state directory, not "
+                                   "fetched since the start)"
+                                 : "");
     ap_rprintf(r, "  last attempt: %s: %s\n", when(p, e->last_attempt_at, now),
                !e->last_attempt_at ? "-"
                : e->last_ok        ? "ok"

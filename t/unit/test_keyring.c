@@ -1157,6 +1157,55 @@ START_TEST(last_good_keys_outlive_a_restart_within_max_stale)
 }
 END_TEST
 
+/* Before any fetch of this run, the status of a source whose shared
+ * record is not there yet shows the keys the state directory gave, with
+ * their original fetch time, and says so; once the shared record holds
+ * keys, they are its. */
+START_TEST(status_shows_keys_from_the_state_directory)
+{
+    const char *dir = apr_pstrcat(pool, fi.dir, "/state-status", NULL);
+    logto_keyring_t *kr;
+    logto_keyring_entry_t *e;
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    start();
+    ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    kr = ring_with_state(dir, 3600);
+    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
+    mode("refuse");
+    kr = ring_with_state(dir, 3600);
+    /* nothing read yet: nothing shown */
+    ck_assert_int_eq(
+        logto_keyring_shared_status(&e, pool, kr, fi.jwks_uri, NULL),
+        APR_NOTFOUND);
+    ck_assert_int_eq(e->keys->nelts, 0);
+    ck_assert(!e->from_state_dir);
+    /* a child's start reads the state directory */
+    logto_keyring_add(kr, fi.jwks_uri, NULL, T0 + 10);
+    ck_assert_int_eq(
+        logto_keyring_shared_status(&e, pool, kr, fi.jwks_uri, NULL),
+        APR_NOTFOUND);
+    ck_assert(e->from_state_dir);
+    ck_assert_int_gt(e->keys->nelts, 0);
+    ck_assert_int_eq(e->fetched_at, T0);
+    ck_assert_int_eq(e->last_attempt_at, 0);
+    /* the issuer back and fetched: the shared record's word */
+    mode("ok");
+    ck_assert_int_eq(keys(&jwks, kr, "no-such-kid", T0 + 400, &st, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(
+        logto_keyring_shared_status(&e, pool, kr, fi.jwks_uri, NULL),
+        APR_SUCCESS);
+    ck_assert(!e->from_state_dir);
+    ck_assert_int_gt(e->keys->nelts, 0);
+    ck_assert_int_eq(e->fetched_at, T0 + 400);
+    remove_state(dir);
+}
+END_TEST
+
 START_TEST(a_state_file_of_another_source_is_not_used)
 {
     const char *dir = apr_pstrcat(pool, fi.dir, "/state2", NULL);
@@ -1348,6 +1397,7 @@ static Suite *keyring_suite(void)
     tcase_add_test(tc,
                    a_request_waits_for_a_busy_fetch_lock_at_most_the_timeout);
     tcase_add_test(tc, last_good_keys_outlive_a_restart_within_max_stale);
+    tcase_add_test(tc, status_shows_keys_from_the_state_directory);
     tcase_add_test(tc, a_state_file_of_another_source_is_not_used);
     tcase_add_test(tc, a_replayed_older_record_never_brings_back_dropped_keys);
     tcase_add_test(tc, a_state_file_others_could_write_is_not_read);
