@@ -612,10 +612,6 @@ static int collect_spoofed(void *baton, const char *name, const char *value)
     return 1;
 }
 
-/* The configuration r's headers were last stripped under, kept in its
- * pool (an internal redirect, which shares it, strips again). */
-#define STRIPPED_UNDER "mod_auth_logto:stripped-under"
-
 /* Headers that carry claims are the module's alone: whatever the client
  * sent under those names (any case, '-' or '_'), in this scope or any
  * scope around it, goes, token or not, before anything looks at it. */
@@ -624,7 +620,6 @@ static void strip_claim_headers(request_rec *r, const logto_dir_conf_t *c)
     strip_ctx_t ctx;
     int i;
 
-    apr_pool_userdata_setn(r->per_dir_config, STRIPPED_UNDER, NULL, r->pool);
     if (!c->strip_keys || !c->strip_keys->nelts) {
         return;
     }
@@ -970,19 +965,6 @@ static int logto_fixups(request_rec *r)
     return DECLINED;
 }
 
-/* The configuration r's headers were stripped under: its own strip's,
- * or for a subrequest httpd did not check again (its parent's
- * configuration), the parent's, whose headers it copied. */
-static void *stripped_under(const request_rec *r)
-{
-    void *under = NULL;
-
-    for (; r && !under; r = r->main) {
-        apr_pool_userdata_get(&under, STRIPPED_UNDER, r->pool);
-    }
-    return under;
-}
-
 /* After every other fixup: mod_dir's index (and mod_negotiation's
  * variant) becomes the request by ap_internal_fast_redirect, which takes
  * the subrequest's configuration but neither its headers_in nor its user:
@@ -992,13 +974,16 @@ static void *stripped_under(const request_rec *r)
  * published again. */
 static int logto_late_fixups(request_rec *r)
 {
-    const logto_dir_conf_t *c;
-    logto_req_t *rq;
+    const logto_dir_conf_t *c = dir_conf(r);
+    logto_req_t *rq = logto_request_get(r);
 
-    if (stripped_under(r) == (void *)r->per_dir_config) {
+    /* decided under this very configuration (the access phase, or the
+     * request before for a redirect not authenticated again): stripped
+     * and published under it; or nothing of the module's here */
+    if ((rq && rq->conf == c) ||
+        ((!c->strip_keys || !c->strip_keys->nelts) && !is_logto(r))) {
         return DECLINED;
     }
-    c = dir_conf(r);
     strip_claim_headers(r, c);
     if (is_logto(r)) {
         rq = request_verdict(r, c);
