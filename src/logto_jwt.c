@@ -20,12 +20,14 @@
  * (RFC 7493 section 2.2): beyond it two times may compare equal. */
 #define LOGTO_MAX_SAFE_INT ((apr_int64_t)1 << 53)
 
-/* Whether aud is an organization audience: the prefix and a non-empty id. */
+/* Whether aud is an organization audience: the prefix and a non-empty id
+ * other than "*" (the wildcard names no organization). */
 static const char *org_id_of_aud(const char *aud)
 {
     apr_size_t n = sizeof(LOGTO_ORG_AUD_PREFIX) - 1;
 
-    if (strncmp(aud, LOGTO_ORG_AUD_PREFIX, n) != 0 || aud[n] == '\0') {
+    if (strncmp(aud, LOGTO_ORG_AUD_PREFIX, n) != 0 || aud[n] == '\0' ||
+        strcmp(aud + n, "*") == 0) {
         return NULL;
     }
     return aud + n;
@@ -39,10 +41,13 @@ static int aud_accepted(const logto_policy_t *pol, const char *aud)
     for (i = 0; pol->audiences && i < pol->audiences->nelts; i++) {
         const char *want = APR_ARRAY_IDX(pol->audiences, i, const char *);
 
-        if (strcmp(want, aud) == 0) {
-            return 1;
+        /* the wildcard matches organizations, never itself */
+        if (strcmp(want, LOGTO_ORG_AUD_WILDCARD) == 0) {
+            if (org_id_of_aud(aud)) {
+                return 1;
+            }
         }
-        if (strcmp(want, LOGTO_ORG_AUD_WILDCARD) == 0 && org_id_of_aud(aud)) {
+        else if (strcmp(want, aud) == 0) {
             return 1;
         }
     }
@@ -216,6 +221,9 @@ static apr_status_t get_strings(logto_claims_t *c, apr_pool_t *p,
         return APR_EGENERAL;
     }
     c->scopes = logto_scope_split(p, c->scope);
+    if (org != NULL && *org == '\0') {
+        org = NULL; /* an empty id names no organization */
+    }
     /* An organization token names its organization in the claim, or only
      * in its audience (urn:logto:organization:<id>): in one this
      * configuration accepted, never in another entry of the list. Where

@@ -470,6 +470,13 @@ START_TEST(org_wildcard_needs_an_id)
                    LOGTO_ERR_AUDIENCE);
     assert_refused(payload_over("\"aud\":\"" API "\""), pol,
                    LOGTO_ERR_AUDIENCE);
+    /* an empty organization_id names none */
+    ck_assert_ptr_null(assert_accepted(payload_over("\"organization_id\":\"\""),
+                                       policy(API, NULL))
+                           ->organization_id);
+    /* the wildcard itself is no organization */
+    assert_refused(payload_over("\"aud\":\"" LOGTO_ORG_AUD_WILDCARD "\""), pol,
+                   LOGTO_ERR_AUDIENCE);
 }
 END_TEST
 
