@@ -452,7 +452,8 @@ static int same_decider(request_rec *r, const logto_req_t *rq,
 }
 
 /* Verify with c, into a fresh answer remembered for the request. */
-static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
+static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c,
+                                   int count)
 {
     logto_req_t *rq = apr_pcalloc(r->pool, sizeof(*rq));
     const char *token = NULL, *bad;
@@ -486,7 +487,9 @@ static logto_req_t *verify_request(request_rec *r, const logto_dir_conf_t *c)
                       LOGTO_LOGNO(00103) "request refused: %s",
                       rq->description);
     }
-    logto_count_verdict(rq);
+    if (count) {
+        logto_count_verdict(rq);
+    }
     return rq;
 }
 
@@ -501,7 +504,7 @@ static logto_req_t *request_verdict(request_rec *r, const logto_dir_conf_t *c)
     if (rq && same_decider(r, rq, c)) {
         return rq;
     }
-    return verify_request(r, c);
+    return verify_request(r, c, 1);
 }
 
 /* ------------------------------------------------------------ publishing */
@@ -971,22 +974,27 @@ static int logto_fixups(request_rec *r)
  * the client's headers are as they were stripped for the configuration
  * before. They are stripped again under this one, and what a token its
  * scope verified (the subrequest was authorized with it) publishes is
- * published again. */
+ * published again, the token verified again without being counted again
+ * (the subrequest counted it). */
 static int logto_late_fixups(request_rec *r)
 {
     const logto_dir_conf_t *c = dir_conf(r);
     logto_req_t *rq = logto_request_get(r);
 
     /* decided under this very configuration (the access phase, or the
-     * request before for a redirect not authenticated again): stripped
-     * and published under it; or nothing of the module's here */
+     * request before for a redirect not authenticated again); a
+     * subrequest httpd did not check again, its parent's configuration
+     * and headers; or nothing of the module's here */
     if ((rq && rq->conf == c) ||
+        (r->main && r->main->per_dir_config == r->per_dir_config) ||
         ((!c->strip_keys || !c->strip_keys->nelts) && !is_logto(r))) {
         return DECLINED;
     }
     strip_claim_headers(r, c);
     if (is_logto(r)) {
-        rq = request_verdict(r, c);
+        if (!rq || !same_decider(r, rq, c)) {
+            rq = verify_request(r, c, 0);
+        }
         if (rq->verdict == LOGTO_V_VALID && !rq->preflight) {
             rq->published = 1;
             export_claims(r, c, rq);
