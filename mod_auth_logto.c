@@ -940,6 +940,15 @@ static void logto_insert_error_filter(request_rec *r)
  *   headers, and httpd renamed the variables (REDIRECT_LOGTO_SUB).
  * - A preflight let through, once authorization is over, has no user:
  *   the empty one a rule like valid-user wanted is not passed on. */
+/* A preflight let through has no user once authorization is over: the
+ * empty one the access phase gave it is taken back. */
+static void preflight_user_gone(request_rec *r, const logto_req_t *rq)
+{
+    if (rq && rq->preflight && r->user && !*r->user) {
+        r->user = NULL;
+    }
+}
+
 static int logto_fixups(request_rec *r)
 {
     logto_req_t *rq, *prev;
@@ -947,10 +956,13 @@ static int logto_fixups(request_rec *r)
     if (r->prev && !r->main) {
         logto_insert_error_filter(r->prev);
     }
+    rq = logto_request_get(r);
     if (!is_logto(r)) {
+        /* a preflight moved into a scope of no AuthType Logto
+         * (MultiViews) has its empty user all the same */
+        preflight_user_gone(r, rq);
         return DECLINED;
     }
-    rq = logto_request_get(r);
     /* not authenticated again, so nothing of this request was published,
      * even when an early logto_claim() verified for it already */
     if ((!rq || !rq->published) && r->prev &&
@@ -962,9 +974,7 @@ static int logto_fixups(request_rec *r)
             export_claims(r, dir_conf(r), rq);
         }
     }
-    if (rq && rq->preflight && r->user && !*r->user) {
-        r->user = NULL;
-    }
+    preflight_user_gone(r, rq);
     return DECLINED;
 }
 
@@ -981,11 +991,12 @@ static int logto_late_fixups(request_rec *r)
     const logto_dir_conf_t *c = dir_conf(r);
     logto_req_t *rq = logto_request_get(r);
 
-    /* decided under this very configuration (the access phase, or the
-     * request before for a redirect not authenticated again); a
-     * subrequest httpd did not check again, its parent's configuration
-     * and headers; or nothing of the module's here */
-    if ((rq && rq->conf == c) ||
+    /* decided and published under this very configuration (the access
+     * phase, or the request before for a redirect not authenticated
+     * again; an answer a later fixup's logto_claim() made after the move
+     * is not published yet); a subrequest httpd did not check again, its
+     * parent's configuration and headers; or nothing of the module's */
+    if ((rq && rq->conf == c && rq->published) ||
         (r->main && r->main->per_dir_config == r->per_dir_config) ||
         ((!c->strip_keys || !c->strip_keys->nelts) && !is_logto(r))) {
         return DECLINED;

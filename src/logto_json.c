@@ -28,16 +28,21 @@ json_t *logto_json_own(apr_pool_t *p, json_t *json)
  * what a token must not is said as such, the rest is "not valid JSON". */
 static const char *json_refusal(const json_error_t *jerr)
 {
+#if JANSSON_VERSION_HEX >= 0x020b00 /* json_error_code: Jansson 2.11 */
     switch (json_error_code(jerr)) {
         case json_error_numeric_overflow:
             return "a number out of range";
         case json_error_null_character:
-            return "a string holds \\u0000";
+            return "a string holds a NUL character";
         case json_error_duplicate_key:
             return "a member named twice";
         default:
             return "not valid JSON";
     }
+#else
+    (void)jerr;
+    return "not valid JSON";
+#endif
 }
 
 /* The deepest nesting of buf, counting brackets outside strings only.

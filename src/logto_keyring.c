@@ -413,6 +413,9 @@ static void local_adopt(logto_keyring_t *kr, local_t *l, const record_t *rec,
     l->meta.fail_streak = rec->fail_streak;
     l->meta.retry_at = rec->retry_at;
     l->meta.fetched_at = fetched_at;
+    if (rec->last_attempt_at != 0) {
+        l->seeded = NULL; /* this run has tried the issuer: not the disk's */
+    }
 }
 
 /* The CA file a key set's keys are fetched trusting: none for a JWKS URI

@@ -96,6 +96,35 @@ apr_status_t logto_statedir_save(const char *dir, const char *source,
     return APR_SUCCESS;
 }
 
+const char *logto_statedir_parent_problem(const char *dir, apr_pool_t *p)
+{
+    char *parent = apr_pstrdup(p, dir);
+    char *slash = strrchr(parent, '/');
+    struct stat st;
+
+    if (slash == NULL) {
+        parent = ".";
+    }
+    else if (slash == parent) {
+        parent = "/";
+    }
+    else {
+        *slash = '\0';
+    }
+    if (stat(parent, &st) != 0) {
+        return apr_pstrcat(p, parent, ": ", strerror(errno), NULL);
+    }
+    if (st.st_uid != 0 || ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+                           (st.st_mode & S_ISVTX) == 0)) {
+        return apr_psprintf(p,
+                            "%s, which holds it, may be written by another "
+                            "user than root (uid %ld, mode %04o)",
+                            parent, (long)st.st_uid,
+                            (unsigned int)(st.st_mode & 07777));
+    }
+    return NULL;
+}
+
 apr_status_t logto_statedir_open(const unsigned char **ppayload,
                                  apr_size_t *plen, const char *source,
                                  const logto_secret_t *secret,

@@ -39,6 +39,12 @@ apr_status_t logto_statedir_load(const unsigned char **ppayload,
                                  const logto_secret_t *secret, apr_pool_t *p,
                                  logto_err_t *err);
 
+/* Why root should not write in dir, or NULL: the directory holding it
+ * may be written by another user than root (and is not sticky), who could
+ * put a link to another directory in dir's place between a check and a
+ * write. From p. */
+const char *logto_statedir_parent_problem(const char *dir, apr_pool_t *p);
+
 /* Open a state file's bytes (as read) for source: the core of
  * logto_statedir_load, for tests and fuzzing. */
 apr_status_t logto_statedir_open(const unsigned char **ppayload,

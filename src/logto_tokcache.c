@@ -410,14 +410,16 @@ apr_size_t logto_tokcache_claims_write(const logto_tokcache_t *tc,
 apr_status_t logto_tokcache_claims_read(logto_tokcache_t *tc,
                                         const unsigned char *buf,
                                         apr_size_t len, apr_int64_t now,
-                                        apr_uint32_t *pn)
+                                        apr_int64_t latest, apr_uint32_t *pn,
+                                        apr_uint32_t *plost)
 {
     logto_tokcache_entry_t e;
     apr_uint64_t exp;
     apr_size_t off;
+    apr_status_t rv;
     int k;
 
-    *pn = 0;
+    *pn = *plost = 0;
     if (len % LOGTO_TOKCACHE_CLAIM_LEN != 0) {
         return APR_EINVAL;
     }
@@ -432,11 +434,13 @@ apr_status_t logto_tokcache_claims_read(logto_tokcache_t *tc,
             return APR_EINVAL;
         }
         memset(&e, 0, sizeof(e));
-        e.exp = (apr_int64_t)exp;
-        if (now < e.exp &&
-            logto_tokcache_claim(tc, r, &e, now) == APR_SUCCESS) {
-            (*pn)++;
+        e.exp = (apr_int64_t)exp < latest ? (apr_int64_t)exp : latest;
+        if (now >= e.exp) {
+            continue;
         }
+        rv = logto_tokcache_claim(tc, r, &e, now);
+        *pn += rv == APR_SUCCESS;
+        *plost += rv == APR_ENOSPC || rv == APR_EAGAIN;
     }
     return APR_SUCCESS;
 }

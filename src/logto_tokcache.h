@@ -114,13 +114,16 @@ apr_size_t logto_tokcache_claims_write(const logto_tokcache_t *tc,
                                        unsigned char *buf, apr_size_t cap);
 
 /* Claim in tc every record of buf (len bytes, as written by
- * logto_tokcache_claims_write) still live at now; *pn: how many were new
- * to tc. APR_EINVAL when len is not whole records or an expiry is past
+ * logto_tokcache_claims_write) still live at now, none for longer than
+ * until latest (what no proof can outlive: a clock set back, a file not
+ * this server's); *pn: how many were new to tc, *plost: how many found
+ * no room. APR_EINVAL when len is not whole records or an expiry is past
  * any time (the records before it are claimed). */
 apr_status_t logto_tokcache_claims_read(logto_tokcache_t *tc,
                                         const unsigned char *buf,
                                         apr_size_t len, apr_int64_t now,
-                                        apr_uint32_t *pn);
+                                        apr_int64_t latest, apr_uint32_t *pn,
+                                        apr_uint32_t *plost);
 
 /* A snapshot of the counters, and the number of slots in use (*pused,
  * may be NULL: counting walks the table). */

@@ -313,39 +313,47 @@ static apr_uint32_t used_files_max(apr_uint32_t slots)
     return slots / USED_PER_FILE + 2;
 }
 
-/* Write the live used proofs of k->used into the state directory, then
- * remove the files of an earlier, longer list. */
+/* Write the live used proofs of k->used into the state directory, one
+ * file at a time (each sealed in a pool of its own, so a large table
+ * never holds more than a file's worth), then remove the files of an
+ * earlier, longer list. */
 static void write_used(const used_keeper_t *k, const char *dir,
                        const logto_secret_t *secret, apr_pool_t *p)
 {
-    logto_tokcache_stats_t st;
-    unsigned char *buf =
-        apr_palloc(p, USED_PER_FILE * LOGTO_TOKCACHE_CLAIM_LEN);
+    const apr_size_t cap = USED_PER_FILE * LOGTO_TOKCACHE_CLAIM_LEN;
+    unsigned char *buf = apr_palloc(p, cap);
     apr_int64_t now = apr_time_sec(apr_time_now());
     apr_uint32_t next = 0, files = 0, records = 0;
+    logto_tokcache_stats_t st;
+    apr_pool_t *one;
     apr_size_t len;
     logto_err_t err;
+    apr_status_t rv = APR_SUCCESS;
 
+    if (apr_pool_create(&one, p) != APR_SUCCESS) {
+        return;
+    }
     logto_tokcache_stats(k->used, &st, NULL);
     do {
-        len = logto_tokcache_claims_write(
-            k->used, now, &next, buf, USED_PER_FILE * LOGTO_TOKCACHE_CLAIM_LEN);
+        apr_pool_clear(one);
+        len = logto_tokcache_claims_write(k->used, now, &next, buf, cap);
         if (len == 0 && files > 0) {
             break;
         }
-        if (logto_statedir_save(dir, used_source(p, files), secret, buf, len, p,
-                                &err) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, k->s,
-                         LOGTO_LOGNO(01005) "cannot keep the used DPoP proofs "
-                                            "in %s (%s): a proof used before "
-                                            "this stop is not known as used "
-                                            "after the next start",
-                         dir, err.text);
-            return;
-        }
+        rv = logto_statedir_save(dir, used_source(one, files), secret, buf, len,
+                                 one, &err);
         records += (apr_uint32_t)(len / LOGTO_TOKCACHE_CLAIM_LEN);
         files++;
-    } while (next < st.entries);
+    } while (rv == APR_SUCCESS && next < st.entries);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, k->s,
+                     LOGTO_LOGNO(01005) "cannot keep the used DPoP proofs "
+                                        "in %s (%s): a proof used before "
+                                        "this stop is not known as used "
+                                        "after the next start",
+                     dir, err.text);
+        return;
+    }
     while (files < used_files_max(st.entries) &&
            apr_file_remove(logto_statedir_path(p, dir, used_source(p, files)),
                            p) == APR_SUCCESS) {
@@ -358,12 +366,15 @@ static void write_used(const used_keeper_t *k, const char *dir,
 }
 
 /* pconf's cleanup: when the parent exits (not at a restart, where the
- * table lives on in the process pool; never in a child). */
+ * table lives on in the process pool; never in a child). A parent that
+ * dies (a crash, a restart on a configuration that does not load) or
+ * runs as one process (-X) keeps nothing. */
 static apr_status_t keep_used(void *data)
 {
     const used_keeper_t *k = data;
     const logto_secret_t *secret;
     const char *dir = logto_keys_state_dir(&secret);
+    const char *why;
     apr_pool_t *p;
 
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_EXITING ||
@@ -371,56 +382,97 @@ static apr_status_t keep_used(void *data)
         apr_pool_create(&p, k->s->process->pool) != APR_SUCCESS) {
         return APR_SUCCESS;
     }
-    write_used(k, dir, secret, p);
+    /* root writes only where no other user can steer it elsewhere */
+    why = geteuid() == 0 ? logto_statedir_parent_problem(dir, p) : NULL;
+    if (why != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, k->s,
+                     LOGTO_LOGNO(01010) "the used DPoP proofs are not kept "
+                                        "in %s: %s (set AuthLogtoStateDir "
+                                        "in a directory of root's)",
+                     dir, why);
+    }
+    else {
+        write_used(k, dir, secret, p);
+    }
     apr_pool_destroy(p);
     return APR_SUCCESS;
 }
 
-/* On the first start, claim the used proofs the last stop kept. */
+/* One file of used proofs claimed back into used: APR_NOTFOUND past the
+ * last one; another status with err set for one that cannot be used. */
+static apr_status_t read_used_file(logto_tokcache_t *used, const char *dir,
+                                   const logto_secret_t *secret,
+                                   apr_uint32_t file, apr_int64_t latest,
+                                   apr_uint32_t *pn, apr_uint32_t *plost,
+                                   apr_pool_t *p, logto_err_t *err)
+{
+    const unsigned char *buf;
+    apr_uint32_t n, lost;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = logto_statedir_load(&buf, &len, dir, used_source(p, file), secret, p,
+                             err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = logto_tokcache_claims_read(
+        used, buf, len, apr_time_sec(apr_time_now()), latest, &n, &lost);
+    *pn += n;
+    *plost += lost;
+    return rv == APR_SUCCESS ? rv
+                             : logto_err_set(err, LOGTO_ERR_INTERNAL,
+                                             "not a list of used proofs");
+}
+
+/* On the first start, claim the used proofs the last stop kept: none for
+ * longer than the longest a proof is accepted, counted from now. */
 static void read_used(logto_tokcache_t *used, apr_pool_t *ptemp, server_rec *s)
 {
     const logto_secret_t *secret;
     const char *dir = logto_keys_state_dir(&secret);
-    const unsigned char *buf;
     logto_tokcache_stats_t st;
-    apr_uint32_t files, n, total = 0;
-    apr_size_t len;
-    apr_status_t rv = APR_SUCCESS;
+    apr_uint32_t file, total = 0, lost = 0;
+    apr_status_t rv = APR_NOTFOUND;
+    apr_int64_t latest;
+    apr_pool_t *one;
+    int age, skew;
     logto_err_t err;
 
-    if (dir == NULL) {
+    if (dir == NULL || apr_pool_create(&one, ptemp) != APR_SUCCESS) {
         return;
     }
+    logto_conf_dpop_ceiling(&age, &skew);
+    latest = apr_time_sec(apr_time_now()) + age + skew + 1;
     logto_tokcache_stats(used, &st, NULL);
-    for (files = 0; files < used_files_max(st.entries); files++) {
-        rv = logto_statedir_load(&buf, &len, dir, used_source(ptemp, files),
-                                 secret, ptemp, &err);
-        if (rv == APR_SUCCESS) {
-            rv = logto_tokcache_claims_read(used, buf, len,
-                                            apr_time_sec(apr_time_now()), &n);
-            total += n;
-            if (rv != APR_SUCCESS) {
-                logto_err_set(&err, LOGTO_ERR_INTERNAL,
-                              "not a list of used proofs");
-            }
-        }
+    for (file = 0; file < used_files_max(st.entries); file++) {
+        apr_pool_clear(one);
+        rv = read_used_file(used, dir, secret, file, latest, &total, &lost, one,
+                            &err);
         if (rv != APR_SUCCESS) {
             break;
         }
     }
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+    if (rv != APR_NOTFOUND && rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      LOGTO_LOGNO(01007) "the used DPoP proofs kept in %s "
                                         "cannot be read back (%s, file %u): "
                                         "%u were",
-                     dir, err.text, files, total);
-        return;
+                     dir, err.text, file, total);
     }
-    if (total > 0) {
+    else if (total > 0) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      LOGTO_LOGNO(01008) "%u used DPoP proofs read back from "
                                         "%s",
                      total, dir);
+    }
+    if (lost > 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     LOGTO_LOGNO(01009) "%u used DPoP proofs kept in %s found "
+                                        "no room in the table of used proofs "
+                                        "(AuthLogtoTokenCache ENTRIES): they "
+                                        "are not known as used",
+                     lost, dir);
     }
 }
 

@@ -14,7 +14,7 @@ use Apache::TestRequest qw(GET);
 use LogtoConfig;
 use LogtoTest;
 
-plan tests => 104;
+plan tests => 105;
 
 my $res;
 my %env;
@@ -308,6 +308,8 @@ is($env{HTTP_X_USER} // '', 'user-1',
    'protected index: the claim header is the token\'s, not the client\'s');
 is($env{REMOTE_USER} // '', 'user-1', 'protected index: REMOTE_USER');
 is($env{LOGTO_SUB} // '', 'user-1', 'protected index: LOGTO_SUB');
+is($env{HTTP_X_EXPR_SUB} // '', 'user-1',
+   'protected index: logto_claim() in a fixup after the move');
 $res = GET('/rv11/', 'X-User' => 'admin');
 isnt($res->code, 200, 'protected index, no token: not served ('
                       . $res->code . ')');

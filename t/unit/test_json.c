@@ -140,7 +140,8 @@ START_TEST(refusals_of_valid_json_say_why)
     parse_refused_as("{\"exp\":99999999999999999999999}",
                      "a number out of range");
     parse_refused_as("{\"exp\":1e400}", "a number out of range");
-    parse_refused_as("{\"iss\":\"a\\u0000b\"}", "a string holds \\u0000");
+    parse_refused_as("{\"iss\":\"a\\u0000b\"}",
+                     "a string holds a NUL character");
     parse_refused_as("{\"iss\":", "not valid JSON");
 }
 END_TEST

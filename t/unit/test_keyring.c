@@ -1206,6 +1206,45 @@ START_TEST(status_shows_keys_from_the_state_directory)
 }
 END_TEST
 
+/* Root writes in a state directory only when the one holding it is
+ * root's and closed to others (or sticky): nobody else can swap it. */
+START_TEST(root_writes_only_under_a_parent_of_roots)
+{
+    const char *base = apr_pstrcat(pool, fi.dir, "/parents", NULL);
+    const char *open_dir = apr_pstrcat(pool, base, "/open", NULL);
+    const char *sticky = apr_pstrcat(pool, base, "/sticky", NULL);
+
+    ck_assert_int_eq(apr_dir_make(base, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_dir_make(open_dir, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_dir_make(sticky, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(chmod(open_dir, 0777), 0);
+    ck_assert_int_eq(chmod(sticky, 01777), 0);
+    /* "/" is root's everywhere */
+    ck_assert_ptr_null(logto_statedir_parent_problem("/state", pool));
+    ck_assert_ptr_nonnull(logto_statedir_parent_problem(
+        apr_pstrcat(pool, open_dir, "/state", NULL), pool));
+    if (geteuid() == 0) {
+        ck_assert_ptr_null(logto_statedir_parent_problem(
+            apr_pstrcat(pool, sticky, "/state", NULL), pool));
+        ck_assert_ptr_null(logto_statedir_parent_problem(
+            apr_pstrcat(pool, base, "/state", NULL), pool));
+    }
+    else {
+        /* not root's */
+        ck_assert_ptr_nonnull(logto_statedir_parent_problem(
+            apr_pstrcat(pool, base, "/state", NULL), pool));
+    }
+    ck_assert_ptr_nonnull(logto_statedir_parent_problem(
+        apr_pstrcat(pool, base, "/missing/state", NULL), pool));
+    apr_dir_remove(open_dir, pool);
+    apr_dir_remove(sticky, pool);
+    apr_dir_remove(base, pool);
+}
+END_TEST
+
 START_TEST(a_state_file_of_another_source_is_not_used)
 {
     const char *dir = apr_pstrcat(pool, fi.dir, "/state2", NULL);
@@ -1398,6 +1437,7 @@ static Suite *keyring_suite(void)
                    a_request_waits_for_a_busy_fetch_lock_at_most_the_timeout);
     tcase_add_test(tc, last_good_keys_outlive_a_restart_within_max_stale);
     tcase_add_test(tc, status_shows_keys_from_the_state_directory);
+    tcase_add_test(tc, root_writes_only_under_a_parent_of_roots);
     tcase_add_test(tc, a_state_file_of_another_source_is_not_used);
     tcase_add_test(tc, a_replayed_older_record_never_brings_back_dropped_keys);
     tcase_add_test(tc, a_state_file_others_could_write_is_not_read);

@@ -365,7 +365,7 @@ START_TEST(claims_written_and_read_back)
     unsigned char buf[7 * LOGTO_TOKCACHE_CLAIM_LEN + 5];
     unsigned char *all = apr_palloc(pool, 256 * LOGTO_TOKCACHE_CLAIM_LEN);
     apr_size_t len, total = 0;
-    apr_uint32_t i, next = 0, n, pieces = 0;
+    apr_uint32_t i, next = 0, n, lost, pieces = 0;
 
     for (i = 0; i < 40; i++) {
         ck_assert_int_eq(claim(old, i, i < 30 ? NOW + 300 : NOW + 5, NOW),
@@ -384,10 +384,11 @@ START_TEST(claims_written_and_read_back)
     ck_assert_uint_eq(total, 30 * LOGTO_TOKCACHE_CLAIM_LEN);
     ck_assert_uint_ge(pieces, 5);
 
-    ck_assert_int_eq(
-        logto_tokcache_claims_read(fresh, all, total, NOW + 10, &n),
-        APR_SUCCESS);
+    ck_assert_int_eq(logto_tokcache_claims_read(fresh, all, total, NOW + 10,
+                                                NOW + 1000, &n, &lost),
+                     APR_SUCCESS);
     ck_assert_uint_eq(n, 30);
+    ck_assert_uint_eq(lost, 0);
     for (i = 0; i < 30; i++) {
         ck_assert_int_eq(claim(fresh, i, NOW + 300, NOW + 10), APR_EEXIST);
     }
@@ -396,11 +397,26 @@ START_TEST(claims_written_and_read_back)
     }
     /* read later, past their expiry, they are taken back as nothing */
     fresh = table(64);
-    ck_assert_int_eq(
-        logto_tokcache_claims_read(fresh, all, total, NOW + 300, &n),
-        APR_SUCCESS);
+    ck_assert_int_eq(logto_tokcache_claims_read(fresh, all, total, NOW + 300,
+                                                NOW + 1000, &n, &lost),
+                     APR_SUCCESS);
     ck_assert_uint_eq(n, 0);
     ck_assert_int_eq(claim(fresh, 3, NOW + 900, NOW + 300), APR_SUCCESS);
+    /* none kept past latest (a clock set back): free again after it */
+    fresh = table(64);
+    ck_assert_int_eq(logto_tokcache_claims_read(fresh, all, total, NOW + 10,
+                                                NOW + 20, &n, &lost),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(n, 30);
+    ck_assert_int_eq(claim(fresh, 3, NOW + 900, NOW + 19), APR_EEXIST);
+    ck_assert_int_eq(claim(fresh, 3, NOW + 900, NOW + 20), APR_SUCCESS);
+    /* a table too small: what found no room is counted */
+    fresh = table(8);
+    ck_assert_int_eq(logto_tokcache_claims_read(fresh, all, total, NOW + 10,
+                                                NOW + 1000, &n, &lost),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(n + lost, 30);
+    ck_assert_uint_gt(lost, 0);
 }
 END_TEST
 
@@ -410,7 +426,7 @@ START_TEST(claims_read_refuses_what_is_no_list)
 {
     logto_tokcache_t *tc = table(64);
     unsigned char rec[2 * LOGTO_TOKCACHE_CLAIM_LEN];
-    apr_uint32_t n = 7;
+    apr_uint32_t n = 7, lost = 7;
     int k;
 
     digest_of(rec, 1);
@@ -420,17 +436,19 @@ START_TEST(claims_read_refuses_what_is_no_list)
             (unsigned char)((apr_uint64_t)(NOW + 300) >> (56 - 8 * k));
         rec[LOGTO_TOKCACHE_CLAIM_LEN + LOGTO_TOKCACHE_DIGEST_LEN + k] = 0xff;
     }
-    ck_assert_int_eq(
-        logto_tokcache_claims_read(tc, rec, sizeof(rec) - 1, NOW, &n),
-        APR_EINVAL);
+    ck_assert_int_eq(logto_tokcache_claims_read(tc, rec, sizeof(rec) - 1, NOW,
+                                                NOW + 1000, &n, &lost),
+                     APR_EINVAL);
     ck_assert_uint_eq(n, 0);
-    ck_assert_int_eq(logto_tokcache_claims_read(tc, rec, sizeof(rec), NOW, &n),
+    ck_assert_int_eq(logto_tokcache_claims_read(tc, rec, sizeof(rec), NOW,
+                                                NOW + 1000, &n, &lost),
                      APR_EINVAL);
     /* the record before the bad one was taken */
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(claim(tc, 1, NOW + 300, NOW), APR_EEXIST);
-    ck_assert_int_eq(logto_tokcache_claims_read(tc, rec, 0, NOW, &n),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        logto_tokcache_claims_read(tc, rec, 0, NOW, NOW + 1000, &n, &lost),
+        APR_SUCCESS);
     ck_assert_uint_eq(n, 0);
 }
 END_TEST
