@@ -930,16 +930,6 @@ static void logto_insert_error_filter(request_rec *r)
     }
 }
 
-/* Before the handler of every request that got through (fixups, first):
- * - The target of a local ErrorDocument for a 403 short of scopes: the
- *   403's challenge, which the refused request would have sent itself.
- *   Both share the response headers.
- * - An internal redirect that httpd did not authenticate again (same
- *   configuration: it kept the user) gets the answer of the request
- *   before, and what was published with it: the strip took the claim
- *   headers, and httpd renamed the variables (REDIRECT_LOGTO_SUB).
- * - A preflight let through, once authorization is over, has no user:
- *   the empty one a rule like valid-user wanted is not passed on. */
 /* A preflight let through has no user once authorization is over: the
  * empty one the access phase gave it is taken back. */
 static void preflight_user_gone(request_rec *r, const logto_req_t *rq)
@@ -949,6 +939,15 @@ static void preflight_user_gone(request_rec *r, const logto_req_t *rq)
     }
 }
 
+/* Before the handler of every request that got through (fixups, first):
+ * - The target of a local ErrorDocument for a 403 short of scopes: the
+ *   403's challenge, which the refused request would have sent itself.
+ *   Both share the response headers.
+ * - An internal redirect that httpd did not authenticate again (same
+ *   configuration: it kept the user) gets the answer of the request
+ *   before, and what was published with it: the strip took the claim
+ *   headers, and httpd renamed the variables (REDIRECT_LOGTO_SUB).
+ * - A preflight let through loses its empty user, in any scope. */
 static int logto_fixups(request_rec *r)
 {
     logto_req_t *rq, *prev;

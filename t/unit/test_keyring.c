@@ -1105,20 +1105,33 @@ static void count_event(void *baton, logto_keyring_event_t ev,
     events[ev]++;
 }
 
+/* The state directory name under the issuer's, made, and a keyring
+ * with it that fetched the issuer's keys at T0 (so they are on disk). */
+static const char *state_with_keys(const char *name)
+{
+    const char *dir = apr_pstrcat(pool, fi.dir, "/", name, NULL);
+    const logto_jwks_t *jwks = NULL;
+    logto_keyring_stats_t st;
+    logto_err_t err;
+
+    start();
+    ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(
+        keys(&jwks, ring_with_state(dir, 3600), NULL, T0, &st, &err),
+        APR_SUCCESS);
+    return dir;
+}
+
 START_TEST(last_good_keys_outlive_a_restart_within_max_stale)
 {
-    const char *dir = apr_pstrcat(pool, fi.dir, "/state", NULL);
+    const char *dir = state_with_keys("state");
     logto_keyring_t *kr;
     const logto_jwks_t *jwks = NULL;
     logto_keyring_stats_t st;
     logto_err_t err;
     apr_file_t *f;
 
-    start();
-    ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
-                     APR_SUCCESS);
-    kr = ring_with_state(dir, 3600);
-    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
     mode("refuse");
     /* "Restarted": a new cache, the issuer down. The file serves, looked
      * at before the fetch (which fails). */
@@ -1163,18 +1176,13 @@ END_TEST
  * keys, they are its. */
 START_TEST(status_shows_keys_from_the_state_directory)
 {
-    const char *dir = apr_pstrcat(pool, fi.dir, "/state-status", NULL);
+    const char *dir = state_with_keys("state-status");
     logto_keyring_t *kr;
     logto_keyring_entry_t *e;
     const logto_jwks_t *jwks = NULL;
     logto_keyring_stats_t st;
     logto_err_t err;
 
-    start();
-    ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
-                     APR_SUCCESS);
-    kr = ring_with_state(dir, 3600);
-    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
     mode("refuse");
     kr = ring_with_state(dir, 3600);
     /* nothing read yet: nothing shown */
@@ -1247,18 +1255,13 @@ END_TEST
 
 START_TEST(a_state_file_of_another_source_is_not_used)
 {
-    const char *dir = apr_pstrcat(pool, fi.dir, "/state2", NULL);
+    const char *dir = state_with_keys("state2");
     const char *other = "http://127.0.0.1:1/other/jwks";
     logto_keyring_t *kr;
     const logto_jwks_t *jwks = NULL;
     logto_keyring_stats_t st;
     logto_err_t err;
 
-    start();
-    ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
-                     APR_SUCCESS);
-    kr = ring_with_state(dir, 3600);
-    ck_assert_int_eq(keys(&jwks, kr, NULL, T0, &st, &err), APR_SUCCESS);
     /* The file copied to the name of another source. */
     ck_assert_int_eq(apr_file_copy(logto_statedir_path(pool, dir, fi.jwks_uri),
                                    logto_statedir_path(pool, dir, other),

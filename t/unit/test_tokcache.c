@@ -357,9 +357,24 @@ END_TEST
 /* Claims written out in pieces (a full stop) and read into a new table
  * (the next start): the live ones are used there, the expired ones are
  * neither written nor taken back. */
+/* A new table of entries slots with the claims of buf read into it at
+ * now, none past latest: *pn claimed, *plost without room. */
+static logto_tokcache_t *read_back(apr_uint32_t entries,
+                                   const unsigned char *buf, apr_size_t len,
+                                   apr_int64_t now, apr_int64_t latest,
+                                   apr_uint32_t *pn, apr_uint32_t *plost)
+{
+    logto_tokcache_t *tc = table(entries);
+
+    ck_assert_int_eq(
+        logto_tokcache_claims_read(tc, buf, len, now, latest, pn, plost),
+        APR_SUCCESS);
+    return tc;
+}
+
 START_TEST(claims_written_and_read_back)
 {
-    logto_tokcache_t *old = table(256), *fresh = table(64);
+    logto_tokcache_t *old = table(256), *fresh;
     logto_tokcache_stats_t st;
     /* room for 7 records a piece, and a part of one */
     unsigned char buf[7 * LOGTO_TOKCACHE_CLAIM_LEN + 5];
@@ -384,9 +399,7 @@ START_TEST(claims_written_and_read_back)
     ck_assert_uint_eq(total, 30 * LOGTO_TOKCACHE_CLAIM_LEN);
     ck_assert_uint_ge(pieces, 5);
 
-    ck_assert_int_eq(logto_tokcache_claims_read(fresh, all, total, NOW + 10,
-                                                NOW + 1000, &n, &lost),
-                     APR_SUCCESS);
+    fresh = read_back(64, all, total, NOW + 10, NOW + 1000, &n, &lost);
     ck_assert_uint_eq(n, 30);
     ck_assert_uint_eq(lost, 0);
     for (i = 0; i < 30; i++) {
@@ -396,25 +409,16 @@ START_TEST(claims_written_and_read_back)
         ck_assert_int_eq(claim(fresh, i, NOW + 300, NOW + 10), APR_SUCCESS);
     }
     /* read later, past their expiry, they are taken back as nothing */
-    fresh = table(64);
-    ck_assert_int_eq(logto_tokcache_claims_read(fresh, all, total, NOW + 300,
-                                                NOW + 1000, &n, &lost),
-                     APR_SUCCESS);
+    fresh = read_back(64, all, total, NOW + 300, NOW + 1000, &n, &lost);
     ck_assert_uint_eq(n, 0);
     ck_assert_int_eq(claim(fresh, 3, NOW + 900, NOW + 300), APR_SUCCESS);
     /* none kept past latest (a clock set back): free again after it */
-    fresh = table(64);
-    ck_assert_int_eq(logto_tokcache_claims_read(fresh, all, total, NOW + 10,
-                                                NOW + 20, &n, &lost),
-                     APR_SUCCESS);
+    fresh = read_back(64, all, total, NOW + 10, NOW + 20, &n, &lost);
     ck_assert_uint_eq(n, 30);
     ck_assert_int_eq(claim(fresh, 3, NOW + 900, NOW + 19), APR_EEXIST);
     ck_assert_int_eq(claim(fresh, 3, NOW + 900, NOW + 20), APR_SUCCESS);
     /* a table too small: what found no room is counted */
-    fresh = table(8);
-    ck_assert_int_eq(logto_tokcache_claims_read(fresh, all, total, NOW + 10,
-                                                NOW + 1000, &n, &lost),
-                     APR_SUCCESS);
+    read_back(8, all, total, NOW + 10, NOW + 1000, &n, &lost);
     ck_assert_uint_eq(n + lost, 30);
     ck_assert_uint_gt(lost, 0);
 }
