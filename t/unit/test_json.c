@@ -5,6 +5,7 @@
 
 #include <apr_strings.h>
 
+#include "json_judge.h"
 #include "logto_json.h"
 #include "unit.h"
 
@@ -139,6 +140,142 @@ START_TEST(refusals_of_valid_json_say_why)
 }
 END_TEST
 
+/* Documents the quick parser reads itself and documents it must leave to
+ * Jansson, one byte away from them: every one read as Jansson reads it. */
+START_TEST(reads_as_jansson_does)
+{
+    static const char *const docs[] = {
+        /* a Logto access token's payload, a header, a key set's shape */
+        "{\"jti\":\"x1\",\"sub\":\"u\",\"iat\":1796306661,\"exp\":1798898661,"
+        "\"scope\":\"read:products write:products\",\"client_id\":\"app\","
+        "\"iss\":\"https://tenant.logto.app/oidc\",\"aud\":[\"https://a.example"
+        "\",\"urn:logto:organization:o1\"],\"organization_id\":\"o1\","
+        "\"custom\":{\"tier\":\"gold\",\"n\":-12,\"ok\":true,\"no\":false,"
+        "\"none\":null,\"deep\":{\"a\":[1,[2,[3]]]}}}",
+        "{\"alg\":\"ES384\",\"typ\":\"at+jwt\",\"kid\":\"es384-1\"}",
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"AQ\",\"y\":"
+        "\"Ag\"}]}",
+        /* whitespace, empty containers, the empty name */
+        " {\t\"a\" :\r\n[ ] , \"b\":{ } ,\"\":\"\" } \n",
+        "{}",
+        "{\"a\":[[],{}]}",
+        "{\"a\":[1 2]}",
+        "{\"a\" 1}",
+        "{\"a\":1 \"b\":2}",
+        "{\"a\":\v1}",
+        /* integers at and past the quick parser's 18 digits and int64 */
+        "{\"n\":0,\"m\":-0,\"o\":-1}",
+        "{\"n\":999999999999999999}",
+        "{\"n\":-999999999999999999}",
+        "{\"n\":1000000000000000000}",
+        "{\"n\":9223372036854775807}",
+        "{\"n\":-9223372036854775808}",
+        "{\"n\":9223372036854775808}",
+        "{\"n\":-9223372036854775809}",
+        "{\"n\":01}",
+        "{\"n\":-01}",
+        "{\"n\":-}",
+        "{\"n\":+1}",
+        "{\"n\":1.}",
+        "{\"n\":1.5}",
+        "{\"n\":1e3}",
+        "{\"n\":1E3}",
+        "{\"n\":-0.0}",
+        "{\"n\":1x}",
+        "{\"n\":0x10}",
+        "{\"n\":.5}",
+        /* strings: escapes, bytes outside printable ASCII */
+        "{\"s\":\"a\\\"b\"}",
+        "{\"s\":\"a\\\\b\"}",
+        "{\"s\":\"https:\\/\\/x\"}",
+        "{\"s\":\"\\u00e9\"}",
+        "{\"s\":\"\\ud83d\\ude00\"}",
+        "{\"s\":\"\\ud83d\"}",
+        "{\"s\":\"\xc3\xa9\"}",
+        "{\"s\":\"\xff\"}",
+        "{\"s\":\"\x01\"}",
+        "{\"s\":\"\x7f\"}",
+        "{\"s\":\"a\tb\"}",
+        "{\"s\":\"\\x\"}",
+        "{\"s\":\"open}",
+        "{\"s\":'x'}",
+        "{\"\xc3\xa9\":1}",
+        /* words */
+        "{\"t\":true,\"f\":false,\"z\":null}",
+        "{\"t\":tru}",
+        "{\"t\":truex}",
+        "{\"t\":True}",
+        "{\"t\":nul}",
+        "{\"t\":nulls}",
+        "{\"t\":falsey}",
+        "{\"t\":trUe}",
+        "{\"t\":trux,\"a\":1}",
+        "{\"f\":fAlse}",
+        "{\"z\":nulL}",
+        "[nulx]",
+        /* structure */
+        "{\"a\":1,}",
+        "{\"a\":[1,]}",
+        "{,}",
+        "{\"a\":1",
+        "{\"a\":[1}",
+        "{\"a\":1}}",
+        "{\"a\":1}x",
+        "{\"a\":1}{}",
+        "{\"a\":1} ",
+        "[1]",
+        "\xef\xbb\xbf{}",
+        "{\"a\":}",
+        "{:1}",
+        "{\"a\"}",
+        "{1:2}",
+        /* members named twice, at the top and further down */
+        "{\"a\":1,\"a\":1}",
+        "{\"o\":{\"a\":1,\"b\":2,\"a\":3}}",
+        "{\"a\":1,\"b\":{\"a\":1}}",
+    };
+    char name[300], doc[400];
+    size_t i;
+
+    for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        ck_assert_msg(
+            json_judge(docs[i], strlen(docs[i]), LOGTO_JSON_MAX_DEPTH, pool),
+            "read otherwise than Jansson reads it: %s", docs[i]);
+        ck_assert_msg(json_judge(docs[i], strlen(docs[i]), 2, pool),
+                      "at depth 2, read otherwise: %s", docs[i]);
+    }
+    /* names of 255, 256 and 299 bytes */
+    for (i = 255; i < 300; i += i == 255 ? 1 : 43) {
+        memset(name, 'k', i);
+        name[i] = '\0';
+        apr_snprintf(doc, sizeof(doc), "{\"%s\":1,\"%s\":2}", name, "b");
+        ck_assert(json_judge(doc, strlen(doc), LOGTO_JSON_MAX_DEPTH, pool));
+        apr_snprintf(doc, sizeof(doc), "{\"%s\":1,\"%s\":2}", name, name);
+        ck_assert(json_judge(doc, strlen(doc), LOGTO_JSON_MAX_DEPTH, pool));
+    }
+    /* a NUL byte inside a string and after the document */
+    ck_assert(json_judge("{\"a\":\"x\0y\"}", 11, LOGTO_JSON_MAX_DEPTH, pool));
+    ck_assert(json_judge("{\"a\":1}\0", 8, LOGTO_JSON_MAX_DEPTH, pool));
+}
+END_TEST
+
+/* Nesting at the bound and one past it, in objects and arrays alike. */
+START_TEST(nesting_reads_as_jansson_does)
+{
+    int depth;
+
+    for (depth = 1; depth <= LOGTO_JSON_MAX_DEPTH + 1; depth++) {
+        const char *o = nested(depth, "{\"a\":", "}");
+        const char *a = nested(depth, "[", "]");
+
+        ck_assert(json_judge(o, strlen(o), LOGTO_JSON_MAX_DEPTH, pool));
+        ck_assert(json_judge(a, strlen(a), LOGTO_JSON_MAX_DEPTH, pool));
+        ck_assert(json_judge(o, strlen(o), 2, pool));
+        ck_assert(json_judge(a, strlen(a), 2, pool));
+    }
+}
+END_TEST
+
 START_TEST(non_objects_are_refused)
 {
     parse_refused("[1,2]");
@@ -267,6 +404,8 @@ static Suite *suite(void)
     tcase_add_test(tc, escapes_are_respected_when_counting);
     tcase_add_test(tc, duplicate_member_is_refused);
     tcase_add_test(tc, refusals_of_valid_json_say_why);
+    tcase_add_test(tc, reads_as_jansson_does);
+    tcase_add_test(tc, nesting_reads_as_jansson_does);
     tcase_add_test(tc, non_objects_are_refused);
     tcase_add_test(tc, trailing_garbage_is_refused);
     tcase_add_test(tc, nul_bytes_are_refused);
