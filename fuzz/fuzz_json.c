@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_t *p;
 
     apr_pool_create(&p, global_pool);
-    if (!json_judge((const char *)data, size, LOGTO_JSON_MAX_DEPTH, p) ||
-        !json_judge((const char *)data, size, 2, p)) {
+    if (!json_judge((const char *)data, size, LOGTO_JSON_MAX_DEPTH, p, NULL) ||
+        !json_judge((const char *)data, size, 2, p, NULL)) {
         abort();
     }
     apr_pool_destroy(p);

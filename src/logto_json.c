@@ -222,8 +222,9 @@ static int quick_member(quick_t *q, json_t *obj, int depth)
     memcpy(name, s, n);
     name[n] = '\0';
     quick_space(q);
+    /* A member named again is Jansson's to refuse, in its own words. */
     if (!quick_is(q, ':') || json_object_get(obj, name) != NULL) {
-        return 0; /* a repeated member: Jansson refuses it, saying so */
+        return 0;
     }
     quick_space(q);
     v = quick_value(q, depth);
@@ -268,8 +269,7 @@ static json_t *quick_container(quick_t *q, int depth)
     return NULL;
 }
 
-/* The whole of buf as one object, or NULL: Jansson's to read. */
-static json_t *quick_parse(const char *buf, apr_size_t len, int max_depth)
+json_t *logto_json_quick_parse(const char *buf, apr_size_t len, int max_depth)
 {
     quick_t q = {buf, buf + len, max_depth};
     json_t *json;
@@ -296,7 +296,7 @@ apr_status_t logto_json_parse_object(json_t **pjson, apr_pool_t *p,
     json_t *json;
 
     *pjson = NULL;
-    json = quick_parse(buf, len, max_depth);
+    json = logto_json_quick_parse(buf, len, max_depth);
     if (json != NULL) {
         *pjson = logto_json_own(p, json);
         return APR_SUCCESS;
