@@ -87,11 +87,12 @@ static int nesting_depth(const char *buf, apr_size_t len, int max)
  * us for a Logto access token's payload). So such a document is read
  * here and built with Jansson's own constructors; anything else it meets
  * (an escape, a byte outside printable ASCII, a fraction or exponent, an
- * integer of more than 18 digits, a repeated member, nesting past the
- * bound, trailing bytes, malformed JSON) makes it give up, and the
- * document goes to Jansson as before, which then accepts or refuses it
- * with its own words. What it accepts is exactly what Jansson would
- * build: fuzz/fuzz_json holds the two to that.
+ * integer of more than 18 digits, a member name of 256 bytes or more, a
+ * repeated member, nesting past the bound, trailing bytes, malformed
+ * JSON) makes it give up, and the document goes to Jansson, which then
+ * accepts or refuses it in its own words. What it accepts is exactly what
+ * Jansson would build: fuzz/fuzz_json and t/unit/test_json hold the two
+ * to that.
  */
 typedef struct {
     const char *at, *end;
