@@ -4,7 +4,7 @@
 #   free_port                         print a port free on 127.0.0.1
 #   stack_start_node OUT ERR ARGS...  run node ARGS in the background,
 #                                     stdout to OUT; sets STACK_PID
-#   stack_wait_ready OUT PID          wait (15 s at most) for the "ready URL"
+#   stack_wait_ready OUT PID          wait (30 s at most) for the "ready URL"
 #                                     line; prints URL
 #   stack_stop_pid PID                TERM, wait 5 s at most, then KILL
 #   stack_get_token ISSUER CLIENT SCOPE [RESOURCE]
@@ -37,8 +37,10 @@ stack_start_node() {
 
 # The URL of the first "ready URL ..." line, once the process printed it.
 stack_wait_ready() {
-    local out=$1 pid=$2 url
-    for _ in $(seq 1 150); do
+    local out=$1 pid=$2 url deadline=$(($(date +%s) + 30))
+    # 30 s by the clock: a node issuer's first start on a loaded machine
+    # (cold module cache, stolen CPU) has been seen to take over 15.
+    while [ "$(date +%s)" -lt "$deadline" ]; do
         url=$(sed -n 's/^ready \([^ ]*\).*/\1/p' "$out" 2>/dev/null | head -1)
         if [ -n "$url" ]; then
             echo "$url"
