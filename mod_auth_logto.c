@@ -115,11 +115,12 @@ static const char *metadata_url(request_rec *r, const logto_dir_conf_t *c)
 }
 
 const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
-                            const char *scheme, const char *error,
-                            const char *desc, const char *scope,
-                            const char *extra)
+                            const char *scheme, const char *lead,
+                            const char *error, const char *desc,
+                            const char *scope)
 {
-    const char *v = apr_psprintf(r->pool, "%s realm=\"%s\"", scheme,
+    const char *v = apr_psprintf(r->pool, "%s %s%srealm=\"%s\"", scheme,
+                                 lead ? lead : "", lead ? ", " : "",
                                  quotable(r->pool, logto_conf_realm(c, r)));
 
     if (error) {
@@ -137,7 +138,7 @@ const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
         v = apr_pstrcat(r->pool, v, ", resource_metadata=\"",
                         quotable(r->pool, metadata_url(r, c)), "\"", NULL);
     }
-    return extra ? apr_pstrcat(r->pool, v, ", ", extra, NULL) : v;
+    return v;
 }
 
 void logto_allow_get(request_rec *r)
@@ -158,7 +159,7 @@ static void set_challenge(request_rec *r, const logto_dir_conf_t *c,
         return;
     }
     apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                   logto_challenge(r, c, "Bearer", error, desc, scope, NULL));
+                   logto_challenge(r, c, "Bearer", NULL, error, desc, scope));
 }
 
 /* ------------------------------------------------------ token extraction */

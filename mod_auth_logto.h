@@ -253,12 +253,12 @@ int logto_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 /* The request's remembered verification, or NULL when none ran. */
 logto_req_t *logto_request_get(request_rec *r);
 /* A challenge of scheme ("Bearer", "DPoP") with the location's realm, the
- * optional error, description and scope, and resource_metadata; extra,
- * when not NULL, is appended as is (auth-params already quoted). */
+ * optional error, description and scope, and resource_metadata; lead,
+ * when not NULL, comes first, as is (auth-params already quoted). */
 const char *logto_challenge(request_rec *r, const logto_dir_conf_t *c,
-                            const char *scheme, const char *error,
-                            const char *desc, const char *scope,
-                            const char *extra);
+                            const char *scheme, const char *lead,
+                            const char *error, const char *desc,
+                            const char *scope);
 /* For the module's own GET-only pages, before a 405: the methods the
  * answer's Allow header names (GET, and HEAD with it). */
 void logto_allow_get(request_rec *r);

@@ -460,11 +460,12 @@ int logto_dpop_challenge(request_rec *r, const logto_dir_conf_t *c,
             r->err_headers_out, "WWW-Authenticate",
             sent_dpop
                 ? logto_challenge(r, c, "Bearer", NULL, NULL, NULL, NULL)
-                : logto_challenge(r, c, "Bearer", error, desc, scope, NULL));
+                : logto_challenge(r, c, "Bearer", NULL, error, desc, scope));
     }
+    /* algs first, as RFC 9449 section 7.1 writes the challenge */
     apr_table_addn(r->err_headers_out, "WWW-Authenticate",
-                   logto_challenge(r, c, "DPoP", derr, derr ? desc : NULL,
-                                   scope, algs_param(r->pool)));
+                   logto_challenge(r, c, "DPoP", algs_param(r->pool), derr,
+                                   derr ? desc : NULL, scope));
     if (derr && !strcmp(derr, "use_dpop_nonce") &&
         (nonce = current_nonce(r, c)) != NULL) {
         apr_table_setn(r->err_headers_out, "DPoP-Nonce", nonce);

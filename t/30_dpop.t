@@ -14,7 +14,7 @@ use LogtoDPoP;
 use LogtoTest;
 use JSON::PP ();
 
-plan tests => 120;
+plan tests => 129;
 
 my $key   = dpop_key();
 my $other = dpop_key();
@@ -292,4 +292,28 @@ is(get_dpop('/lt/dpop-es384/', $bound, good('/lt/dpop-es384/'))->code, 200,
        '... the DPoP challenge says insufficient_scope');
     is(($ch->{DPoP} || {})->{scope}, 's:a s:b', '... and names the scopes');
     ok($ch->{Bearer} && !$ch->{Bearer}{error}, '... the Bearer one is bare');
+}
+
+# ------------------------------------------- the DPoP request line itself
+{
+    my $res = get_dpop('/lt/b/', $bound, good('/lt/b/'));
+    is($res->code, 200, 'DPoP request: 200');
+    $res = get_dpop('/lt/b/', $bound, undef);
+    my ($raw) = grep { /^DPoP\b/ } $res->header('WWW-Authenticate');
+    like($raw // '', qr/^DPoP algs="[^"]*\bES256\b[^"]*", realm="/,
+         'the DPoP challenge leads with algs, as RFC 9449 writes it');
+    for my $c (['DPoP', 'no token'], ['DPoP a b', 'two words']) {
+        my ($value, $name) = @$c;
+        $res = GET('/lt/b/', Authorization => $value);
+        is($res->code, 400, "DPoP scheme, $name: 400");
+        is((challenges($res)->{DPoP} || {})->{error}, 'invalid_request',
+           "... invalid_request on the DPoP challenge ($name)");
+    }
+    # the size is checked before the scheme is read: a Bearer 400
+    $res = GET('/lt/b/', Authorization => 'DPoP ' . ('a' x (16 * 1024 + 1)));
+    is($res->code, 400, 'DPoP scheme over 16 KiB: 400');
+    is((challenges($res)->{Bearer} || {})->{error}, 'invalid_request',
+       '... invalid_request');
+    $res = GET('/lt/b/', Authorization => 'Basic ' . ('a' x (16 * 1024 + 1)));
+    is($res->code, 400, 'another scheme over 16 KiB: 400 as well');
 }
