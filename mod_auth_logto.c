@@ -652,14 +652,23 @@ static int logto_header_parser(request_rec *r)
 /* ------------------------------------------------------------- answering */
 
 /* Browsers never send credentials with a preflight (Fetch standard): a
- * request that carries an Authorization header is verified like any
- * other, so a bad token is refused here as everywhere. */
-static int is_preflight(const request_rec *r)
+ * request that carries a credential of ours is verified like any other,
+ * so a bad token is refused here as everywhere. Another scheme is no
+ * token (RFC 6750 section 3.1), here as everywhere; an oversized header
+ * is not a preflight and gets its 400. */
+static int is_preflight(const request_rec *r, const logto_dir_conf_t *c)
 {
-    return r->method_number == M_OPTIONS &&
-           apr_table_get(r->headers_in, "Origin") &&
-           apr_table_get(r->headers_in, "Access-Control-Request-Method") &&
-           !apr_table_get(r->headers_in, "Authorization");
+    const char *auth, *cred;
+
+    if (r->method_number != M_OPTIONS ||
+        !apr_table_get(r->headers_in, "Origin") ||
+        !apr_table_get(r->headers_in, "Access-Control-Request-Method")) {
+        return 0;
+    }
+    auth = apr_table_get(r->headers_in, "Authorization");
+    return !auth || (strlen(auth) <= LOGTO_TOKEN_MAX_SIZE &&
+                     auth_scheme(c, auth, &cred) == LOGTO_SCHEME_OTHER &&
+                     !later_credential_is_ours(c, auth));
 }
 
 static const char *missing_directives(const logto_dir_conf_t *c)
@@ -798,7 +807,7 @@ static int logto_check_access(request_rec *r)
      * user is (Require user, an expression on REMOTE_USER) then refuses
      * it with 403 in mod_authz_core's first pass, never with a 401 that
      * asks for a token a preflight cannot send. */
-    if (((!c->cors_auth && is_preflight(r)) || logto_metadata_is_path(r)) &&
+    if (((!c->cors_auth && is_preflight(r, c)) || logto_metadata_is_path(r)) &&
         c->issuers && c->audiences) {
         request_verdict(r, c)->preflight = 1;
         if (!r->user) {

@@ -119,10 +119,17 @@ case('Authorization header of 16000 bytes',
 case('Authorization header over 16 KiB',
      'Bearer ' . ('a' x (16 * 1024 + 1)), 400, 'invalid_request');
 
+# Blanks: around the token they are not part of it; inside it they make
+# two words. An empty header carries no token.
+case('two blanks after the scheme', 'Bearer  ' . token(), 200);
+case('a tab after the scheme', "Bearer\t" . token(), 200);
+case('a tab inside the token', "Bearer a\tb", 400, 'invalid_request');
+case('an empty Authorization header', '', 401, undef);
+
 # Checks per case: status, then, for refusals, the challenge.
 my $tests = 0;
 $tests += $_->[2] == 200 ? 2 : 3 for @cases;
-plan tests => $tests + 9;
+plan tests => $tests + 13;
 
 for my $c (@cases) {
     my ($name, $authz, $status, $error) = @$c;
@@ -170,3 +177,14 @@ is($ch->{realm}, 'products', 'insufficient_scope: realm');
 is($ch->{raw},
    'Bearer realm="products", error="insufficient_scope", scope="read:products"',
    'insufficient_scope: the whole challenge, no error_description');
+
+# HEAD is answered as GET is.
+my $head = Apache::TestRequest::HEAD($URL,
+    Authorization => 'Bearer ' . tamper_signature(token()));
+is($head->code, 401, 'HEAD, bad signature: 401');
+is((challenge($head) || {})->{error}, 'invalid_token', '... invalid_token');
+$head = Apache::TestRequest::HEAD($URL,
+    Authorization => 'Bearer ' . token(claims => { scope => 'write:products' }));
+is($head->code, 403, 'HEAD, scope lacking: 403');
+is((challenge($head) || {})->{error}, 'insufficient_scope',
+   '... insufficient_scope');

@@ -13,7 +13,7 @@ use Apache::TestRequest qw(GET);
 use JSON::PP ();
 use LogtoTest;
 
-plan tests => 115;
+plan tests => 121;
 
 my $PORT = Apache::Test::vars("port");
 my $now = time;
@@ -182,6 +182,25 @@ is(Apache::TestRequest::OPTIONS('/lt/cors-auth/', @preflight)->code, 401,
 is(outcome(Apache::TestRequest::OPTIONS('/lt/cors-pass/', @preflight,
     Authorization => 'Bearer ' . tamper_signature(token()))),
    '401 invalid_token', 'cors pass: preflight with an invalid token 401');
+# Another scheme is no token, for a preflight too.
+$res = Apache::TestRequest::OPTIONS('/lt/cors-pass/', @preflight,
+                                    Authorization => 'Basic dXNlcjpwYXNz');
+ok($res->code != 401 && $res->code < 500,
+   'cors pass: preflight with Basic credentials not 401')
+    or diag($res->as_string);
+ok(!challenge($res), '... and no challenge');
+is(outcome(Apache::TestRequest::OPTIONS('/lt/cors-pass/', @preflight,
+    Authorization => 'Basic dXNlcjpwYXNz, Bearer ' . tamper_signature(token()))),
+   '400 invalid_request', 'cors pass: preflight with Basic and a Bearer 400');
+is(outcome(Apache::TestRequest::OPTIONS('/lt/cors-pass/', @preflight,
+    Authorization => 'DPoP ' . tamper_signature(token()))),
+   '401 -', 'cors pass: preflight with a DPoP token is verified (401)');
+is(outcome(Apache::TestRequest::OPTIONS('/lt/cors-pass/', @preflight,
+    Authorization => 'Basic ' . ('a' x (16 * 1024 + 1)))),
+   '400 invalid_request', 'cors pass: preflight with a header over 16 KiB 400');
+is(outcome(Apache::TestRequest::OPTIONS('/lt/cors-auth/', @preflight,
+    Authorization => 'Basic dXNlcjpwYXNz')),
+   '401 -', 'cors auth: preflight with Basic credentials 401, no token');
 
 # -------------------------------------------------- AuthLogtoTokenCache
 my $jwt = token();
